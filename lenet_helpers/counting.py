@@ -1,0 +1,392 @@
+"""Counting trainable parameters and connections, the way the 1998 paper does.
+
+A *trainable parameter* is a number that learning changes (a weight or a bias).
+A *connection* is one input multiplied into one output unit (a bias counts as a
+connection too). Because a convolution uses the same kernel at every output
+position (weight sharing), a layer can have few parameters and many connections:
+C1 has 156 parameters but 122,304 connections.
+
+The formulas are functions here; :func:`lenet5_table` applies them to the
+architecture of Sec. II.B and gets the paper's figures. :func:`count_parameters`
+and :func:`count_connections` measure a real ``nn.Module`` instead, by running
+one image through it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import torch
+import torch.nn as nn
+from torch.overrides import TorchFunctionMode
+
+from ._table import Table
+from ._validate import check_input_size, check_int, check_module, check_pair
+from .conv import conv_output_size
+from .models import C3_TABLE, EuclideanRBF, PartialConv2d, Subsampling, _model_device, describe
+from .pool import pool_output_size
+
+__all__ = [
+    "Counts",
+    "LayerCount",
+    "conv_counts",
+    "partial_conv_counts",
+    "subsampling_counts",
+    "pool_counts",
+    "linear_counts",
+    "rbf_counts",
+    "lenet5_table",
+    "count_parameters",
+    "count_connections",
+    "count_table",
+]
+
+
+class Counts(NamedTuple):
+    parameters: int
+    connections: int
+
+
+class LayerCount(NamedTuple):
+    layer: str
+    kind: str
+    output_shape: tuple | None
+    parameters: int
+    connections: int
+
+
+# ---------------------------------------------------------------------------
+# The formulas, one per kind of layer
+# ---------------------------------------------------------------------------
+
+
+def _positions(output_size) -> int:
+    h, w = check_pair(output_size, "output_size", minimum=1)
+    return h * w
+
+
+def conv_counts(in_channels: int, out_channels: int, kernel_size, output_size, bias: bool = True) -> Counts:
+    """A convolution where every output map sees every input map.
+
+    parameters  = out_channels · (in_channels · kh · kw + 1)   (the +1 is the bias)
+    connections = parameters · out_h · out_w                    (each is used at every output position)
+
+    Example:
+        >>> conv_counts(1, 6, 5, 28)        # LeNet-5's C1
+        Counts(parameters=156, connections=122304)
+    """
+    cin = check_int(in_channels, "in_channels", minimum=1)
+    cout = check_int(out_channels, "out_channels", minimum=1)
+    kh, kw = check_pair(kernel_size, "kernel_size", minimum=1)
+    per_map = cin * kh * kw + bool(bias)
+    return Counts(cout * per_map, cout * per_map * _positions(output_size))
+
+
+def partial_conv_counts(inputs_per_map: Sequence[int], kernel_size, output_size, bias: bool = True) -> Counts:
+    """A convolution where output map j sees only ``inputs_per_map[j]`` input maps (C3 and Table I).
+
+    parameters  = Σ_j (inputs_j · kh · kw + 1)
+    connections = parameters · out_h · out_w
+
+    Example:
+        >>> partial_conv_counts([3] * 6 + [4] * 9 + [6], 5, 10)   # LeNet-5's C3
+        Counts(parameters=1516, connections=151600)
+    """
+    if isinstance(inputs_per_map, (str, bytes)) or not hasattr(inputs_per_map, "__iter__"):
+        raise TypeError(f"inputs_per_map must be a sequence of integers, one per output map, got {inputs_per_map!r}")
+    sizes = [check_int(n, f"inputs_per_map[{j}]", minimum=1) for j, n in enumerate(inputs_per_map)]
+    if not sizes:
+        raise ValueError("inputs_per_map must list at least one output map")
+    kh, kw = check_pair(kernel_size, "kernel_size", minimum=1)
+    params = sum(n * kh * kw + bool(bias) for n in sizes)
+    return Counts(params, params * _positions(output_size))
+
+
+def subsampling_counts(channels: int, pool_size, output_size) -> Counts:
+    """LeNet-5's trainable subsampling (S2, S4): a coefficient and a bias per map.
+
+    parameters  = 2 · channels
+    connections = channels · out_h · out_w · (kh · kw + 1)   (the window's inputs, and the bias)
+
+    Example:
+        >>> subsampling_counts(6, 2, 14)     # LeNet-5's S2
+        Counts(parameters=12, connections=5880)
+    """
+    c = check_int(channels, "channels", minimum=1)
+    kh, kw = check_pair(pool_size, "pool_size", minimum=1)
+    return Counts(2 * c, c * _positions(output_size) * (kh * kw + 1))
+
+
+def pool_counts(channels: int, pool_size, output_size) -> Counts:
+    """Max or average pooling: no parameters; each output is connected to its window.
+
+    parameters = 0, connections = channels · out_h · out_w · kh · kw
+
+    Example:
+        >>> pool_counts(6, 2, 14)
+        Counts(parameters=0, connections=4704)
+    """
+    c = check_int(channels, "channels", minimum=1)
+    kh, kw = check_pair(pool_size, "pool_size", minimum=1)
+    return Counts(0, c * _positions(output_size) * kh * kw)
+
+
+def linear_counts(in_features: int, out_features: int, bias: bool = True) -> Counts:
+    """A fully connected layer: no sharing, so connections = parameters = out · (in + 1).
+
+    Example:
+        >>> linear_counts(120, 84)           # LeNet-5's F6
+        Counts(parameters=10164, connections=10164)
+    """
+    n_in = check_int(in_features, "in_features", minimum=1)
+    n_out = check_int(out_features, "out_features", minimum=1)
+    params = n_out * (n_in + bool(bias))
+    return Counts(params, params)
+
+
+def rbf_counts(in_features: int, out_features: int) -> Counts:
+    """Euclidean RBF units with fixed centres: nothing to train; every unit sees every input.
+
+    Example:
+        >>> rbf_counts(84, 10)               # LeNet-5's output layer
+        Counts(parameters=0, connections=840)
+    """
+    n_in = check_int(in_features, "in_features", minimum=1)
+    n_out = check_int(out_features, "out_features", minimum=1)
+    return Counts(0, n_in * n_out)
+
+
+def _with_totals(rows: list[LayerCount]) -> Table:
+    table = Table(rows)
+    table.footer = LayerCount(
+        "total", "", None, sum(r.parameters for r in rows), sum(r.connections for r in rows)
+    )
+    return table
+
+
+def lenet5_table() -> Table:
+    """The paper's per-layer figures (Sec. II.B), computed from the architecture with the formulas above.
+
+    Returns a table of :class:`LayerCount` rows (layer, kind, output_shape,
+    parameters, connections); ``table.footer`` holds the totals, 60,000
+    parameters and 340,908 connections.
+
+    Example:
+        >>> table = lenet5_table()
+        >>> [(row.layer, row.parameters, row.connections) for row in table][:2]
+        [('C1', 156, 122304), ('S2', 12, 5880)]
+        >>> table.footer.parameters, table.footer.connections
+        (60000, 340908)
+    """
+    k, window = 5, 2  # kernel and subsampling window sizes (Sec. II.B)
+    c1 = conv_output_size(32, k)  # 28
+    s2 = pool_output_size(c1, window)  # 14
+    c3 = conv_output_size(s2, k)  # 10
+    s4 = pool_output_size(c3, window)  # 5
+    c5 = conv_output_size(s4, k)  # 1
+    c3_inputs = C3_TABLE.sum(dim=0).tolist()  # how many S2 maps feed each of the 16 C3 maps (Table I)
+    rows = [
+        LayerCount("C1", "convolution", (6, c1, c1), *conv_counts(1, 6, k, c1)),
+        LayerCount("S2", "subsampling", (6, s2, s2), *subsampling_counts(6, window, s2)),
+        LayerCount("C3", "convolution, Table I", (16, c3, c3), *partial_conv_counts(c3_inputs, k, c3)),
+        LayerCount("S4", "subsampling", (16, s4, s4), *subsampling_counts(16, window, s4)),
+        LayerCount("C5", "convolution", (120, c5, c5), *conv_counts(16, 120, k, c5)),
+        LayerCount("F6", "full connection", (84,), *linear_counts(120, 84)),
+        LayerCount("output", "Euclidean RBF", (10,), *rbf_counts(84, 10)),
+    ]
+    return _with_totals(rows)
+
+
+# ---------------------------------------------------------------------------
+# Measuring a real model
+# ---------------------------------------------------------------------------
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters (those with ``requires_grad``) of ``model``.
+
+    Fixed numbers (buffers, such as the RBF centres, or frozen parameters) are not counted.
+
+    Example:
+        >>> from lenet_helpers.models import LeNet5
+        >>> count_parameters(LeNet5())
+        60000
+    """
+    check_module(model)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+# Operations whose connections we cannot count: better an error than a wrong number.
+_UNSUPPORTED = {
+    "conv1d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv_tbc", "unfold", "fold",
+    "matmul", "__matmul__", "__rmatmul__", "mm", "bmm", "addmm", "baddbmm", "einsum", "bilinear", "tensordot",
+    "batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "local_response_norm", "embedding",
+    "max_pool1d", "max_pool3d", "avg_pool1d", "avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "fractional_max_pool2d",
+    "scaled_dot_product_attention", "multi_head_attention_forward", "lstm", "gru", "rnn_tanh", "rnn_relu",
+}
+
+
+class _Uncountable(Exception):
+    """Raised inside the forward pass; turned into a TypeError outside it (PyTorch turns a TypeError
+    raised inside an operator such as ``@`` into NotImplemented, which would hide the message)."""
+
+
+def _arg(args, kwargs, index, name, default=None):
+    if len(args) > index:
+        return args[index]
+    return kwargs.get(name, default)
+
+
+def _op_connections(func, args, kwargs, out) -> int:
+    """Connections of one PyTorch operation, for a batch of one image."""
+    name = getattr(func, "__name__", "")
+    if name == "conv2d":
+        weight, bias = _arg(args, kwargs, 1, "weight"), _arg(args, kwargs, 2, "bias")
+        return out.numel() * (weight[0].numel() + (bias is not None))
+    if name == "linear":
+        weight, bias = _arg(args, kwargs, 1, "weight"), _arg(args, kwargs, 2, "bias")
+        return out.numel() * (weight.shape[1] + (bias is not None))
+    if name in ("max_pool2d", "max_pool2d_with_indices", "avg_pool2d"):
+        kh, kw = check_pair(_arg(args, kwargs, 1, "kernel_size"), "kernel_size", minimum=1)
+        first = out[0] if isinstance(out, tuple) else out
+        return first.numel() * kh * kw
+    if name in _UNSUPPORTED:
+        raise _Uncountable(
+            f"count_connections does not know how to count the connections of {name!r}: "
+            "expected a model built from 2-D convolutions, pooling or subsampling, and linear layers"
+        )
+    return 0  # element-wise work (activations, additions) and reshaping: no connections
+
+
+def _layer_connections(module: nn.Module, output: torch.Tensor) -> int:
+    """Connections of the course's own layers, which are not plain PyTorch operations."""
+    if isinstance(module, Subsampling):
+        return subsampling_counts(module.channels, module.kernel_size, tuple(output.shape[-2:])).connections
+    if isinstance(module, PartialConv2d):
+        inputs = module.table.sum(dim=0).tolist()
+        return partial_conv_counts(inputs, module.kernel_size, tuple(output.shape[-2:])).connections
+    if isinstance(module, EuclideanRBF):
+        classes, features = module.centers.shape
+        return rbf_counts(features, classes).connections
+    raise AssertionError(f"no formula for {type(module).__name__}")
+
+
+_SELF_COUNTED = (Subsampling, PartialConv2d, EuclideanRBF)
+
+
+class _ConnectionCounter(TorchFunctionMode):
+    """Adds up connections of every operation run under it, per top-level layer of the model."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = "(forward)"  # connections made outside any named layer
+        self.by_layer: dict[str, int] = {}
+        self.depth = 0  # > 0 while inside one of the course's layers, which count themselves
+
+    def add(self, n: int) -> None:
+        self.by_layer[self.layer] = self.by_layer.get(self.layer, 0) + n
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if self.depth == 0:
+            self.add(_op_connections(func, args, kwargs, out))
+        return out
+
+
+def _measure(model: nn.Module, input_size):
+    """Run one zero image through ``model``; return connections per top-level layer, and output shapes."""
+    check_module(model)
+    size = check_input_size(input_size)
+    counter = _ConnectionCounter()
+    shapes: dict[str, tuple] = {}
+    handles = []
+
+    def enter(module, inputs):
+        counter.depth += 1
+
+    def leave(module, inputs, output):
+        counter.depth -= 1
+        if counter.depth == 0:
+            counter.add(_layer_connections(module, output))
+
+    for module in model.modules():
+        if isinstance(module, _SELF_COUNTED):
+            handles.append(module.register_forward_pre_hook(enter))
+            handles.append(module.register_forward_hook(leave))
+
+    def set_layer(name):
+        def pre(module, inputs):
+            counter.layer = name
+
+        def post(module, inputs, output):
+            counter.layer = "(forward)"
+            shapes[name] = tuple(output.shape[1:]) if isinstance(output, torch.Tensor) else None
+
+        return pre, post
+
+    for name, child in model.named_children():
+        pre, post = set_layer(name)
+        handles.append(child.register_forward_pre_hook(pre))
+        handles.append(child.register_forward_hook(post))
+
+    was_training = model.training
+    model.eval()
+    x = torch.zeros(1, *size, device=_model_device(model))
+    try:
+        with torch.no_grad(), counter:
+            model(x)
+    except _Uncountable as e:
+        raise TypeError(str(e)) from None
+    except RuntimeError as e:
+        raise ValueError(f"input_size {size} does not fit this model: {e}") from None
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    return counter.by_layer, shapes
+
+
+def count_connections(model: nn.Module, input_size) -> int:
+    """Number of connections of ``model`` for one input image of size ``input_size``.
+
+    Works on any model built from 2-D convolutions, max/average pooling,
+    LeNet-5's subsampling and partial convolution, linear layers and the RBF
+    output, whether they are modules or functional calls in ``forward``;
+    anything else that connects units (batch norm, matmul, …) raises a
+    ``TypeError`` rather than being silently left out.
+
+    Shapes:
+        input_size: (C, H, W), e.g. (1, 32, 32) for LeNet-5.
+
+    Example:
+        >>> from lenet_helpers.models import LeNet5
+        >>> count_connections(LeNet5(), (1, 32, 32))
+        340908
+    """
+    by_layer, _ = _measure(model, input_size)
+    return sum(by_layer.values())
+
+
+def count_table(model: nn.Module, input_size) -> Table:
+    """Per-layer parameters and connections of ``model``, measured; same columns as :func:`lenet5_table`.
+
+    One row per top-level layer (``model.named_children()``), plus a
+    ``(forward)`` row for connections made by functional calls outside them.
+
+    Example:
+        >>> from lenet_helpers.models import LeNet5
+        >>> [row.connections for row in count_table(LeNet5(), (1, 32, 32))]
+        [122304, 5880, 151600, 2000, 48120, 10164, 840]
+    """
+    by_layer, shapes = _measure(model, input_size)
+    rows = [
+        LayerCount(name, describe(child), shapes.get(name), count_parameters(child), by_layer.get(name, 0))
+        for name, child in model.named_children()
+    ]
+    own = sum(p.numel() for p in model.parameters(recurse=False) if p.requires_grad)
+    if by_layer.get("(forward)", 0) or own:
+        rows.append(LayerCount("(forward)", "calls in forward()", None, own, by_layer.get("(forward)", 0)))
+    return _with_totals(rows)

@@ -1,0 +1,676 @@
+"""LeNet-5 as the 1998 paper built it, and the two variants tutorials usually show.
+
+* :class:`LeNet5` is faithful to LeCun, Bottou, Bengio and Haffner (1998), Sec. II.B
+  and Appendix A: 32×32 input, the scaled tanh f(a) = 1.7159·tanh(2a/3) after
+  every layer up to F6, trainable subsampling in S2 and S4, C3 connected to S2
+  through Table I, an 84-unit F6 and ten Euclidean RBF output units whose fixed
+  ±1 parameters are 7×12 bitmaps of the digits. It is trained with the MAP
+  criterion of eq. (9), :func:`map_loss`.
+* :class:`LeNet5Modern` is how LeNet-5 is usually rebuilt today: ReLU, max
+  pooling, a dense C3 and a linear 10-way output trained with cross-entropy.
+* :class:`LeNetD2L` is the sigmoid + average-pooling network of many tutorials
+  (including *Dive into Deep Learning*): 28×28 input with padding 2.
+
+Every model is an ``nn.Sequential`` of named layers (C1, S2, …), so
+``model.C3`` is the C3 layer, and has ``trace()`` (the output shape of each
+layer), ``activations(x)`` (the output of each layer), ``loss(output, target)``,
+``scores(output)`` (higher means more likely) and ``predict(x)``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections import OrderedDict
+from typing import NamedTuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ._table import Table
+from ._validate import check_input_size, check_int, check_module, check_tensor
+
+__all__ = [
+    "SQUASH_A",
+    "SQUASH_S",
+    "TABLE_I",
+    "C3_TABLE",
+    "RBF_BITMAPS",
+    "rbf_codes",
+    "squash",
+    "Squash",
+    "Subsampling",
+    "PartialConv2d",
+    "EuclideanRBF",
+    "map_loss",
+    "LeNet5",
+    "LeNet5Modern",
+    "LeNetD2L",
+    "trace_shapes",
+    "layer_outputs",
+    "describe",
+]
+
+# ---------------------------------------------------------------------------
+# The squashing function (Sec. II.A and Appendix A)
+# ---------------------------------------------------------------------------
+
+SQUASH_A = 1.7159  #: amplitude A of f(a) = A·tanh(S·a)
+SQUASH_S = 2.0 / 3.0  #: slope S; with A = 1.7159, f(1) = 1 and f(-1) = -1
+
+
+def squash(a: torch.Tensor) -> torch.Tensor:
+    """The paper's sigmoid: f(a) = A·tanh(S·a), A = 1.7159, S = 2/3 (so f(±1) = ±1).
+
+    Example:
+        >>> squash(torch.tensor([0.0, 1.0]))
+        tensor([0.0000, 1.0000])
+    """
+    return SQUASH_A * torch.tanh(SQUASH_S * a)
+
+
+class Squash(nn.Module):
+    """:func:`squash` as a layer. Shape: any -> the same."""
+
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        return squash(a)
+
+
+def _uniform_fan_in_(tensor: torch.Tensor, fan_in) -> None:
+    """The paper's initialisation (Sec. II.B): uniform in ±2.4/F_i, F_i the unit's fan-in.
+
+    ``fan_in`` is a number, or a tensor that broadcasts against ``tensor``
+    (one fan-in per output unit).
+    """
+    with torch.no_grad():
+        bound = 2.4 / torch.as_tensor(fan_in, dtype=tensor.dtype, device=tensor.device)
+        tensor.uniform_(-1.0, 1.0).mul_(bound)
+
+
+# ---------------------------------------------------------------------------
+# S2 and S4: trainable subsampling (Sec. II.B)
+# ---------------------------------------------------------------------------
+
+
+class Subsampling(nn.Module):
+    """LeNet-5's S2/S4: each output adds the inputs of a non-overlapping window,
+    multiplies the sum by a trainable coefficient and adds a trainable bias,
+    one coefficient and one bias per feature map. (The squashing comes after.)
+
+    Shapes:
+        input: N×C×H×W -> output: N×C×(H/k)×(W/k). Parameters: ``weight`` (C), ``bias`` (C).
+
+    Example:
+        >>> s2 = Subsampling(6)
+        >>> s2(torch.zeros(1, 6, 28, 28)).shape
+        torch.Size([1, 6, 14, 14])
+    """
+
+    def __init__(self, channels: int, kernel_size: int = 2):
+        super().__init__()
+        self.channels = check_int(channels, "channels", minimum=1)
+        self.kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
+        self.weight = nn.Parameter(torch.empty(self.channels))
+        self.bias = nn.Parameter(torch.empty(self.channels))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        fan_in = self.kernel_size**2
+        _uniform_fan_in_(self.weight, fan_in)
+        _uniform_fan_in_(self.bias, fan_in)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        window_sum = F.avg_pool2d(x, self.kernel_size, divisor_override=1)  # divisor 1: a sum, not a mean
+        return window_sum * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+
+    def extra_repr(self) -> str:
+        return f"{self.channels}, kernel_size={self.kernel_size}"
+
+
+# ---------------------------------------------------------------------------
+# C3: a partially connected convolution (Table I)
+# ---------------------------------------------------------------------------
+
+#: Table I of the paper: an X where S2 map (row) feeds C3 map (column).
+TABLE_I = """
+     0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15
+0    X . . . X X X . . X X  X  X  .  X  X
+1    X X . . . X X X . . X  X  X  X  .  X
+2    X X X . . . X X X . .  X  .  X  X  X
+3    . X X X . . X X X X .  .  X  .  X  X
+4    . . X X X . . X X X X  .  X  X  .  X
+5    . . . X X X . . X X X  X  .  X  X  X
+"""
+
+
+def _parse_table(text: str) -> torch.Tensor:
+    rows = [line.split()[1:] for line in text.strip().splitlines()[1:]]
+    return torch.tensor([[cell == "X" for cell in row] for row in rows])
+
+
+#: Table I as a boolean tensor, 6 S2 maps × 16 C3 maps.
+C3_TABLE = _parse_table(TABLE_I)
+
+
+class PartialConv2d(nn.Module):
+    """A convolution in which each output map sees only some input maps (C3, via Table I).
+
+    Only the connected kernels exist as parameters: ``weight`` holds one kh×kw
+    kernel per X in the table, so ``weight.numel()`` counts exactly the
+    trainable weights. The forward pass scatters them into a dense
+    Cout×Cin×kh×kw kernel (zeros where the table has no X) and convolves.
+
+    Shapes:
+        table: Cin×Cout booleans. input: N×Cin×H×W -> output: N×Cout×(H-k+1)×(W-k+1).
+
+    Example:
+        >>> c3 = PartialConv2d(C3_TABLE, kernel_size=5)
+        >>> c3.weight.numel() + c3.bias.numel()   # 60 kernels of 25 weights, plus 16 biases
+        1516
+    """
+
+    def __init__(self, table, kernel_size: int = 5):
+        super().__init__()
+        table = torch.as_tensor(table)
+        if table.ndim != 2:
+            raise ValueError(f"table must be a 2-D in_channels×out_channels table, got shape {tuple(table.shape)}")
+        table = table.bool()
+        unfed = (~table.any(dim=0)).nonzero().flatten().tolist()
+        if unfed:
+            raise ValueError(f"table must connect every output map to at least one input map; maps {unfed} have none")
+        self.kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
+        self.in_channels, self.out_channels = table.shape
+        self.register_buffer("table", table.clone())
+        out_index, in_index = table.t().nonzero(as_tuple=True)  # kernels ordered by output map
+        self.register_buffer("in_index", in_index)
+        self.register_buffer("out_index", out_index)
+        k = self.kernel_size
+        self.weight = nn.Parameter(torch.empty(len(in_index), k, k))
+        self.bias = nn.Parameter(torch.empty(self.out_channels))
+        self.reset_parameters()
+
+    def fan_in(self) -> torch.Tensor:
+        """Inputs per output unit, one number per output map: (input maps it sees) × kh × kw."""
+        return self.table.sum(dim=0) * self.kernel_size**2
+
+    def reset_parameters(self) -> None:
+        fan_in = self.fan_in()
+        _uniform_fan_in_(self.weight, fan_in[self.out_index].view(-1, 1, 1))
+        _uniform_fan_in_(self.bias, fan_in)
+
+    def dense_weight(self) -> torch.Tensor:
+        """The full Cout×Cin×kh×kw kernel, zero where Table I has no connection."""
+        k = self.kernel_size
+        dense = self.weight.new_zeros(self.out_channels, self.in_channels, k, k)
+        dense[self.out_index, self.in_index] = self.weight
+        return dense
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.dense_weight(), self.bias)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, connections={len(self.in_index)}"
+
+
+# ---------------------------------------------------------------------------
+# The output layer: Euclidean RBF units with fixed 7×12 bitmaps (Sec. II.B, Fig. 3)
+# ---------------------------------------------------------------------------
+
+#: The stylised digits the ten RBF units compare F6 with: 7 wide × 12 tall,
+#: '#' is +1 and '.' is -1. The paper shows them only as a picture (Fig. 3);
+#: these are drawn in its style, with the glyph in the top ten rows.
+RBF_BITMAPS = {
+    0: """
+..###..
+.##.##.
+##...##
+##...##
+##...##
+##...##
+##...##
+##...##
+.##.##.
+..###..
+.......
+.......""",
+    1: """
+...##..
+..###..
+.####..
+...##..
+...##..
+...##..
+...##..
+...##..
+...##..
+.######
+.......
+.......""",
+    2: """
+.#####.
+##...##
+.....##
+.....##
+....##.
+...##..
+..##...
+.##....
+##.....
+#######
+.......
+.......""",
+    3: """
+#######
+.....##
+....##.
+...##..
+..####.
+.....##
+.....##
+.....##
+##...##
+.#####.
+.......
+.......""",
+    4: """
+....##.
+...###.
+..####.
+.##.##.
+##..##.
+##..##.
+#######
+....##.
+....##.
+....##.
+.......
+.......""",
+    5: """
+#######
+##.....
+##.....
+######.
+.....##
+.....##
+.....##
+.....##
+##...##
+.#####.
+.......
+.......""",
+    6: """
+..####.
+.##....
+##.....
+##.....
+######.
+##...##
+##...##
+##...##
+##...##
+.#####.
+.......
+.......""",
+    7: """
+#######
+.....##
+.....##
+....##.
+...##..
+...##..
+..##...
+..##...
+..##...
+..##...
+.......
+.......""",
+    8: """
+.#####.
+##...##
+##...##
+##...##
+.#####.
+##...##
+##...##
+##...##
+##...##
+.#####.
+.......
+.......""",
+    9: """
+.#####.
+##...##
+##...##
+##...##
+##...##
+.######
+.....##
+.....##
+....##.
+.####..
+.......
+.......""",
+}
+
+
+def rbf_codes() -> torch.Tensor:
+    """The ten RBF parameter vectors: a 10×84 tensor of ±1, row i the bitmap of digit i read row by row.
+
+    ``rbf_codes().view(10, 12, 7)`` gives them back as images.
+
+    Example:
+        >>> rbf_codes().shape
+        torch.Size([10, 84])
+    """
+    codes = []
+    for digit in range(10):
+        rows = RBF_BITMAPS[digit].strip().splitlines()
+        assert len(rows) == 12 and all(len(r) == 7 for r in rows), f"bitmap of {digit} must be 12 rows of 7"
+        codes.append([1.0 if c == "#" else -1.0 for row in rows for c in row])
+    return torch.tensor(codes)
+
+
+class EuclideanRBF(nn.Module):
+    """Euclidean radial basis function units: y_i = Σ_j (x_j − w_ij)², one per class.
+
+    The centres ``w`` are fixed (a buffer, not a parameter), so the layer has no
+    trainable parameters. The output is a *penalty*: the smaller y_i, the better
+    the input matches class i.
+
+    Shapes:
+        centers: classes×features. input: N×features -> output: N×classes.
+
+    Example:
+        >>> rbf = EuclideanRBF(rbf_codes())
+        >>> rbf(rbf_codes()[3:4]).argmin().item()   # the code of 3 is closest to itself
+        3
+    """
+
+    def __init__(self, centers: torch.Tensor):
+        super().__init__()
+        centers = check_tensor(centers, "centers", ndim=2, layout="classes×features")
+        self.register_buffer("centers", centers.clone().float())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ((x.unsqueeze(1) - self.centers) ** 2).sum(dim=2)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.centers.shape[1]}, out_features={self.centers.shape[0]}"
+
+
+def map_loss(penalties: torch.Tensor, target: torch.Tensor, j: float = 0.1) -> torch.Tensor:
+    """The paper's MAP criterion, eq. (9): mean over the batch of y_D + log(e^(−j) + Σ_i e^(−y_i)).
+
+    The first term pulls down the penalty of the correct class D; the second
+    pushes up the penalties of the others, so the RBF centres cannot all be
+    matched at once (with eq. (8) alone the network could collapse). The
+    constant j > 0 acts as a "rubbish" class; the paper gives no value, 0.1 is usual.
+
+    Shapes:
+        penalties: N×classes (RBF outputs), target: N class indices -> a scalar.
+
+    Example:
+        >>> y = torch.tensor([[0.0, 50.0], [50.0, 0.0]])   # both right, by a wide margin
+        >>> round(map_loss(y, torch.tensor([0, 1])).item(), 4)   # log(1 + e^-0.1): the lowest it can go
+        0.6444
+    """
+    penalties = check_tensor(penalties, "penalties", ndim=2, layout="N×classes")
+    target = check_tensor(target, "target", ndim=1, layout="N class indices")
+    if target.shape[0] != penalties.shape[0]:
+        raise ValueError(f"target must have one label per row of penalties: {target.shape[0]} labels, {penalties.shape[0]} rows")
+    if target.is_floating_point():
+        raise TypeError(f"target must hold integer class indices, got dtype {target.dtype}")
+    if isinstance(j, bool) or not isinstance(j, numbers.Real) or not j > 0:
+        raise ValueError(f"j must be a positive number, got {j!r}")
+    correct = penalties.gather(1, target.long().unsqueeze(1)).squeeze(1)
+    rubbish = torch.full_like(penalties[:, :1], -float(j))
+    competition = torch.logsumexp(torch.cat([-penalties, rubbish], dim=1), dim=1)
+    return (correct + competition).mean()
+
+
+# ---------------------------------------------------------------------------
+# Tracing: the output of each layer
+# ---------------------------------------------------------------------------
+
+
+class LayerShape(NamedTuple):
+    layer: str
+    kind: str
+    output_shape: tuple
+
+
+def describe(module: nn.Module) -> str:
+    """A short human description of a layer, e.g. ``"conv 5×5, 1→6 + scaled tanh"``."""
+    if isinstance(module, nn.Sequential):
+        return " + ".join(describe(m) for m in module)
+    if isinstance(module, nn.Conv2d):
+        kh, kw = module.kernel_size
+        text = f"conv {kh}×{kw}, {module.in_channels}→{module.out_channels}"
+        if module.padding not in ((0, 0), "valid"):
+            text += f", padding {module.padding[0] if isinstance(module.padding, tuple) else module.padding}"
+        if module.stride != (1, 1):
+            text += f", stride {module.stride[0]}"
+        return text
+    if isinstance(module, PartialConv2d):
+        k = module.kernel_size
+        return f"conv {k}×{k}, {module.in_channels}→{module.out_channels} (Table I)"
+    if isinstance(module, Subsampling):
+        k = module.kernel_size
+        return f"subsampling {k}×{k} (trainable)"
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
+        return f"{'max' if isinstance(module, nn.MaxPool2d) else 'avg'} pool {k}×{k}"
+    if isinstance(module, nn.Linear):
+        return f"linear {module.in_features}→{module.out_features}"
+    if isinstance(module, EuclideanRBF):
+        return f"Euclidean RBF {module.centers.shape[1]}→{module.centers.shape[0]}"
+    names = {Squash: "scaled tanh", nn.ReLU: "ReLU", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.Flatten: "flatten"}
+    return names.get(type(module), type(module).__name__)
+
+
+def _run_with_hooks(model: nn.Module, x: torch.Tensor) -> list[tuple[str, nn.Module, torch.Tensor]]:
+    """Run ``model`` on ``x``; return (name, layer, output) for each top-level layer call, in order."""
+    calls = []
+    handles = [
+        child.register_forward_hook(lambda module, inputs, output, name=name: calls.append((name, module, output)))
+        for name, child in model.named_children()
+    ]
+    try:
+        model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return calls
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    for tensor in list(model.parameters()) + list(model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def trace_shapes(model: nn.Module, input_size) -> Table:
+    """The output shape of each top-level layer of ``model`` for one input image.
+
+    Shapes:
+        input_size: (C, H, W). Returns a table with one row per layer call:
+        (layer, kind, output_shape), shapes without the batch dimension.
+
+    Example:
+        >>> [row.output_shape for row in trace_shapes(LeNet5(), (1, 32, 32))]
+        [(1, 32, 32), (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (120, 1, 1), (84,), (10,)]
+    """
+    check_module(model)
+    size = check_input_size(input_size)
+    x = torch.zeros(1, *size, device=_model_device(model))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            calls = _run_with_hooks(model, x)
+    except RuntimeError as e:
+        raise ValueError(f"input_size {size} does not fit this model: {e}") from None
+    finally:
+        model.train(was_training)
+    table = Table([LayerShape("input", "", size)])
+    table += [LayerShape(name, describe(module), tuple(out.shape[1:])) for name, module, out in calls]
+    return table
+
+
+def layer_outputs(model: nn.Module, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+    """The output of every top-level layer of ``model`` for the batch ``x`` (detached).
+
+    Shapes:
+        x: N×C×H×W -> {layer name: its output, N×…}.
+
+    Example:
+        >>> outs = layer_outputs(LeNet5(), torch.zeros(1, 1, 32, 32))
+        >>> {name: tuple(t.shape) for name, t in outs.items()}["S4"]
+        (1, 16, 5, 5)
+    """
+    check_module(model)
+    x = check_tensor(x, "x", ndim=4, layout="N×C×H×W")
+    with torch.no_grad():
+        calls = _run_with_hooks(model, x)
+    return OrderedDict((name, out.detach()) for name, _, out in calls)
+
+
+# ---------------------------------------------------------------------------
+# The three models
+# ---------------------------------------------------------------------------
+
+
+class _LeNet(nn.Sequential):
+    """What the course's models share: named layers, tracing, a loss and a decision rule."""
+
+    input_size = (1, 32, 32)  # C×H×W of one input image
+
+    def trace(self, input_size=None) -> Table:
+        """The output shape of each layer (see :func:`trace_shapes`); defaults to the model's input size."""
+        return trace_shapes(self, self.input_size if input_size is None else input_size)
+
+    def activations(self, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
+        """The output of each layer for the batch ``x`` (see :func:`layer_outputs`)."""
+        return layer_outputs(self, x)
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The training criterion for this model's output: cross-entropy on the logits."""
+        return F.cross_entropy(output, target)
+
+    def scores(self, output: torch.Tensor) -> torch.Tensor:
+        """Class scores from the model's output, higher = more likely (here the logits themselves)."""
+        return output
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Predicted class for each image of ``x`` (N×C×H×W -> N)."""
+        with torch.no_grad():
+            return self.scores(self(x)).argmax(dim=1)
+
+
+class LeNet5(_LeNet):
+    """LeNet-5 as in the 1998 paper (Sec. II.B). Input 1×32×32; output: ten RBF penalties.
+
+    ========  ==================================================  ==========
+    layer     what                                                output
+    ========  ==================================================  ==========
+    C1        conv 5×5, 1→6, then squash                          6×28×28
+    S2        trainable subsampling 2×2, then squash              6×14×14
+    C3        conv 5×5, 6→16 through Table I, then squash         16×10×10
+    S4        trainable subsampling 2×2, then squash              16×5×5
+    C5        conv 5×5, 16→120, then squash                       120×1×1
+    F6        fully connected 120→84, then squash                 84
+    output    Euclidean RBF with fixed 7×12 bitmaps               10
+    ========  ==================================================  ==========
+
+    The output is a penalty per class (small = good): predict with ``argmin``
+    (or ``model.predict(x)``), train with :func:`map_loss` (``model.loss``).
+    Weights start uniform in ±2.4/F_i, F_i the fan-in of the unit (Sec. II.B).
+
+    Example:
+        >>> model = LeNet5()
+        >>> model(torch.zeros(2, 1, 32, 32)).shape
+        torch.Size([2, 10])
+        >>> sum(p.numel() for p in model.parameters())
+        60000
+    """
+
+    def __init__(self):
+        super().__init__(
+            OrderedDict(
+                C1=nn.Sequential(OrderedDict(conv=nn.Conv2d(1, 6, 5), squash=Squash())),
+                S2=nn.Sequential(OrderedDict(subsample=Subsampling(6), squash=Squash())),
+                C3=nn.Sequential(OrderedDict(conv=PartialConv2d(C3_TABLE, 5), squash=Squash())),
+                S4=nn.Sequential(OrderedDict(subsample=Subsampling(16), squash=Squash())),
+                C5=nn.Sequential(OrderedDict(conv=nn.Conv2d(16, 120, 5), squash=Squash())),
+                F6=nn.Sequential(OrderedDict(flatten=nn.Flatten(), linear=nn.Linear(120, 84), squash=Squash())),
+                output=EuclideanRBF(rbf_codes()),
+            )
+        )
+        for conv in (self.C1.conv, self.C5.conv):
+            fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
+            _uniform_fan_in_(conv.weight, fan_in)
+            _uniform_fan_in_(conv.bias, fan_in)
+        _uniform_fan_in_(self.F6.linear.weight, self.F6.linear.in_features)
+        _uniform_fan_in_(self.F6.linear.bias, self.F6.linear.in_features)
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The MAP criterion, eq. (9) (:func:`map_loss`, j = 0.1)."""
+        return map_loss(output, target)
+
+    def scores(self, output: torch.Tensor) -> torch.Tensor:
+        """Minus the RBF penalties: the best-matching class gets the highest score."""
+        return -output
+
+
+class LeNet5Modern(_LeNet):
+    """LeNet-5 as it is usually rebuilt today: ReLU, max pooling, a dense C3, a linear output.
+
+    Input 1×32×32 (MNIST padded by 2); output: 10 logits for cross-entropy.
+    Same layer sizes as :class:`LeNet5`, PyTorch's default initialisation.
+
+    Example:
+        >>> LeNet5Modern()(torch.zeros(1, 1, 32, 32)).shape
+        torch.Size([1, 10])
+    """
+
+    def __init__(self):
+        super().__init__(
+            OrderedDict(
+                C1=nn.Sequential(OrderedDict(conv=nn.Conv2d(1, 6, 5), relu=nn.ReLU())),
+                S2=nn.MaxPool2d(2),
+                C3=nn.Sequential(OrderedDict(conv=nn.Conv2d(6, 16, 5), relu=nn.ReLU())),
+                S4=nn.MaxPool2d(2),
+                C5=nn.Sequential(OrderedDict(conv=nn.Conv2d(16, 120, 5), relu=nn.ReLU())),
+                F6=nn.Sequential(OrderedDict(flatten=nn.Flatten(), linear=nn.Linear(120, 84), relu=nn.ReLU())),
+                output=nn.Linear(84, 10),
+            )
+        )
+
+
+class LeNetD2L(_LeNet):
+    """The "LeNet" of many tutorials (e.g. *Dive into Deep Learning*): sigmoid and average pooling.
+
+    Input 1×28×28: C1 pads by 2 so that its output is 28×28, as LeNet-5's C1 on
+    a 32×32 input. S2 and S4 are plain average pooling (no coefficient, no bias),
+    C3 is dense, and C5 is written as a fully connected layer (F5) on the
+    flattened 16×5×5 maps. Output: 10 logits for cross-entropy.
+
+    Example:
+        >>> LeNetD2L()(torch.zeros(1, 1, 28, 28)).shape
+        torch.Size([1, 10])
+    """
+
+    input_size = (1, 28, 28)
+
+    def __init__(self):
+        super().__init__(
+            OrderedDict(
+                C1=nn.Sequential(OrderedDict(conv=nn.Conv2d(1, 6, 5, padding=2), sigmoid=nn.Sigmoid())),
+                S2=nn.AvgPool2d(2, stride=2),
+                C3=nn.Sequential(OrderedDict(conv=nn.Conv2d(6, 16, 5), sigmoid=nn.Sigmoid())),
+                S4=nn.AvgPool2d(2, stride=2),
+                F5=nn.Sequential(OrderedDict(flatten=nn.Flatten(), linear=nn.Linear(16 * 5 * 5, 120), sigmoid=nn.Sigmoid())),
+                F6=nn.Sequential(OrderedDict(linear=nn.Linear(120, 84), sigmoid=nn.Sigmoid())),
+                output=nn.Linear(84, 10),
+            )
+        )

@@ -1,0 +1,288 @@
+"""Pictures the chapters draw: digits, training curves, kernels, feature maps, the confusion matrix, Table I.
+
+Every function returns a matplotlib ``Figure``. In a notebook, a figure that is
+the last expression of a cell is shown once (as a PNG); elsewhere, use
+``fig.savefig(...)``. The figures are made without ``pyplot``'s global state,
+so nothing is shown twice and nothing leaks between cells.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import matplotlib
+import matplotlib.figure
+import numpy as np
+import torch
+
+from ._validate import check_int, check_tensor
+
+__all__ = [
+    "Figure",
+    "show_images",
+    "plot_history",
+    "show_kernels",
+    "show_feature_maps",
+    "confusion_matrix",
+    "plot_confusion_matrix",
+    "plot_c3_table",
+]
+
+
+class Figure(matplotlib.figure.Figure):
+    """A matplotlib figure that shows itself in a notebook, with or without pyplot's inline backend."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
+
+
+def _numpy(x, name: str, ndim, layout: str) -> np.ndarray:
+    return check_tensor(x, name, ndim=ndim, layout=layout).detach().cpu().float().numpy()
+
+
+def _grid(n: int, ncols: int, cell: float, extra_height: float = 0.0):
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(ncols * cell, nrows * (cell + extra_height)), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes:
+        ax.set_axis_off()
+    return fig, axes
+
+
+def show_images(images, labels=None, predictions=None, *, ncols: int = 10, cmap: str = "gray_r", size: float = 1.1) -> Figure:
+    """A grid of images, titled with their labels (and predictions, red where wrong).
+
+    Shapes:
+        images: N×H×W or N×1×H×W; labels, predictions: N (optional).
+
+    With the default colour map the foreground is dark on a light background,
+    as the paper draws digits.
+
+    Example:
+        >>> fig = show_images(torch.rand(4, 28, 28), labels=[0, 1, 2, 3])
+        >>> len(fig.axes)
+        4
+    """
+    imgs = _numpy(images, "images", (3, 4), "N×H×W or N×1×H×W")
+    if imgs.ndim == 4:
+        if imgs.shape[1] != 1:
+            raise ValueError(f"images must have one channel (N×1×H×W), got shape {imgs.shape}")
+        imgs = imgs[:, 0]
+    n = len(imgs)
+    if n == 0:
+        raise ValueError("images must hold at least one image, got none")
+    for name, values in (("labels", labels), ("predictions", predictions)):
+        if values is not None and len(values) != n:
+            raise ValueError(f"{name} must have one entry per image: {len(values)} for {n} images")
+    ncols = check_int(ncols, "ncols", minimum=1)
+    fig, axes = _grid(n, ncols, size, extra_height=0.25 if labels is not None else 0.0)
+    for i, (ax, img) in enumerate(zip(axes, imgs)):
+        ax.imshow(img, cmap=cmap)
+        if labels is not None:
+            label = int(labels[i])
+            if predictions is None:
+                ax.set_title(str(label), fontsize=9)
+            else:
+                guess = int(predictions[i])
+                ax.set_title(f"{label}→{guess}", fontsize=9, color="black" if guess == label else "tab:red")
+    return fig
+
+
+def _column(row, name):
+    return row[name] if isinstance(row, dict) else getattr(row, name)
+
+
+def plot_history(history) -> Figure:
+    """Training curves: loss and error (%) per epoch, for the training set and, if measured, the test set.
+
+    ``history`` is what :func:`lenet_helpers.train.train` returns (or a list of
+    dicts with the same keys: epoch, train_loss, train_error, test_loss, test_error).
+
+    Example:
+        >>> rows = [dict(epoch=e, train_loss=1 / e, train_error=0.1 / e, test_loss=None, test_error=None) for e in (1, 2, 3)]
+        >>> len(plot_history(rows).axes)
+        2
+    """
+    if not isinstance(history, (list, tuple)) or not history:
+        raise ValueError("history must be a non-empty list of epochs, as returned by train()")
+    epochs = [_column(r, "epoch") for r in history]
+    fig = Figure(figsize=(9, 3.2), layout="constrained")
+    ax_loss, ax_err = fig.subplots(1, 2)
+    for split, style in (("train", "-o"), ("test", "--s")):
+        losses = [_column(r, f"{split}_loss") for r in history]
+        errors = [_column(r, f"{split}_error") for r in history]
+        if all(v is not None for v in losses):
+            ax_loss.plot(epochs, losses, style, label=split, markersize=4)
+        if all(v is not None for v in errors):
+            ax_err.plot(epochs, [100 * e for e in errors], style, label=split, markersize=4)
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
+    ax_err.set(xlabel="epoch", ylabel="error (%)", title="error")
+    for ax in (ax_loss, ax_err):
+        ax.legend()
+        ax.grid(alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    return fig
+
+
+def show_kernels(weight, *, size: float = 0.8) -> Figure:
+    """Convolution kernels as small images, blue negative, red positive, white zero.
+
+    Shapes:
+        weight: Cout×Cin×kh×kw (one row per output map, one column per input map) or Cout×kh×kw.
+
+    Example:
+        >>> fig = show_kernels(torch.randn(6, 1, 5, 5))   # C1's kernels
+        >>> len(fig.axes)
+        6
+    """
+    w = _numpy(weight, "weight", (3, 4), "Cout×Cin×kh×kw or Cout×kh×kw")
+    if w.ndim == 3:
+        w = w[:, None]
+    cout, cin = w.shape[:2]
+    limit = float(np.abs(w).max()) or 1.0
+    if cin == 1:  # one row of kernels
+        fig, axes = _grid(cout, cout, size)
+        kernels = w[:, 0]
+    else:
+        fig, axes = _grid(cout * cin, cin, size)
+        kernels = w.reshape(cout * cin, *w.shape[2:])
+    for ax, k in zip(axes, kernels):
+        ax.imshow(k, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    return fig
+
+
+def show_feature_maps(maps, *, ncols: int = 8, size: float = 1.0, title: str | None = None) -> Figure:
+    """The feature maps of one image, one small image each; a vector is drawn as one strip.
+
+    Shapes:
+        maps: C×H×W, 1×C×H×W, or a vector C (e.g. F6's 84 units).
+
+    Example:
+        >>> len(show_feature_maps(torch.rand(6, 28, 28)).axes)
+        6
+    """
+    m = _numpy(maps, "maps", (1, 2, 3, 4), "C×H×W, 1×C×H×W or C")
+    if m.ndim == 4:
+        if m.shape[0] != 1:
+            raise ValueError(f"maps must be the maps of one image (1×C×H×W), got shape {m.shape}")
+        m = m[0]
+    if m.ndim == 2 and m.shape[0] == 1:
+        m = m[0]
+    if m.ndim == 2:
+        raise ValueError(f"maps must be C×H×W or a vector, got shape {m.shape}")
+    if m.ndim == 3 and m.shape[1:] == (1, 1):
+        m = m[:, 0, 0]  # e.g. C5's 120 maps of 1×1: a vector
+    if m.ndim == 1:
+        fig = Figure(figsize=(min(12, 0.12 * len(m) + 1), 0.8), layout="constrained")
+        ax = fig.subplots()
+        ax.imshow(m[None, :], cmap="viridis", aspect="auto")
+        ax.set_yticks([])
+        ax.set_xlabel("unit")
+    else:
+        ncols = check_int(ncols, "ncols", minimum=1)
+        fig, axes = _grid(len(m), ncols, size)
+        for ax, fmap in zip(axes, m):
+            ax.imshow(fmap, cmap="viridis")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int = 10) -> torch.Tensor:
+    """Counts of (true class, predicted class) pairs: entry [i, j] = images of class i predicted as j.
+
+    Shapes:
+        y_true, y_pred: N class indices -> num_classes×num_classes int64.
+
+    Example:
+        >>> confusion_matrix(torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0]), num_classes=2)
+        tensor([[1, 0],
+                [1, 1]])
+    """
+    t = check_tensor(y_true, "y_true", ndim=1, layout="N class indices")
+    p = check_tensor(y_pred, "y_pred", ndim=1, layout="N class indices")
+    k = check_int(num_classes, "num_classes", minimum=1)
+    if len(t) != len(p):
+        raise ValueError(f"y_true and y_pred must have the same length, got {len(t)} and {len(p)}")
+    for name, v in (("y_true", t), ("y_pred", p)):
+        if v.is_floating_point():
+            raise TypeError(f"{name} must hold integer class indices, got dtype {v.dtype}")
+        if len(v) and (v.min() < 0 or v.max() >= k):
+            raise ValueError(f"{name} must hold classes 0..{k - 1}, got values from {int(v.min())} to {int(v.max())}")
+    t, p = t.long().cpu(), p.long().cpu()
+    return torch.bincount(t * k + p, minlength=k * k).reshape(k, k)
+
+
+def plot_confusion_matrix(matrix, *, class_names=None) -> Figure:
+    """The confusion matrix as a picture, with the count in each cell (rows: true class, columns: predicted).
+
+    Example:
+        >>> fig = plot_confusion_matrix(torch.eye(10, dtype=torch.long) * 100)
+        >>> fig.axes[0].get_xlabel()
+        'predicted'
+    """
+    m = _numpy(matrix, "matrix", 2, "classes×classes")
+    if m.shape[0] != m.shape[1]:
+        raise ValueError(f"matrix must be square (classes×classes), got shape {m.shape}")
+    k = m.shape[0]
+    names = [str(i) for i in range(k)] if class_names is None else [str(c) for c in class_names]
+    if len(names) != k:
+        raise ValueError(f"class_names must name all {k} classes, got {len(names)}")
+    fig = Figure(figsize=(0.5 * k + 1.5, 0.5 * k + 1.2), layout="constrained")
+    ax = fig.subplots()
+    off_diagonal = m.copy()
+    np.fill_diagonal(off_diagonal, 0)
+    # Colour the mistakes, so they stand out; the diagonal is written in bold.
+    ax.imshow(off_diagonal, cmap="Reds", vmin=0, vmax=max(off_diagonal.max(), 1))
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", fontsize=7, fontweight="bold" if i == j else None)
+    ax.set_xticks(range(k), names)
+    ax.set_yticks(range(k), names)
+    ax.set(xlabel="predicted", ylabel="true")
+    return fig
+
+
+def plot_c3_table(table=None) -> Figure:
+    """Table I of the paper as a picture: which S2 maps (rows) feed each C3 map (columns).
+
+    Columns are grouped as in the paper: 3 contiguous inputs, 4 contiguous,
+    4 non-contiguous, all 6; the number under each column is its input count.
+
+    Example:
+        >>> fig = plot_c3_table()
+        >>> fig.axes[0].get_ylabel()
+        'S2 map'
+    """
+    from .models import C3_TABLE
+
+    t = C3_TABLE if table is None else torch.as_tensor(table)
+    if t.ndim != 2:
+        raise ValueError(f"table must be a 2-D S2-maps×C3-maps table, got shape {tuple(t.shape)}")
+    t = t.bool().numpy()
+    rows, cols = t.shape
+    fig = Figure(figsize=(0.45 * cols + 1.5, 0.45 * rows + 1.4), layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(t, cmap=matplotlib.colors.ListedColormap(["white", "#1f4e79"]), vmin=0, vmax=1)
+    ax.set_xticks(range(cols))
+    ax.set_yticks(range(rows))
+    ax.set_xticks(np.arange(-0.5, cols), minor=True)
+    ax.set_yticks(np.arange(-0.5, rows), minor=True)
+    ax.grid(which="minor", color="#999", linewidth=0.5)
+    ax.tick_params(which="minor", length=0)
+    ax.set(xlabel="C3 map", ylabel="S2 map")
+    ax.xaxis.set_label_position("top")
+    ax.xaxis.tick_top()
+    for j, n in enumerate(t.sum(axis=0)):
+        ax.text(j, rows - 0.2, str(int(n)), ha="center", va="top", fontsize=8)
+    if table is None:  # the paper's grouping of the 16 maps
+        for start, stop, label in ((0, 6, "3 contiguous"), (6, 12, "4 contiguous"), (12, 15, "4 non-contig."), (15, 16, "all")):
+            if start:
+                ax.axvline(start - 0.5, color="tab:red", linewidth=1.5)
+            ax.text((start + stop - 1) / 2, rows + 0.6, label, ha="center", va="top", fontsize=8, color="tab:red")
+    ax.set_ylim(rows + 1.2, -0.5)
+    return fig

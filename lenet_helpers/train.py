@@ -1,0 +1,242 @@
+"""A plain training loop that runs unchanged on a GPU, an Apple GPU or a CPU.
+
+The loop is the one in ``pytorch/examples``: for each batch, forward, loss,
+backward, step. Data can be a pair of in-memory tensors (fastest: see
+:func:`lenet_helpers.data.mnist_tensors`), a ``Dataset`` or a ``DataLoader``.
+Each model decides its own loss and decision rule (``model.loss`` and
+``model.scores``, see :mod:`lenet_helpers.models`); any other model gets
+cross-entropy and ``argmax``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from typing import Callable, NamedTuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ._table import Table
+from ._validate import check_int, check_module
+from .data import batches
+from .models import _model_device
+
+__all__ = ["device", "set_seed", "Evaluation", "EpochStats", "evaluate", "train"]
+
+
+def device() -> torch.device:
+    """The fastest device on this machine: a CUDA GPU, else Apple's MPS, else the CPU.
+
+    Example:
+        >>> device().type in ("cuda", "mps", "cpu")
+        True
+    """
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+_best_device = device  # train() and evaluate() have an argument called device
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's, NumPy's and PyTorch's random generators (all devices), for repeatable runs.
+
+    Example:
+        >>> set_seed(0); a = torch.rand(1)
+        >>> set_seed(0); bool(torch.rand(1) == a)
+        True
+    """
+    seed = check_int(seed, "seed", minimum=0)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # seeds every device, CUDA included
+    os.environ["PYTHONHASHSEED"] = str(seed)
+
+
+class Evaluation(NamedTuple):
+    loss: float
+    accuracy: float  # fraction of images classified correctly
+    error: float  # 1 - accuracy
+    total: int  # number of images
+
+
+class EpochStats(NamedTuple):
+    epoch: int
+    train_loss: float  # mean loss over the epoch's batches, as training went
+    train_error: float  # fraction misclassified over the epoch, as training went
+    test_loss: float | None
+    test_error: float | None
+    seconds: float  # training time so far (evaluation excluded)
+
+
+def _loss_fn(model: nn.Module, loss_fn):
+    if loss_fn is not None:
+        if not callable(loss_fn):
+            raise TypeError(f"loss_fn must be a function (output, target) -> loss, got {type(loss_fn).__name__}")
+        return loss_fn
+    return getattr(model, "loss", F.cross_entropy)
+
+
+def _scores(model: nn.Module, output: torch.Tensor) -> torch.Tensor:
+    return model.scores(output) if hasattr(model, "scores") else output
+
+
+def _batch_source(data, name: str, batch_size: int, shuffle: bool, dev: torch.device):
+    """For any kind of data: a function giving a fresh iterator of (x, y) batches, and the number of batches (or None)."""
+    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
+        images, labels = data[0].to(dev), data[1].to(dev)  # moved once, not per batch
+        if len(images) != len(labels):
+            raise ValueError(f"{name} must be (images, labels) of the same length, got {len(images)} and {len(labels)}")
+        return (lambda: batches(images, labels, batch_size, shuffle=shuffle)), -(-len(labels) // batch_size)
+    if isinstance(data, torch.utils.data.Dataset):
+        loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=shuffle, num_workers=0)
+        return (lambda: iter(loader)), len(loader)
+    if hasattr(data, "__iter__") and not isinstance(data, (torch.Tensor, str, bytes, dict)):
+        # A DataLoader, or any iterable of (x, y) batches.
+        return (lambda: iter(data)), (len(data) if hasattr(data, "__len__") else None)
+    raise TypeError(
+        f"{name} must be a pair of tensors (images, labels), a torch Dataset or a DataLoader, got {type(data).__name__}"
+    )
+
+
+def _sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+def evaluate(model: nn.Module, data, *, loss_fn=None, batch_size: int = 1000, device=None) -> Evaluation:
+    """Loss and error of ``model`` on ``data``, in evaluation mode, without gradients.
+
+    ``data``: (images, labels) tensors, a Dataset or a DataLoader.
+
+    Example:
+        >>> from lenet_helpers.models import LeNet5Modern
+        >>> x, y = torch.zeros(8, 1, 32, 32), torch.zeros(8, dtype=torch.long)
+        >>> evaluate(LeNet5Modern(), (x, y)).total
+        8
+    """
+    check_module(model)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    dev = torch.device(device) if device is not None else _model_device(model)
+    criterion = _loss_fn(model, loss_fn)
+    source, _ = _batch_source(data, "data", batch_size, False, dev)
+    was_training = model.training
+    model.eval()
+    total_loss = torch.zeros((), device=dev)
+    correct = torch.zeros((), dtype=torch.long, device=dev)
+    total = 0
+    try:
+        with torch.no_grad():
+            for x, y in source():
+                x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+                output = model(x)
+                total_loss += criterion(output, y) * len(y)
+                correct += (_scores(model, output).argmax(dim=1) == y).sum()
+                total += len(y)
+    finally:
+        model.train(was_training)
+    if total == 0:
+        raise ValueError("data must hold at least one image, got none")
+    accuracy = correct.item() / total
+    return Evaluation(total_loss.item() / total, accuracy, 1.0 - accuracy, total)
+
+
+def train(
+    model: nn.Module,
+    train_data,
+    *,
+    epochs: int = 1,
+    optimizer: torch.optim.Optimizer | None = None,
+    lr: float = 1e-3,
+    loss_fn: Callable | None = None,
+    batch_size: int = 64,
+    test_data=None,
+    device=None,
+    scheduler=None,
+    before_epoch: Callable[[int], None] | None = None,
+    progress: bool = True,
+) -> Table:
+    """Train ``model`` for ``epochs`` passes over ``train_data``; return one row of statistics per epoch.
+
+    Args:
+        train_data, test_data: (images, labels) tensors, a Dataset or a DataLoader.
+        optimizer: defaults to Adam with learning rate ``lr``.
+        loss_fn: defaults to ``model.loss`` (the MAP loss for ``LeNet5``), else cross-entropy.
+        batch_size: images per step (ignored for a DataLoader, which has its own).
+        device: defaults to :func:`device` (GPU if there is one); the model is moved there.
+        scheduler: a learning-rate scheduler, stepped after every batch (e.g. ``OneCycleLR``).
+        before_epoch: called with the epoch number (1, 2, …) before each epoch.
+        progress: show a progress bar (``tqdm``) per epoch.
+
+    Returns:
+        A table of :class:`EpochStats`: epoch, train_loss, train_error, test_loss,
+        test_error (None without test_data) and seconds of training so far.
+
+    Example:
+        >>> from lenet_helpers.models import LeNet5Modern
+        >>> x, y = torch.randn(64, 1, 32, 32), torch.randint(0, 10, (64,))
+        >>> history = train(LeNet5Modern(), (x, y), epochs=2, progress=False, device="cpu")
+        >>> [row.epoch for row in history]
+        [1, 2]
+    """
+    check_module(model)
+    epochs = check_int(epochs, "epochs", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if before_epoch is not None and not callable(before_epoch):
+        raise TypeError(f"before_epoch must be a function of the epoch number, got {type(before_epoch).__name__}")
+    dev = torch.device(device) if device is not None else _best_device()
+    model.to(dev)
+    if optimizer is None:
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    elif not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    criterion = _loss_fn(model, loss_fn)
+    source, n_batches = _batch_source(train_data, "train_data", batch_size, True, dev)
+
+    history = Table()
+    seconds = 0.0
+    for epoch in range(1, epochs + 1):
+        if before_epoch is not None:
+            before_epoch(epoch)
+        model.train()
+        _sync(dev)
+        start = time.perf_counter()
+        total_loss = torch.zeros((), device=dev)
+        wrong = torch.zeros((), dtype=torch.long, device=dev)
+        seen = 0
+        bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", unit="batch", disable=not progress)
+        for x, y in source():
+            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            output = model(x)
+            loss = criterion(output, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            total_loss += loss.detach() * len(y)
+            wrong += (_scores(model, output.detach()).argmax(dim=1) != y).sum()
+            seen += len(y)
+            bar.update(1)
+        _sync(dev)
+        seconds += time.perf_counter() - start
+        if seen == 0:
+            raise ValueError("train_data must hold at least one image, got none")
+        train_loss, train_error = total_loss.item() / seen, wrong.item() / seen
+        test = evaluate(model, test_data, loss_fn=loss_fn, device=dev) if test_data is not None else None
+        stats = EpochStats(
+            epoch, train_loss, train_error, test.loss if test else None, test.error if test else None, seconds
+        )
+        history.append(stats)
+        bar.set_postfix(train_loss=f"{train_loss:.4f}", test_error=f"{test.error:.2%}" if test else "n/a")
+        bar.close()
+    return history

@@ -1,0 +1,187 @@
+"""The book: its configuration, its notebooks, and a strict build of the whole site.
+
+The build test is what proves, in CI, that every notebook executes without error and that the site
+builds with no Sphinx warnings (-W). It builds into a temporary folder, with an empty execution cache,
+so stale outputs can never hide a broken notebook. Skip it while iterating: pytest -m "not book".
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+
+
+def toc_entries() -> list[str]:
+    """Every 'file' in _toc.yml, the root first, without extensions."""
+    files = [TOC["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({k: v for k, v in TOC.items() if k != "root"})
+    return files
+
+
+def source_of(entry: str) -> Path:
+    matches = [p for p in (ROOT / f"{entry}.md", ROOT / f"{entry}.ipynb") if p.exists()]
+    assert len(matches) == 1, f"_toc.yml entry {entry!r} must match exactly one .md or .ipynb file, found {matches}"
+    return matches[0]
+
+
+NOTEBOOKS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+def notebook_id(path: Path) -> str:
+    return path.stem
+
+
+def test_toc_and_chapters_agree():
+    entries = toc_entries()
+    sources = [source_of(e) for e in entries]
+    assert len(set(entries)) == len(entries), "a page is listed twice in _toc.yml"
+    listed = {p for p in sources if p.suffix == ".ipynb"}
+    assert set(NOTEBOOKS) <= listed, f"notebooks missing from _toc.yml: {sorted(set(NOTEBOOKS) - listed)}"
+    assert NOTEBOOKS, "the book has no chapter notebooks"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_notebooks_are_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, (
+                f"{path.name} has outputs: the build makes them. Clear them before committing."
+            )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_every_notebook_starts_with_the_colab_set_up_cell(path):
+    """The first code cell installs lenet_helpers only if it is missing, from the configured repository."""
+    nb = nbformat.read(path, as_version=4)
+    first = next(cell.source for cell in nb.cells if cell.cell_type == "code")
+    url, branch = CONFIG["repository"]["url"], CONFIG["repository"]["branch"]
+    assert 'find_spec("lenet_helpers") is None' in first
+    install = [line for line in first.splitlines() if "pip install" in line]
+    assert len(install) == 1, f"{path.name}: the set-up cell must have one pip install line"
+    assert f"lenet-helpers @ git+{url}@{branch}" in install[0], (
+        f"{path.name}: the set-up cell must install from the repository in _config.yml ({url}, branch {branch})"
+    )
+    assert "torch" not in install[0], f"{path.name}: the set-up cell must not (re)install torch"
+
+
+def test_configuration():
+    execute = CONFIG["execute"]
+    assert execute["execute_notebooks"] == "cache"
+    assert execute["timeout"] > 0
+    assert execute["allow_errors"] is False and execute["raise_on_error"] is True
+    assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    assert CONFIG["repository"]["url"].startswith("https://github.com/") and CONFIG["repository"]["branch"]
+    assert {"sphinx_exercise", "sphinx_togglebutton"} <= set(CONFIG["sphinx"]["extra_extensions"])
+    assert {"dollarmath", "amsmath"} <= set(CONFIG["parse"]["myst_enable_extensions"])
+    bib = (ROOT / CONFIG["bibtex_bibfiles"][0]).read_text()
+    assert "@article{lecun1998gradient," in bib and "1998" in bib
+
+
+def test_repository_url_is_written_in_one_form():
+    """_config.yml is where the repository is set; anything else naming it must agree."""
+    url = CONFIG["repository"]["url"]
+    repo_name = url.rstrip("/").rsplit("/", 1)[-1]
+    texts = {p: p.read_text() for p in [ROOT / "README.md", ROOT / "intro.md", *NOTEBOOKS]}
+    for path, text in texts.items():
+        for found in re.findall(rf"https://github\.com/[\w.-]+/{re.escape(repo_name)}\b", text):
+            assert found == url, f"{path.name} names {found}, but _config.yml says {url}"
+
+
+def test_readme_shows_the_two_commands_first():
+    readme = (ROOT / "README.md").read_text()
+    first_block = re.search(r"```(?:bash|sh)?\n(.*?)```", readme, re.S).group(1)
+    assert "make book" in first_block and "make test" in first_block
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+
+
+# ---------------------------------------------------------------------------
+# The whole book, built strictly
+# ---------------------------------------------------------------------------
+
+
+def jupyter_book(*args, cwd=ROOT):
+    exe = Path(sys.executable).parent / "jupyter-book"
+    command = [str(exe), "build", str(ROOT), "--builder", "html", "--warningiserror", "--keep-going", *map(str, args)]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=3600)
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    """Build the book from scratch (empty execution cache) into a temporary folder."""
+    out = tmp_path_factory.mktemp("book")
+    result = jupyter_book("--path-output", out)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"the book build failed (warnings are errors):\n{log[-8000:]}"
+    return out / "_build", log
+
+
+@pytest.mark.book
+def test_every_page_is_built(book):
+    build, _ = book
+    html = build / "html"
+    assert (html / "index.html").exists()
+    for entry in toc_entries():
+        assert (html / f"{entry}.html").exists(), f"{entry}.html was not built"
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_every_notebook_was_executed_without_errors(book, path):
+    build, log = book
+    assert f"{path}: Executed notebook" in log, f"{path.name} was not executed"
+    executed = nbformat.read(build / "jupyter_execute" / "chapters" / path.name, as_version=4)
+    for cell in executed.cells:
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        assert cell.execution_count is not None, f"{path.name}: a cell did not run:\n{cell.source[:200]}"
+        for output in cell.outputs:
+            assert output.output_type != "error", f"{path.name}: a cell raised {output.get('ename')}"
+            if output.output_type == "stream":
+                assert "Traceback" not in output.text, f"{path.name}: a traceback was printed"
+            data = output.get("data", {})
+            text = data.get("text/plain", "")
+            if text.startswith("<Figure size") or text.startswith("<matplotlib."):
+                assert "image/png" in data or "image/svg+xml" in data, f"{path.name}: a figure was printed as text"
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_chapter_pages_open_in_colab(book, path):
+    build, _ = book
+    page = (build / "html" / "chapters" / f"{path.stem}.html").read_text()
+    url, branch = CONFIG["repository"]["url"], CONFIG["repository"]["branch"]
+    repo = url.removeprefix("https://github.com/")
+    assert f"https://colab.research.google.com/github/{repo}/blob/{branch}/chapters/{path.name}" in page
+
+
+@pytest.mark.book
+def test_a_rebuild_takes_outputs_from_the_cache(book):
+    build, _ = book
+    result = jupyter_book("--path-output", build.parent, "--all")  # re-read every page
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    assert "Executing notebook" not in log
+    for path in NOTEBOOKS:
+        assert f"{path}: Using cached notebook" in log

@@ -1,0 +1,76 @@
+import pytest
+import torch
+
+from lenet_helpers import models, plots
+from lenet_helpers.train import EpochStats
+
+
+def is_png(figure) -> bool:
+    return figure._repr_png_().startswith(b"\x89PNG")
+
+
+def test_every_picture_is_a_figure_that_shows_itself():
+    history = [EpochStats(e, 1 / e, 0.1 / e, 1.2 / e, 0.12 / e, float(e)) for e in (1, 2, 3)]
+    figures = [
+        plots.show_images(torch.rand(12, 1, 32, 32), labels=list(range(12)), predictions=[0] * 12),
+        plots.show_images(models.rbf_codes().view(10, 12, 7)),
+        plots.plot_history(history),
+        plots.plot_history([row._asdict() for row in history]),
+        plots.show_kernels(torch.randn(6, 1, 5, 5)),
+        plots.show_kernels(models.PartialConv2d(models.C3_TABLE).dense_weight().detach()),
+        plots.show_feature_maps(torch.rand(1, 16, 10, 10)),
+        plots.show_feature_maps(torch.rand(120, 1, 1), title="C5"),
+        plots.show_feature_maps(torch.rand(84)),
+        plots.plot_confusion_matrix(torch.randint(0, 50, (10, 10))),
+        plots.plot_c3_table(),
+        plots.plot_c3_table(torch.ones(3, 4, dtype=torch.bool)),
+    ]
+    for fig in figures:
+        assert isinstance(fig, plots.Figure)
+        assert is_png(fig)
+
+
+def test_grid_layout():
+    assert len(plots.show_images(torch.rand(20, 28, 28), ncols=10).axes) == 20
+    assert len(plots.show_kernels(torch.randn(16, 6, 5, 5)).axes) == 96
+
+
+def test_wrong_predictions_are_red():
+    fig = plots.show_images(torch.rand(2, 28, 28), labels=[1, 2], predictions=[1, 3])
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["1→1", "2→3"]
+    assert fig.axes[1].title.get_color() == "tab:red"
+
+
+def test_confusion_matrix():
+    y_true = torch.tensor([0, 0, 1, 2, 2, 2])
+    y_pred = torch.tensor([0, 1, 1, 2, 2, 0])
+    cm = plots.confusion_matrix(y_true, y_pred, num_classes=3)
+    assert cm.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+    assert cm.sum() == len(y_true) and cm.trace() == 4
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: plots.show_images(torch.rand(28, 28)), ValueError, ["images", "N×H×W"]),
+        (lambda: plots.show_images(torch.rand(2, 3, 28, 28)), ValueError, ["images", "one channel"]),
+        (lambda: plots.show_images(torch.rand(2, 28, 28), labels=[1]), ValueError, ["labels", "one entry per image"]),
+        (lambda: plots.show_images(torch.rand(0, 28, 28)), ValueError, ["images", "at least one"]),
+        (lambda: plots.show_images(torch.rand(2, 28, 28), ncols=0), ValueError, ["ncols"]),
+        (lambda: plots.plot_history([]), ValueError, ["history"]),
+        (lambda: plots.show_kernels(torch.randn(5, 5)), ValueError, ["weight", "Cout×Cin×kh×kw"]),
+        (lambda: plots.show_feature_maps(torch.rand(2, 6, 5, 5)), ValueError, ["maps", "one image"]),
+        (lambda: plots.confusion_matrix(torch.tensor([0, 1]), torch.tensor([0])), ValueError, ["same length"]),
+        (lambda: plots.confusion_matrix(torch.tensor([0, 10]), torch.tensor([0, 1])), ValueError, ["y_true", "0..9"]),
+        (lambda: plots.confusion_matrix(torch.tensor([0.0]), torch.tensor([0])), TypeError, ["y_true", "integer"]),
+        (lambda: plots.plot_confusion_matrix(torch.zeros(3, 4)), ValueError, ["matrix", "square"]),
+        (lambda: plots.plot_confusion_matrix(torch.zeros(3, 3), class_names=["a"]), ValueError, ["class_names"]),
+        (lambda: plots.plot_c3_table(torch.ones(6)), ValueError, ["table", "2-D"]),
+    ],
+)
+def test_plots_reject_bad_input(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    for word in words:
+        assert word in str(info.value)
