@@ -32,7 +32,7 @@ $(READY): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --editable .
 	@touch $@
 
-$(FRESH): $(wildcard lenet_helpers/*.py) requirements.txt
+$(FRESH): $(wildcard lenet_helpers/*.py _ext/*.py) requirements.txt
 	rm -rf _build/.jupyter_cache _build/.doctrees
 	@mkdir -p _build && touch $@
 

@@ -39,6 +39,13 @@ class Table(list):
         footer = [format_value(v) for v in self.footer] if self.footer is not None else None
         return rows, footer
 
+    def _numeric(self) -> list[bool]:
+        """Which columns hold numbers (aligned right)."""
+        return [
+            all(isinstance(row[i], numbers.Number) and not isinstance(row[i], bool) for row in self)
+            for i in range(len(self.columns))
+        ]
+
     def __str__(self) -> str:
         if not self:
             return "(empty table)"
@@ -47,11 +54,7 @@ class Table(list):
         everything = [header] + rows + ([footer] if footer else [])
         widths = [max(len(r[i]) for r in everything) for i in range(len(header))]
 
-        # Columns of numbers align right, everything else left.
-        numeric = [
-            all(isinstance(row[i], numbers.Number) and not isinstance(row[i], bool) for row in self)
-            for i in range(len(header))
-        ]
+        numeric = self._numeric()
 
         def line(cells):
             return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)).rstrip()
@@ -68,12 +71,18 @@ class Table(list):
         if not self:
             return "<p>(empty table)</p>"
         rows, footer = self._cells()
-        head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-        foot = ""
-        if footer:
-            foot = "<tfoot><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in footer) + "</tr></tfoot>"
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>{foot}</table>"
+        numeric = self._numeric()
+
+        def cells(values, tag):
+            return "".join(
+                f'<{tag} style="padding: 0.2em 0.8em; text-align: {"right" if num else "left"}">{html.escape(v)}</{tag}>'
+                for v, num in zip(values, numeric)
+            )
+
+        head = cells([c.replace("_", " ") for c in self.columns], "th")
+        body = "".join(f"<tr>{cells(r, 'td')}</tr>" for r in rows)
+        foot = f"<tfoot><tr>{cells(footer, 'th')}</tr></tfoot>" if footer else ""
+        return f'<table style="border-collapse: collapse"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>{foot}</table>'
 
     def to_dicts(self) -> list[dict]:
         """The rows as plain dictionaries (for JSON, or ``pandas.DataFrame(table.to_dicts())``)."""

@@ -340,7 +340,7 @@ def _measure(model: nn.Module, input_size):
             model(x)
     except _Uncountable as e:
         raise TypeError(str(e)) from None
-    except RuntimeError as e:
+    except (RuntimeError, ValueError) as e:
         raise ValueError(f"input_size {size} does not fit this model: {e}") from None
     finally:
         model.train(was_training)

@@ -66,6 +66,8 @@ def squash(a: torch.Tensor) -> torch.Tensor:
         >>> squash(torch.tensor([0.0, 1.0]))
         tensor([0.0000, 1.0000])
     """
+    if not isinstance(a, torch.Tensor):
+        raise TypeError(f"a must be a tensor, got {type(a).__name__}")
     return SQUASH_A * torch.tanh(SQUASH_S * a)
 
 
@@ -74,6 +76,13 @@ class Squash(nn.Module):
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         return squash(a)
+
+
+def _check_maps(x, channels: int, layer: str) -> None:
+    """Raise a clear error unless x is a batch of ``channels`` feature maps, N×C×H×W."""
+    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != channels:
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{layer} expects x of shape N×{channels}×H×W, got {got}")
 
 
 def _uniform_fan_in_(tensor: torch.Tensor, fan_in) -> None:
@@ -120,6 +129,7 @@ class Subsampling(nn.Module):
         _uniform_fan_in_(self.bias, fan_in)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_maps(x, self.channels, "Subsampling")
         window_sum = F.avg_pool2d(x, self.kernel_size, divisor_override=1)  # divisor 1: a sum, not a mean
         return window_sum * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
@@ -206,6 +216,7 @@ class PartialConv2d(nn.Module):
         return dense
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_maps(x, self.in_channels, "PartialConv2d")
         return F.conv2d(x, self.dense_weight(), self.bias)
 
     def extra_repr(self) -> str:
@@ -392,6 +403,10 @@ class EuclideanRBF(nn.Module):
         self.register_buffer("centers", centers.clone().float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.centers.shape[1]
+        if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != features:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"EuclideanRBF expects x of shape N×{features}, got {got}")
         return ((x.unsqueeze(1) - self.centers) ** 2).sum(dim=2)
 
     def extra_repr(self) -> str:
@@ -508,7 +523,7 @@ def trace_shapes(model: nn.Module, input_size) -> Table:
     try:
         with torch.no_grad():
             calls = _run_with_hooks(model, x)
-    except RuntimeError as e:
+    except (RuntimeError, ValueError) as e:
         raise ValueError(f"input_size {size} does not fit this model: {e}") from None
     finally:
         model.train(was_training)
@@ -544,6 +559,16 @@ class _LeNet(nn.Sequential):
     """What the course's models share: named layers, tracing, a loss and a decision rule."""
 
     input_size = (1, 32, 32)  # C×H×W of one input image
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c, h, w = self.input_size
+        if not isinstance(x, torch.Tensor) or x.ndim != 4 or tuple(x.shape[1:]) != self.input_size:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            hint = ""
+            if isinstance(x, torch.Tensor) and x.ndim == 4 and tuple(x.shape[2:]) == (28, 28) and h == 32:
+                hint = " MNIST digits are 28×28: pad them to 32×32, e.g. data.mnist_tensors(size=32)."
+            raise ValueError(f"{type(self).__name__} expects a batch of images of shape N×{c}×{h}×{w}, got {got}.{hint}")
+        return super().forward(x)
 
     def trace(self, input_size=None) -> Table:
         """The output shape of each layer (see :func:`trace_shapes`); defaults to the model's input size."""

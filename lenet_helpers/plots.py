@@ -53,7 +53,7 @@ def _grid(n: int, ncols: int, cell: float, extra_height: float = 0.0):
     return fig, axes
 
 
-def show_images(images, labels=None, predictions=None, *, ncols: int = 10, cmap: str = "gray_r", size: float = 1.1) -> Figure:
+def show_images(images, labels=None, predictions=None, *, ncols: int = 10, cmap: str = "gray_r", size: float = 0.9) -> Figure:
     """A grid of images, titled with their labels (and predictions, red where wrong).
 
     Shapes:
@@ -79,16 +79,16 @@ def show_images(images, labels=None, predictions=None, *, ncols: int = 10, cmap:
         if values is not None and len(values) != n:
             raise ValueError(f"{name} must have one entry per image: {len(values)} for {n} images")
     ncols = check_int(ncols, "ncols", minimum=1)
-    fig, axes = _grid(n, ncols, size, extra_height=0.25 if labels is not None else 0.0)
+    fig, axes = _grid(n, ncols, size, extra_height=0.3 if labels is not None else 0.0)
     for i, (ax, img) in enumerate(zip(axes, imgs)):
         ax.imshow(img, cmap=cmap)
         if labels is not None:
             label = int(labels[i])
             if predictions is None:
-                ax.set_title(str(label), fontsize=9)
+                ax.set_title(str(label), fontsize=11)
             else:
                 guess = int(predictions[i])
-                ax.set_title(f"{label}→{guess}", fontsize=9, color="black" if guess == label else "tab:red")
+                ax.set_title(f"{label}→{guess}", fontsize=11, color="black" if guess == label else "tab:red")
     return fig
 
 
@@ -109,6 +109,12 @@ def plot_history(history) -> Figure:
     """
     if not isinstance(history, (list, tuple)) or not history:
         raise ValueError("history must be a non-empty list of epochs, as returned by train()")
+    needed = ("epoch", "train_loss", "train_error", "test_loss", "test_error")
+    for row in history:
+        fields = row.keys() if isinstance(row, dict) else getattr(row, "_fields", ())
+        missing = [name for name in needed if name not in fields]
+        if missing:
+            raise ValueError(f"history rows must have the fields {', '.join(needed)}; a row lacks {', '.join(missing)}")
     epochs = [_column(r, "epoch") for r in history]
     fig = Figure(figsize=(9, 3.2), layout="constrained")
     ax_loss, ax_err = fig.subplots(1, 2)

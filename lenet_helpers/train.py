@@ -10,7 +10,6 @@ cross-entropy and ``argmax``.
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from typing import Callable, NamedTuple
@@ -50,6 +49,9 @@ _best_device = device  # train() and evaluate() have an argument called device
 def set_seed(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's random generators (all devices), for repeatable runs.
 
+    On a CPU a run is then repeated exactly; on a GPU some operations are not
+    deterministic, so the last digits of the results may still vary.
+
     Example:
         >>> set_seed(0); a = torch.rand(1)
         >>> set_seed(0); bool(torch.rand(1) == a)
@@ -59,7 +61,6 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # seeds every device, CUDA included
-    os.environ["PYTHONHASHSEED"] = str(seed)
 
 
 class Evaluation(NamedTuple):
@@ -109,8 +110,18 @@ def _batch_source(data, name: str, batch_size: int, shuffle: bool, dev: torch.de
 
 
 def _sync(dev: torch.device) -> None:
+    """Wait for the device to finish its queued work, so that timings are true."""
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
+    elif dev.type == "mps":
+        torch.mps.synchronize()
+
+
+def _as_device(value) -> torch.device:
+    try:
+        return torch.device(value)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be a torch.device or a name such as 'cpu' or 'cuda', got {value!r}") from None
 
 
 def evaluate(model: nn.Module, data, *, loss_fn=None, batch_size: int = 1000, device=None) -> Evaluation:
@@ -126,7 +137,7 @@ def evaluate(model: nn.Module, data, *, loss_fn=None, batch_size: int = 1000, de
     """
     check_module(model)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    dev = torch.device(device) if device is not None else _model_device(model)
+    dev = _as_device(device) if device is not None else _model_device(model)
     criterion = _loss_fn(model, loss_fn)
     source, _ = _batch_source(data, "data", batch_size, False, dev)
     was_training = model.training
@@ -193,7 +204,7 @@ def train(
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if before_epoch is not None and not callable(before_epoch):
         raise TypeError(f"before_epoch must be a function of the epoch number, got {type(before_epoch).__name__}")
-    dev = torch.device(device) if device is not None else _best_device()
+    dev = _as_device(device) if device is not None else _best_device()
     model.to(dev)
     if optimizer is None:
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)

@@ -201,6 +201,13 @@ def test_trace_leaves_the_mode_alone():
         (lambda: PartialConv2d(torch.ones(6, dtype=torch.bool)), ValueError, ["table", "2-D"]),
         (lambda: PartialConv2d(torch.zeros(2, 3, dtype=torch.bool)), ValueError, ["table", "at least one"]),
         (lambda: EuclideanRBF(torch.ones(84)), ValueError, ["centers", "classes×features"]),
+        (lambda: EuclideanRBF(rbf_codes())(torch.zeros(2, 80)), ValueError, ["EuclideanRBF", "N×84"]),
+        (lambda: Subsampling(6)(torch.zeros(1, 5, 4, 4)), ValueError, ["Subsampling", "N×6×H×W"]),
+        (lambda: PartialConv2d(C3_TABLE)(torch.zeros(1, 16, 14, 14)), ValueError, ["PartialConv2d", "N×6×H×W"]),
+        (lambda: LeNet5()(torch.zeros(2, 1, 28, 28)), ValueError, ["LeNet5", "N×1×32×32", "pad them to 32×32"]),
+        (lambda: LeNetD2L()(torch.zeros(2, 1, 32, 32)), ValueError, ["LeNetD2L", "N×1×28×28"]),
+        (lambda: LeNet5Modern()(torch.zeros(1, 32, 32)), ValueError, ["LeNet5Modern", "(1, 32, 32)"]),
+        (lambda: squash([1.0]), TypeError, ["a", "tensor"]),
     ],
 )
 def test_models_reject_bad_input(call, error, words):

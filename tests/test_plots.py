@@ -59,6 +59,7 @@ def test_confusion_matrix():
         (lambda: plots.show_images(torch.rand(0, 28, 28)), ValueError, ["images", "at least one"]),
         (lambda: plots.show_images(torch.rand(2, 28, 28), ncols=0), ValueError, ["ncols"]),
         (lambda: plots.plot_history([]), ValueError, ["history"]),
+        (lambda: plots.plot_history([{"epoch": 1, "loss": 0.5}]), ValueError, ["history", "train_loss"]),
         (lambda: plots.show_kernels(torch.randn(5, 5)), ValueError, ["weight", "Cout×Cin×kh×kw"]),
         (lambda: plots.show_feature_maps(torch.rand(2, 6, 5, 5)), ValueError, ["maps", "one image"]),
         (lambda: plots.confusion_matrix(torch.tensor([0, 1]), torch.tensor([0])), ValueError, ["same length"]),

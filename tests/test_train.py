@@ -116,6 +116,8 @@ def test_history_prints_as_a_table(small_mnist):
         (lambda m, d: train.train(m, d, before_epoch=3), TypeError, ["before_epoch"]),
         (lambda m, d: train.train("model", d), TypeError, ["model", "nn.Module"]),
         (lambda m, d: train.evaluate(m, (d[0][:0], d[1][:0])), ValueError, ["data", "at least one"]),
+        (lambda m, d: train.train(m, d, device="gpu0"), ValueError, ["device", "'cpu'"]),
+        (lambda m, d: train.evaluate(m, d, device=3.5), ValueError, ["device"]),
         (lambda m, d: train.set_seed(-1), ValueError, ["seed"]),
         (lambda m, d: train.set_seed("0"), TypeError, ["seed", "integer"]),
     ],
