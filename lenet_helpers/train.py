@@ -207,6 +207,8 @@ def train(
     dev = _as_device(device) if device is not None else _best_device()
     model.to(dev)
     if optimizer is None:
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+            raise ValueError(f"lr must be a positive number, got {lr!r}")
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     elif not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")

@@ -6,6 +6,7 @@ so stale outputs can never hide a broken notebook. Skip it while iterating: pyte
 """
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -185,3 +186,25 @@ def test_a_rebuild_takes_outputs_from_the_cache(book):
     assert "Executing notebook" not in log
     for path in NOTEBOOKS:
         assert f"{path}: Using cached notebook" in log
+
+
+@pytest.mark.book
+def test_a_cell_that_raises_fails_the_build(tmp_path):
+    """With the book's own configuration, one failing cell must fail the whole build."""
+    (tmp_path / "_config.yml").write_text((ROOT / "_config.yml").read_text())
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n  - file: broken\n")
+    (tmp_path / "index.md").write_text("# A book with a broken page\n")
+    (tmp_path / "references.bib").write_text((ROOT / "references.bib").read_text())
+    shutil.copytree(ROOT / "_ext", tmp_path / "_ext")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Broken"), nbformat.v4.new_code_cell("1 / 0")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "broken.ipynb")
+    exe = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run(
+        [str(exe), "build", str(tmp_path), "--builder", "html", "--warningiserror"],
+        capture_output=True, text=True, timeout=600,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode != 0, "a notebook whose cell raises was built without complaint"
+    assert "ZeroDivisionError" in log

@@ -109,6 +109,7 @@ def test_history_prints_as_a_table(small_mnist):
         (lambda m, d: train.train(m, d, batch_size=0), ValueError, ["batch_size", "positive"]),
         (lambda m, d: train.train(m, d, epochs=1.5), TypeError, ["epochs", "integer"]),
         (lambda m, d: train.train(m, d, optimizer="adam"), TypeError, ["optimizer", "torch.optim.Optimizer"]),
+        (lambda m, d: train.train(m, d, lr=0), ValueError, ["lr", "positive"]),
         (lambda m, d: train.train(m, "mnist"), TypeError, ["train_data", "pair of tensors"]),
         (lambda m, d: train.train(m, d[0]), TypeError, ["train_data"]),
         (lambda m, d: train.train(m, (d[0], d[1][:5])), ValueError, ["train_data", "same length"]),
