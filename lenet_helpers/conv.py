@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._validate import check_int, check_pair, check_tensor, is_pair
+from ._validate import check_pair, check_tensor, is_pair
 
 __all__ = ["conv_output_size", "corr2d", "corr2d_multi_in", "corr2d_multi_in_out"]
 

@@ -203,6 +203,16 @@ def _pad_for(size: int) -> int:
     return (size - 28) // 2
 
 
+def _checked(root, train, normalize, size, download) -> tuple[str, float, float, int]:
+    """The checks load_mnist and mnist_tensors share: return MNIST's root folder, mean, std and padding."""
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be True (training set) or False (test set), got {train!r}")
+    mean, std = normalization(normalize)
+    pad = _pad_for(size)
+    raw = prepare_mnist(root, download=download)
+    return str(raw.parent.parent), mean, std, pad
+
+
 def load_mnist(root="data", train: bool = True, *, normalize: str = "paper", size: int = 32, download: bool = True):
     """MNIST as a ``torchvision.datasets.MNIST`` dataset: each item is (image, label).
 
@@ -226,15 +236,11 @@ def load_mnist(root="data", train: bool = True, *, normalize: str = "paper", siz
     from torchvision import transforms
     from torchvision.datasets import MNIST
 
-    if not isinstance(train, bool):
-        raise TypeError(f"train must be True (training set) or False (test set), got {train!r}")
-    mean, std = normalization(normalize)
-    pad = _pad_for(size)
-    raw = prepare_mnist(root, download=download)
+    folder, mean, std, pad = _checked(root, train, normalize, size, download)
     transform = transforms.Compose(
         [transforms.ToTensor(), transforms.Pad(pad, fill=0), transforms.Normalize((mean,), (std,))]
     )
-    return MNIST(str(raw.parent.parent), train=train, transform=transform, download=False)
+    return MNIST(folder, train=train, transform=transform, download=False)
 
 
 def mnist_tensors(
@@ -257,12 +263,8 @@ def mnist_tensors(
     """
     from torchvision.datasets import MNIST
 
-    if not isinstance(train, bool):
-        raise TypeError(f"train must be True (training set) or False (test set), got {train!r}")
-    mean, std = normalization(normalize)
-    pad = _pad_for(size)
-    raw = prepare_mnist(root, download=download)
-    dataset = MNIST(str(raw.parent.parent), train=train, download=False)
+    folder, mean, std, pad = _checked(root, train, normalize, size, download)
+    dataset = MNIST(folder, train=train, download=False)
     images = dataset.data.unsqueeze(1).float().div_(255)  # N×1×28×28 in [0, 1]
     images = torch.nn.functional.pad(images, (pad, pad, pad, pad), value=0.0)  # background is 0 before normalising
     images = images.sub_(mean).div_(std)

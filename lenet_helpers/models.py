@@ -78,11 +78,15 @@ class Squash(nn.Module):
         return squash(a)
 
 
+def _shape_of(x) -> str:
+    """What an error message says was given: the shape of a tensor, else the type."""
+    return str(tuple(x.shape)) if isinstance(x, torch.Tensor) else type(x).__name__
+
+
 def _check_maps(x, channels: int, layer: str) -> None:
     """Raise a clear error unless x is a batch of ``channels`` feature maps, N×C×H×W."""
     if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != channels:
-        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"{layer} expects x of shape N×{channels}×H×W, got {got}")
+        raise ValueError(f"{layer} expects x of shape N×{channels}×H×W, got {_shape_of(x)}")
 
 
 def _uniform_fan_in_(tensor: torch.Tensor, fan_in) -> None:
@@ -405,8 +409,7 @@ class EuclideanRBF(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = self.centers.shape[1]
         if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != features:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"EuclideanRBF expects x of shape N×{features}, got {got}")
+            raise ValueError(f"EuclideanRBF expects x of shape N×{features}, got {_shape_of(x)}")
         return ((x.unsqueeze(1) - self.centers) ** 2).sum(dim=2)
 
     def extra_repr(self) -> str:
@@ -563,11 +566,12 @@ class _LeNet(nn.Sequential):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c, h, w = self.input_size
         if not isinstance(x, torch.Tensor) or x.ndim != 4 or tuple(x.shape[1:]) != self.input_size:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             hint = ""
             if isinstance(x, torch.Tensor) and x.ndim == 4 and tuple(x.shape[2:]) == (28, 28) and h == 32:
                 hint = " MNIST digits are 28×28: pad them to 32×32, e.g. data.mnist_tensors(size=32)."
-            raise ValueError(f"{type(self).__name__} expects a batch of images of shape N×{c}×{h}×{w}, got {got}.{hint}")
+            raise ValueError(
+                f"{type(self).__name__} expects a batch of images of shape N×{c}×{h}×{w}, got {_shape_of(x)}.{hint}"
+            )
         return super().forward(x)
 
     def trace(self, input_size=None) -> Table:

@@ -122,10 +122,11 @@ def test_readme_shows_the_two_commands_first():
 # ---------------------------------------------------------------------------
 
 
-def jupyter_book(*args, cwd=ROOT):
+def jupyter_book(*args, book=ROOT):
+    """Build ``book`` strictly (warnings are errors) with the venv's jupyter-book."""
     exe = Path(sys.executable).parent / "jupyter-book"
-    command = [str(exe), "build", str(ROOT), "--builder", "html", "--warningiserror", "--keep-going", *map(str, args)]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=3600)
+    command = [str(exe), "build", str(book), "--builder", "html", "--warningiserror", "--keep-going", *map(str, args)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
 
 
 @pytest.fixture(scope="module")
@@ -200,11 +201,7 @@ def test_a_cell_that_raises_fails_the_build(tmp_path):
     nb.cells = [nbformat.v4.new_markdown_cell("# Broken"), nbformat.v4.new_code_cell("1 / 0")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp_path / "broken.ipynb")
-    exe = Path(sys.executable).parent / "jupyter-book"
-    result = subprocess.run(
-        [str(exe), "build", str(tmp_path), "--builder", "html", "--warningiserror"],
-        capture_output=True, text=True, timeout=600,
-    )
+    result = jupyter_book(book=tmp_path)
     log = result.stdout + result.stderr
     assert result.returncode != 0, "a notebook whose cell raises was built without complaint"
     assert "ZeroDivisionError" in log
