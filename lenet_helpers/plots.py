@@ -16,7 +16,7 @@ import matplotlib.figure
 import numpy as np
 import torch
 
-from ._validate import check_int, check_tensor
+from ._validate import check_int, check_pair, check_tensor
 
 __all__ = [
     "Figure",
@@ -27,6 +27,8 @@ __all__ = [
     "confusion_matrix",
     "plot_confusion_matrix",
     "plot_c3_table",
+    "Animation",
+    "animate_correlation",
 ]
 
 
@@ -292,3 +294,126 @@ def plot_c3_table(table=None) -> Figure:
             ax.text((start + stop - 1) / 2, rows + 0.6, label, ha="center", va="top", fontsize=8, color="tab:red")
     ax.set_ylim(rows + 1.2, -0.5)
     return fig
+
+
+class Animation:
+    """An animation that displays as an HTML player (matplotlib's ``to_jshtml``): frames are embedded
+    PNGs and the player is plain JavaScript, so it plays on the static website without a kernel.
+
+    ``frames`` is the number of frames; ``html`` the player; ``save(path)`` writes a standalone page.
+    """
+
+    def __init__(self, html: str, frames: int):
+        self.html = html
+        self.frames = frames
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return f"<Animation: {self.frames} frames; display it in a notebook, or .save('page.html')>"
+
+    def save(self, path) -> None:
+        """Write the player as a standalone HTML page."""
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{self.html}</body></html>")
+
+
+def animate_correlation(X, K, padding=0, stride=1, dilation=1, *, interval: int = 700) -> Animation:
+    """The kernel's window sliding over the (padded) input, filling the output one cell at a time.
+
+    Shapes:
+        X: H×W input, K: kh×kw kernel; the output has the size of
+        :func:`lenet_helpers.conv.conv_output_size`. Values are written in the
+        cells when the grids are small enough to read.
+
+    Each frame shows the window at one output position, the products it sums,
+    and the output so far. ``interval`` is the time between frames in ms.
+
+    Example:
+        >>> X = torch.arange(9.0).reshape(3, 3)
+        >>> K = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+        >>> animate_correlation(X, K).frames        # one frame per output cell
+        4
+    """
+    import matplotlib.animation
+    from matplotlib.patches import Rectangle
+
+    from .conv import corr2d
+
+    interval = check_int(interval, "interval", minimum=1)
+    Xt = check_tensor(X, "X", ndim=2, layout="H×W").detach().float().cpu()
+    Kt = check_tensor(K, "K", ndim=2, layout="kh×kw").detach().float().cpu()
+    Y = corr2d(Xt, Kt, padding=padding, stride=stride, dilation=dilation)
+    ph, pw = check_pair(padding, "padding", minimum=0)
+    sh, sw = check_pair(stride, "stride", minimum=1)
+    dh, dw = check_pair(dilation, "dilation", minimum=1)
+    Xp = torch.nn.functional.pad(Xt, (pw, pw, ph, ph)).numpy()
+    k = Kt.numpy()
+    y = Y.numpy()
+    H, W = Xp.shape
+    oh, ow = y.shape
+    if oh * ow > 64:
+        raise ValueError(f"the output has {oh}×{ow} cells, too many frames for an animation; use at most 64 output "
+                         "cells (a smaller X, or a larger stride)")
+    label = H <= 12 and W <= 12
+
+    def fmt(v):
+        return f"{v:g}" if float(v).is_integer() else f"{v:.1f}"
+
+    cell = 0.42
+    fig = Figure(figsize=(cell * (W + k.shape[1] + ow) + 2.2, cell * max(H, 3) + 1.3))
+    grid = fig.add_gridspec(1, 3, width_ratios=[W, k.shape[1] + 0.6, ow + 0.6], wspace=0.35)
+    ax_x, ax_k, ax_y = (fig.add_subplot(grid[0, i]) for i in range(3))
+
+    def draw_grid(ax, values, title, shade=None):
+        ax.set_title(title, fontsize=10)
+        ax.set_xlim(-0.5, values.shape[1] - 0.5)
+        ax.set_ylim(values.shape[0] - 0.5, -0.5)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        texts = {}
+        for i in range(values.shape[0]):
+            for j in range(values.shape[1]):
+                face = shade(i, j) if shade else "white"
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor=face, edgecolor="#8c959f", linewidth=0.8))
+                if label or ax is not ax_x:
+                    texts[i, j] = ax.text(j, i, fmt(values[i, j]), ha="center", va="center", fontsize=9)
+        return texts
+
+    def padded(i, j):
+        return "#d8dee4" if (i < ph or j < pw or i >= H - ph or j >= W - pw) else "white"
+
+    draw_grid(ax_x, Xp, "input" + (" (padded)" if ph or pw else ""), padded)
+    draw_grid(ax_k, k, "kernel")
+    out_texts = draw_grid(ax_y, y, "output")
+    for t in out_texts.values():
+        t.set_visible(False)
+    taps = [ax_x.add_patch(Rectangle((0, 0), 1, 1, facecolor="#6cb6ff", alpha=0.55, edgecolor="none"))
+            for _ in range(k.size)]
+    window = ax_x.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor="#0969da", linewidth=2.5))
+    current = ax_y.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor="#f0883e", linewidth=2.5))
+    caption = fig.text(0.5, 0.02, "", ha="center", fontsize=9)
+
+    def frame(t):
+        i, j = divmod(t, ow)
+        top, left = i * sh, j * sw
+        for n, patch in enumerate(taps):
+            a, b = divmod(n, k.shape[1])
+            patch.set_xy((left + b * dw - 0.5, top + a * dh - 0.5))
+        window.set_bounds(left - 0.5, top - 0.5, dw * (k.shape[1] - 1) + 1, dh * (k.shape[0] - 1) + 1)
+        current.set_bounds(j - 0.5, i - 0.5, 1, 1)
+        for (a, b), text in out_texts.items():
+            text.set_visible(a * ow + b <= t)
+        terms = [f"{fmt(Xp[top + a * dh, left + b * dw])}·{fmt(k[a, b])}"
+                 for a in range(k.shape[0]) for b in range(k.shape[1])]
+        if len(terms) > 9:
+            terms = terms[:4] + ["…"] + terms[-2:]
+        caption.set_text(f"output[{i}, {j}] = " + " + ".join(terms) + f" = {fmt(y[i, j])}")
+        return [*taps, window, current, caption, *out_texts.values()]
+
+    frame(0)
+    anim = matplotlib.animation.FuncAnimation(fig, frame, frames=oh * ow, interval=interval, blit=False)
+    html = anim.to_jshtml(default_mode="loop")
+    return Animation(html, oh * ow)

@@ -75,3 +75,21 @@ def test_plots_reject_bad_input(call, error, words):
         call()
     for word in words:
         assert word in str(info.value)
+
+
+def test_animate_correlation_has_one_frame_per_output_cell_and_plays_without_a_kernel():
+    X = torch.arange(25.0).reshape(5, 5)
+    anim = plots.animate_correlation(X, torch.ones(3, 3), padding=1, stride=2)
+    assert anim.frames == 9
+    page = anim._repr_html_()
+    assert page.count("data:image/png;base64,") == 9 and "<script" in page
+    assert "frames" in repr(anim)
+
+
+def test_animate_correlation_rejects_bad_input():
+    with pytest.raises(ValueError, match="X must be a 2-D tensor"):
+        plots.animate_correlation(torch.zeros(1, 3, 3), torch.ones(2, 2))
+    with pytest.raises(ValueError, match="too many frames"):
+        plots.animate_correlation(torch.zeros(20, 20), torch.ones(3, 3))
+    with pytest.raises(ValueError, match="K covers 3 cells"):
+        plots.animate_correlation(torch.zeros(2, 2), torch.ones(3, 3))

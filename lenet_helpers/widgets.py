@@ -1,0 +1,183 @@
+"""Interactive explorers for convolution and pooling arithmetic.
+
+The explorers are `anywidget <https://anywidget.dev>`_ widgets: the sliders,
+the drawing and the arithmetic run in the browser (``static/explorer.js``), so
+they stay interactive on the static website where no Python kernel runs, and
+they work in JupyterLab, Jupyter Notebook, VS Code and Colab. When a kernel is
+there, the settings are synced with Python: move a slider and read the new
+value from the widget; set a value from Python and the drawing follows.
+
+Example:
+    >>> explorer = ConvExplorer(n=7, kernel_size=3, padding=1, stride=2)
+    >>> explorer.output_size          # ⌊(7 + 2·1 − 1·(3−1) − 1) / 2⌋ + 1
+    4
+    >>> explorer.stride = 1
+    >>> explorer.output_size
+    7
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import anywidget
+import torch
+import traitlets
+
+from ._validate import check_choice, check_int
+from .conv import _output_length
+from .pool import pool2d
+
+__all__ = ["ConvExplorer", "PoolExplorer", "grid_values"]
+
+_STATIC = pathlib.Path(__file__).parent / "static"
+_ESM = (_STATIC / "explorer.js").read_text(encoding="utf-8")
+_CSS = (_STATIC / "explorer.css").read_text(encoding="utf-8")
+
+
+def grid_values(n: int, seed: int = 0) -> list[list[int]]:
+    """The n×n grid of digits 0–9 the pooling explorer shows (the browser computes the same grid).
+
+    Example:
+        >>> grid_values(3, seed=0)
+        [[2, 2, 1], [1, 4, 7], [9, 5, 8]]
+    """
+    n = check_int(n, "n", minimum=1)
+    seed = check_int(seed, "seed", minimum=0)
+
+    def value(i: int, j: int) -> int:  # 32-bit integer hash, written as explorer.js's gridValue
+        x = ((i + 1) * 73856093 & 0xFFFFFFFF) ^ ((j + 1) * 19349663 & 0xFFFFFFFF) ^ ((seed + 1) * 83492791 & 0xFFFFFFFF)
+        x = ((x ^ (x >> 13)) * 2654435761) & 0xFFFFFFFF
+        return (x >> 16) % 10
+
+    return [[value(i, j) for j in range(n)] for i in range(n)]
+
+
+class _Explorer(anywidget.AnyWidget):
+    _esm = _ESM
+    _css = _CSS
+    kind = traitlets.Unicode().tag(sync=True)
+    position = traitlets.Int(0, min=0).tag(sync=True)
+    output_size = traitlets.Int(0).tag(sync=True)
+
+    def __init__(self, **settings):
+        for name, value in settings.items():
+            trait = self.traits()[name]
+            if isinstance(trait, traitlets.Int):
+                check_int(value, name, minimum=trait.min)
+                if trait.max is not None and value > trait.max:
+                    raise ValueError(f"{name} must be at most {trait.max} in the explorer, got {value}")
+        super().__init__(**settings)
+        self._update()
+        self.observe(lambda change: self._update(), names=self._inputs)
+
+    _inputs: tuple[str, ...] = ()
+
+    def _update(self) -> None:
+        self.output_size = self._output_size()
+        if self.position >= self.output_size ** 2:
+            self.position = 0
+
+    def _output_size(self) -> int:  # pragma: no cover - defined by each explorer
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._inputs)
+        return f"{type(self).__name__}({values}) -> output {self.output_size}×{self.output_size}"
+
+
+class ConvExplorer(_Explorer):
+    """Sliders for input size, kernel size, padding, stride and dilation of a square convolution.
+
+    It draws the (padded) input grid, the window at the selected output
+    position (click an output cell, or press play), the output grid, and the
+    formula floor((n + 2p − d(k−1) − 1)/s) + 1 with the numbers filled in.
+    Input cells that no window reaches are shaded.
+
+    Synced traits: ``n``, ``kernel_size``, ``padding``, ``stride``,
+    ``dilation``, ``position`` (the selected output cell, row-major) and
+    ``output_size`` (0 when the window does not fit).
+
+    Example:
+        >>> ConvExplorer(n=32, kernel_size=5)      # LeNet-5's C1
+        ConvExplorer(n=32, kernel_size=5, padding=0, stride=1, dilation=1) -> output 28×28
+    """
+
+    n = traitlets.Int(7, min=1, max=32).tag(sync=True)
+    kernel_size = traitlets.Int(3, min=1, max=7).tag(sync=True)
+    padding = traitlets.Int(0, min=0, max=4).tag(sync=True)
+    stride = traitlets.Int(1, min=1, max=4).tag(sync=True)
+    dilation = traitlets.Int(1, min=1, max=3).tag(sync=True)
+    _inputs = ("n", "kernel_size", "padding", "stride", "dilation")
+
+    def __init__(self, n: int = 7, kernel_size: int = 3, padding: int = 0, stride: int = 1, dilation: int = 1):
+        super().__init__(kind="conv", n=n, kernel_size=kernel_size, padding=padding, stride=stride,
+                         dilation=dilation)
+
+    def _output_size(self) -> int:
+        span = self.n + 2 * self.padding - self.dilation * (self.kernel_size - 1)
+        return 0 if span < 1 else _output_length(self.n, self.kernel_size, self.padding, self.stride, self.dilation)
+
+
+class PoolExplorer(_Explorer):
+    """Sliders for input size, window, padding and stride of max or average pooling.
+
+    The input is a grid of digits 0–9 (:func:`grid_values` of ``n`` and
+    ``seed``); the output cells show the pooled values, computed in the
+    browser. As in PyTorch, padding is at most half the window, max pooling
+    never picks a padded cell and average pooling counts padded zeros.
+
+    Synced traits: ``n``, ``pool_size``, ``stride``, ``padding``, ``mode``
+    (``"max"`` or ``"avg"``), ``seed``, ``position`` and ``output_size``;
+    ``values`` is the input grid and :meth:`output` the pooled grid.
+
+    Example:
+        >>> explorer = PoolExplorer(n=4, pool_size=2, mode="max", seed=0)
+        >>> explorer.values
+        [[2, 2, 1, 9], [1, 4, 7, 8], [9, 5, 8, 4], [1, 3, 7, 1]]
+        >>> explorer.output()
+        tensor([[4., 9.],
+                [9., 8.]])
+    """
+
+    n = traitlets.Int(6, min=1, max=12).tag(sync=True)
+    pool_size = traitlets.Int(2, min=1, max=4).tag(sync=True)
+    stride = traitlets.Int(2, min=1, max=4).tag(sync=True)
+    padding = traitlets.Int(0, min=0, max=2).tag(sync=True)
+    mode = traitlets.Unicode("max").tag(sync=True)
+    seed = traitlets.Int(0, min=0, max=2**31 - 2).tag(sync=True)
+    values = traitlets.List().tag(sync=True)
+    _inputs = ("n", "pool_size", "stride", "padding", "mode", "seed")
+
+    def __init__(self, n: int = 6, pool_size: int = 2, stride: int | None = None, padding: int = 0,
+                 mode: str = "max", seed: int = 0):
+        check_choice(mode, "mode", ("max", "avg"))
+        stride = pool_size if stride is None else stride
+        if check_int(padding, "padding", minimum=0) > check_int(pool_size, "pool_size", minimum=1) // 2:
+            raise ValueError(f"padding must be at most half the window (pool_size // 2 = {pool_size // 2}), "
+                             f"as in PyTorch; got padding={padding}")
+        super().__init__(kind="pool", n=n, pool_size=pool_size, stride=stride, padding=padding, mode=mode, seed=seed)
+
+    @traitlets.validate("mode")
+    def _check_mode(self, proposal):
+        return check_choice(proposal["value"], "mode", ("max", "avg"))
+
+    def _update(self) -> None:
+        self.values = grid_values(self.n, self.seed)
+        super()._update()
+
+    def _output_size(self) -> int:
+        if self.padding > self.pool_size // 2 or self.n + 2 * self.padding < self.pool_size:
+            return 0
+        return _output_length(self.n, self.pool_size, self.padding, self.stride, 1)
+
+    def output(self) -> torch.Tensor:
+        """The pooled grid the explorer shows, computed with :func:`lenet_helpers.pool.pool2d`.
+
+        Shape: output_size × output_size. Raises ValueError when the settings give no output.
+        """
+        if self.output_size == 0:
+            raise ValueError(f"the settings give no output ({self!r}): make the input larger or the window smaller, "
+                             "and keep the padding at most half the window")
+        X = torch.tensor(self.values, dtype=torch.float32)
+        return pool2d(X, self.pool_size, mode=self.mode, stride=self.stride, padding=self.padding)
