@@ -457,6 +457,8 @@ QUESTIONS = {
 def answer(question: str, value) -> CheckResult:
     """Check a numeric answer to one of the :data:`QUESTIONS` (computed from the course's code).
 
+    ``value`` is your number; ``None`` (a placeholder not filled in yet) is reported as not done yet.
+
     Example:
         >>> answer("c3_parameters", 1516).passed
         True
@@ -467,6 +469,9 @@ def answer(question: str, value) -> CheckResult:
     if not isinstance(question, str) or question not in QUESTIONS:
         known = ", ".join(repr(q) for q in QUESTIONS)
         raise ValueError(f"question must be one of {known}; got {question!r}")
+    if value is None or value is Ellipsis:
+        return CheckResult(question, False, f"… {question}: not done yet. Replace None with your answer "
+                           "and run this cell again.")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"value must be a number (your answer), got {value!r} ({type(value).__name__})")
     expected = _answers()[question]

@@ -117,6 +117,52 @@ def test_readme_shows_the_two_commands_first():
     assert "make test" in ci
 
 
+LESSONS = [p for p in NOTEBOOKS if not p.stem.startswith("00")]
+EXERCISE = re.compile(r"```\{exercise\}[^\n]*\n(?:(?!```).)*?:label:\s*(\S+)", re.S)
+SOLUTION = re.compile(r"```\{solution(?:-start)?\}\s*(\S+)\s*\n((?:(?!```).)*)```", re.S)
+
+
+def exercises_of(path: Path):
+    """The exercises of a chapter: label -> the cells from the exercise up to the next one."""
+    cells = nbformat.read(path, as_version=4).cells
+    found, current = {}, None
+    for cell in cells:
+        match = EXERCISE.search(cell.source) if cell.cell_type == "markdown" else None
+        if match:
+            current = match.group(1)
+            found[current] = []
+        if current is not None:
+            found[current].append(cell)
+    return found
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=notebook_id)
+def test_every_lesson_has_five_exercises_with_hidden_solutions(path):
+    exercises = exercises_of(path)
+    assert len(exercises) >= 5, f"{path.name}: {len(exercises)} exercises, at least 5 expected"
+    text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+    solutions = {label: options for label, options in SOLUTION.findall(text)}
+    for label in exercises:
+        assert label in solutions, f"{path.name}: exercise {label} has no solution"
+        assert re.search(r":class:\s*dropdown", solutions[label]), f"{path.name}: the solution of {label} is not hidden"
+    gated = text.count("{solution-start}")
+    assert gated == text.count("{solution-end}"), f"{path.name}: every solution-start needs a solution-end"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=notebook_id)
+def test_every_lesson_has_self_checked_exercises(path):
+    from lenet_helpers import checks
+
+    self_checked = 0
+    for label, cells in exercises_of(path).items():
+        code = "\n".join(c.source for c in cells if c.cell_type == "code")
+        used = set(re.findall(r"\bchecks\.(\w+)\(", code))
+        for name in used:
+            assert name in checks.__all__, f"{path.name}: exercise {label} calls checks.{name}, which does not exist"
+        self_checked += bool(used)
+    assert self_checked >= 2, f"{path.name}: {self_checked} exercises have a self-check, at least 2 expected"
+
+
 # ---------------------------------------------------------------------------
 # The whole book, built strictly
 # ---------------------------------------------------------------------------
@@ -176,6 +222,39 @@ def test_chapter_pages_open_in_colab(book, path):
     url, branch = CONFIG["repository"]["url"], CONFIG["repository"]["branch"]
     repo = url.removeprefix("https://github.com/")
     assert f"https://colab.research.google.com/github/{repo}/blob/{branch}/chapters/{path.name}" in page
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("path", LESSONS, ids=notebook_id)
+def test_solutions_are_hidden_on_the_page_and_their_self_checks_pass(book, path):
+    build, _ = book
+    page = (build / "html" / "chapters" / f"{path.stem}.html").read_text()
+    exercises = page.count('class="exercise admonition"')
+    assert exercises >= 5
+    assert page.count('class="solution dropdown admonition"') >= exercises
+    executed = nbformat.read(build / "jupyter_execute" / "chapters" / path.name, as_version=4)
+    inside, checked = False, 0
+    for cell in executed.cells:
+        if cell.cell_type == "markdown":
+            inside = (inside or "{solution-start}" in cell.source) and "{solution-end}" not in cell.source
+            continue
+        for output in cell.get("outputs", []):
+            shown = output.get("data", {}).get("text/html", "")
+            if inside and "lenet-check" in shown:
+                checked += 1
+                assert 'data-passed="true"' in shown, f"{path.name}: a solution fails its own self-check:\n{shown}"
+    assert checked >= 2, f"{path.name}: {checked} solutions run a self-check, at least 2 expected"
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if "widgets." in p.read_text()], ids=notebook_id)
+def test_explorers_are_saved_into_the_page_for_the_static_site(book, path):
+    """The widget state (settings and the browser code) is embedded, so the explorer runs without a kernel."""
+    build, _ = book
+    page = (build / "html" / "chapters" / f"{path.stem}.html").read_text()
+    assert "application/vnd.jupyter.widget-state+json" in page
+    assert "lenet_helpers.widgets." in page and "lenet-explorer" in page
+    assert page.count("application/vnd.jupyter.widget-view+json") >= 1
 
 
 @pytest.mark.book

@@ -136,3 +136,8 @@ def test_bad_questions_and_values_are_clear_errors():
         checks.answer("c7_parameters", 1)
     with pytest.raises(TypeError, match="value must be a number"):
         checks.answer("c3_parameters", "1516")
+
+
+def test_an_unanswered_question_is_not_done_yet():
+    result = checks.answer("c3_parameters", None)
+    assert not result.passed and "not done yet" in result.message
