@@ -296,6 +296,30 @@ def plot_c3_table(table=None) -> Figure:
     return fig
 
 
+# matplotlib's player draws its buttons with Font Awesome icons from a CDN; text symbols need no network.
+_PLAYER_ICONS = {
+    '<i class="fa fa-minus"></i>': "−",
+    '<i class="fa fa-fast-backward"></i>': "⏮",
+    '<i class="fa fa-step-backward"></i>': "◁",
+    '<i class="fa fa-play fa-flip-horizontal"></i>': "◀",
+    '<i class="fa fa-pause"></i>': "⏸",
+    '<i class="fa fa-play"></i>': "▶",
+    '<i class="fa fa-step-forward"></i>': "▷",
+    '<i class="fa fa-fast-forward"></i>': "⏭",
+    '<i class="fa fa-plus"></i>': "+",
+}
+
+
+def _self_contained(html: str) -> str:
+    """Drop the player's Font Awesome stylesheet (a CDN request) and draw its buttons with text symbols."""
+    import re
+
+    html = re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
+    for icon, symbol in _PLAYER_ICONS.items():
+        html = html.replace(icon, symbol)
+    return html
+
+
 class Animation:
     """An animation that displays as an HTML player (matplotlib's ``to_jshtml``): frames are embedded
     PNGs and the player is plain JavaScript, so it plays on the static website without a kernel.
@@ -304,7 +328,7 @@ class Animation:
     """
 
     def __init__(self, html: str, frames: int):
-        self.html = html
+        self.html = _self_contained(html)
         self.frames = frames
 
     def _repr_html_(self) -> str:

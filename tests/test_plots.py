@@ -83,6 +83,7 @@ def test_animate_correlation_has_one_frame_per_output_cell_and_plays_without_a_k
     assert anim.frames == 9
     page = anim._repr_html_()
     assert page.count("data:image/png;base64,") == 9 and "<script" in page
+    assert "https://" not in page and 'class="fa' not in page  # no CDN stylesheet, no icon font
     assert "frames" in repr(anim)
 
 
