@@ -11,9 +11,12 @@ READY  := $(VENV)/.installed
 # lenet_helpers, so when it (or a pinned version) changes, the cache and Sphinx's saved state are dropped
 # and every notebook runs again. With nothing changed, a rebuild executes nothing.
 FRESH  := _build/.outputs-fresh
+# Stamp of the npm install of the site's front-end files (assets/package-lock.json).
+ASSETS := assets/node_modules/.package-lock.json
+export CHROMIUM
 
 .DEFAULT_GOAL := help
-.PHONY: help book test lab venv clean
+.PHONY: help book test lab venv clean browser
 
 help:
 	@echo "make book    build the website into _build/html (sets up .venv on first use)"
@@ -32,16 +35,32 @@ $(READY): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --editable .
 	@touch $@
 
-$(FRESH): $(wildcard lenet_helpers/*.py _ext/*.py) requirements.txt
+# The website's own copies of MathJax, require.js, the widget manager and anywidget (no CDN), from npm.
+$(ASSETS): assets/package.json assets/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "error: the website serves its own MathJax and widget scripts, which are installed with npm,"; \
+	  echo "       and npm was not found. Install Node.js 18 or newer with npm (https://nodejs.org, or"; \
+	  echo "       e.g. 'sudo apt-get install nodejs npm'), then run make again."; exit 1; }
+	npm ci --prefix assets --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(FRESH): $(wildcard lenet_helpers/*.py lenet_helpers/static/* _ext/*.py) requirements.txt
 	rm -rf _build/.jupyter_cache _build/.doctrees
 	@mkdir -p _build && touch $@
 
-book: $(READY) $(FRESH)
+book: $(READY) $(ASSETS) $(FRESH)
 	$(BIN)/jupyter-book build . --builder html --warningiserror --keep-going
 	@echo "The website is in _build/html: open _build/html/index.html"
 
-test: $(READY)
+test: $(READY) $(ASSETS) browser
 	$(BIN)/python -m pytest
+
+# The browser tests drive a headless Chromium from the system (Debian/Ubuntu: apt-get install chromium).
+browser:
+	@$(BIN)/python -c 'import sys; sys.path.insert(0, "tests"); import browser; browser.chromium()' 2>/dev/null || { \
+	  echo "error: the tests open every page in headless Chromium, which was not found."; \
+	  echo "       Install it (Debian/Ubuntu: 'sudo apt-get install chromium'; macOS: install Google Chrome),"; \
+	  echo "       or name it: make test CHROMIUM=/path/to/chromium"; exit 1; }
 
 lab: $(READY)
 	$(BIN)/jupyter lab chapters/

@@ -19,6 +19,13 @@ check                           your function
 :func:`conv_parameters`         ``fn(in_channels, out_channels, kernel_size) -> int``
 :func:`conv_connections`        ``fn(in_channels, out_channels, kernel_size, output_size) -> int``
 :func:`linear_parameters`       ``fn(in_features, out_features) -> int``
+:func:`squash`                  ``fn(a) -> tensor`` (A·tanh(S·a))
+:func:`c3_forward`              ``fn(x, weight, bias, table) -> tensor``
+:func:`rbf_penalties`           ``fn(x, centers) -> tensor``
+:func:`map_loss`                ``fn(penalties, target, j=0.1) -> tensor``
+:func:`batch_norm`              ``fn(x) -> tensor``
+:func:`cross_entropy`           ``fn(logits, target) -> tensor``
+:func:`sgd_momentum_step`       ``fn(param, grad, buf, lr, momentum) -> (param, buf)``
 :func:`answer`                  a number: ``answer("c3_parameters", 1516)``
 ==============================  ===================================================
 
@@ -57,6 +64,13 @@ __all__ = [
     "conv_parameters",
     "conv_connections",
     "linear_parameters",
+    "squash",
+    "c3_forward",
+    "rbf_penalties",
+    "map_loss",
+    "batch_norm",
+    "cross_entropy",
+    "sgd_momentum_step",
     "answer",
     "QUESTIONS",
 ]
@@ -174,6 +188,19 @@ def _compare_tensor(got, expected):
         index = tuple(int(i) for i in torch.unravel_index(torch.tensor(where), expected.shape))
         return (f"returned {got.detach().flatten()[where].item():g} at index {index}, "
                 f"expected {expected.flatten()[where].item():g}")
+    return None
+
+
+def _compare_scalar(got, expected):
+    if isinstance(got, torch.Tensor):
+        if got.numel() != 1:
+            return f"returned a tensor of shape {tuple(got.shape)}, expected one number (the mean over the batch)"
+        got = got.detach().double().item()
+    elif isinstance(got, bool) or not isinstance(got, numbers.Real):
+        return f"returned a {type(got).__name__}, expected a number (a 0-d tensor)"
+    expected = float(expected)
+    if not (abs(float(got) - expected) <= 1e-4 + 1e-4 * abs(expected)):
+        return f"returned {float(got):.6g}, expected {expected:.6g}"
     return None
 
 
@@ -397,6 +424,330 @@ def linear_parameters(fn) -> CheckResult:
         return "every output has one weight per input, and one bias."
 
     return _run("linear_parameters", fn, cases, reference, _compare_int, hint)
+
+
+# ---------------------------------------------------------------------------
+# Chapter 4: building LeNet-5
+# ---------------------------------------------------------------------------
+
+# (chapter 4 checks go here)
+
+
+def squash(fn) -> CheckResult:
+    """Check ``fn(a)``: LeNet-5's squashing function f(a) = A·tanh(S·a), A = 1.7159, S = 2/3, element by element.
+
+    Shapes: a: a float tensor of any shape -> a tensor of the same shape.
+    Checked on hidden tensors (a vector holding 0 and ±1, a 4-D batch of
+    feature maps, large inputs where f saturates at ±A).
+
+    Example:
+        >>> squash(lambda a: 1.7159 * torch.tanh(2 / 3 * a)).passed
+        True
+    """
+    g = torch.Generator().manual_seed(1998)
+    cases = [{"a": torch.tensor([0.0, 1.0, -1.0, 2.0])}, {"a": torch.linspace(-4.0, 4.0, 9)},
+             {"a": torch.randn(2, 6, 5, 5, generator=g) * 2}, {"a": torch.randn(3, 84, generator=g)},
+             {"a": torch.tensor([[40.0, -40.0], [0.5, -0.5]])}]
+
+    def reference(a):
+        return _models.squash(a)
+
+    def hint(args):
+        return ("f(a) = A·tanh(S·a) with A = 1.7159 and S = 2/3, applied to every element: f(0) = 0, f(1) = 1, "
+                "f(-1) = -1, and f approaches ±1.7159 for large |a|. Keep the input's shape.")
+
+    return _run("squash", fn, cases, reference, _compare_tensor, hint)
+
+
+def c3_forward(fn) -> CheckResult:
+    """Check ``fn(x, weight, bias, table)``: a convolution in which output map j sees only the input
+    maps i with ``table[i, j]`` true (C3 and Table I), stride 1, no padding.
+
+    Shapes: x: N×Cin×H×W, weight: Cout×Cin×k×k (a full kernel; entries the
+    table leaves out must be ignored, they are not zero), bias: Cout, table:
+    Cin×Cout booleans -> N×Cout×(H-k+1)×(W-k+1). Hidden cases: Table I on S2-sized
+    maps, a small table, a table connecting everything.
+
+    Example:
+        >>> def masked(x, weight, bias, table):
+        ...     return F.conv2d(x, weight * table.t()[:, :, None, None], bias)
+        >>> c3_forward(masked).passed
+        True
+    """
+    g = torch.Generator().manual_seed(1998)
+    small = torch.tensor([[True, False, True, False], [True, True, False, False], [False, True, True, True]])
+
+    def case(n, table, side, k):
+        cin, cout = table.shape
+        return {"x": torch.randn(n, cin, *side, generator=g), "weight": torch.randn(cout, cin, k, k, generator=g),
+                "bias": torch.randn(cout, generator=g), "table": table.clone()}
+
+    cases = [case(1, _models.C3_TABLE, (14, 14), 5), case(2, _models.C3_TABLE, (10, 12), 5),
+             case(2, small, (6, 5), 3), case(1, torch.ones(2, 3, dtype=torch.bool), (4, 4), 3),
+             case(3, small, (3, 3), 3)]
+
+    def reference(x, weight, bias, table):
+        return F.conv2d(x, weight * table.t().to(weight.dtype)[:, :, None, None], bias)
+
+    def hint(args):
+        return ("output map j is the sum, over the input maps i with table[i, j] true only, of the cross-correlation "
+                "of x[:, i] with weight[j, i], plus bias[j]; the table is inputs × outputs, the transpose of the "
+                "weight's first two dimensions.")
+
+    return _run("c3_forward", fn, cases, reference, _compare_tensor, hint)
+
+
+def rbf_penalties(fn) -> CheckResult:
+    """Check ``fn(x, centers)``: the Euclidean RBF outputs y[n, i] = Σ_j (x[n, j] − centers[i, j])².
+
+    Shapes: x: N×F, centers: K×F -> N×K (squared distances, no square root).
+    Hidden cases: F6-like vectors against the ten 84-value digit codes, and
+    small random ones.
+
+    Example:
+        >>> rbf_penalties(lambda x, centers: torch.cdist(x, centers) ** 2).passed
+        True
+    """
+    g = torch.Generator().manual_seed(1998)
+    codes = _models.rbf_codes()
+    cases = [{"x": codes[[3, 8]].clone(), "centers": codes},
+             {"x": 1.7159 * torch.tanh(torch.randn(5, 84, generator=g)), "centers": codes},
+             {"x": torch.randn(1, 3, generator=g), "centers": torch.randn(2, 3, generator=g)},
+             {"x": torch.randn(4, 2, generator=g), "centers": torch.randn(3, 2, generator=g)}]
+
+    def reference(x, centers):
+        return _models.EuclideanRBF(centers)(x)
+
+    def hint(args):
+        n, k = args["x"].shape[0], args["centers"].shape[0]
+        return (f"one row per input and one column per centre ({n}×{k}); each entry is the *squared* distance "
+                "Σ_j (x_j − w_ij)², without a square root. Broadcasting x[:, None, :] - centers[None, :, :] "
+                "gives every difference at once.")
+
+    return _run("rbf_penalties", fn, cases, reference, _compare_tensor, hint)
+
+
+def map_loss(fn) -> CheckResult:
+    """Check ``fn(penalties, target, j=0.1)``: the MAP criterion of the paper's eq. (9),
+    the mean over the batch of y_D + log(e^(−j) + Σ_i e^(−y_i)).
+
+    Shapes: penalties: N×K RBF outputs (≥ 0), target: N class indices (int64)
+    -> a single number (a 0-dimensional tensor). Hidden cases with several
+    values of j, one with every class right by a wide margin.
+
+    Example:
+        >>> def eq9(penalties, target, j=0.1):
+        ...     correct = penalties[torch.arange(len(target)), target]
+        ...     return (correct + torch.log(torch.exp(torch.tensor(-j)) + torch.exp(-penalties).sum(1))).mean()
+        >>> map_loss(eq9).passed
+        True
+    """
+    g = torch.Generator().manual_seed(1998)
+
+    def case(n, k, j, scale=10.0):
+        return {"penalties": torch.rand(n, k, generator=g) * scale, "target": torch.randint(0, k, (n,), generator=g),
+                "j": j}
+
+    cases = [case(4, 10, 0.1), case(1, 10, 0.1), case(6, 10, 1.0, scale=3.0), case(3, 4, 0.5, scale=2.0),
+             {"penalties": torch.tensor([[0.0, 60.0, 60.0], [60.0, 0.0, 60.0]]), "target": torch.tensor([0, 1]),
+              "j": 0.1}, case(5, 10, 2.0, scale=1.0)]
+
+    def reference(penalties, target, j):
+        return _models.map_loss(penalties, target, j=j)
+
+    def hint(args):
+        return ("for each example, add its correct class's penalty y_D and log(exp(-j) + Σ_i exp(-y_i)), the sum "
+                "running over all classes, the correct one included; then take the mean over the batch. "
+                "Use the j you are given.")
+
+    return _run("map_loss", fn, cases, reference, _compare_scalar, hint)
+
+
+# ---------------------------------------------------------------------------
+# Chapter 6: what changed since 1998
+# ---------------------------------------------------------------------------
+
+# (chapter 6 checks go here)
+
+
+class _Expected(NamedTuple):
+    """What a chapter 6 reference returns: the right value, and the values of common mistakes."""
+
+    value: object
+    mistakes: dict  # explanation -> the value that mistake gives
+
+
+def _compare_with_mistakes(compare):
+    """A comparison that, when the answer is wrong, says which common mistake it matches (if any)."""
+
+    def compare_expected(got, expected: _Expected):
+        problem = compare(got, expected.value)
+        if problem is None:
+            return None
+        for explanation, wrong in expected.mistakes.items():
+            if compare(got, wrong) is None:
+                return f"{problem}; it matches {explanation}"
+        return problem
+
+    return compare_expected
+
+
+def batch_norm(fn) -> CheckResult:
+    """Check ``fn(x)``: batch normalisation of an N×C×H×W batch, as ``nn.BatchNorm2d`` in training mode, without affine.
+
+    Each channel c is normalised with the mean and the biased variance of all its
+    N·H·W values: y = (x − mean_c) / sqrt(var_c + eps), eps = 1e-5. Compared with
+    ``torch.nn.functional.batch_norm(x, None, None, training=True)`` on hidden
+    batches (channels with large offsets, one image, 1×1 maps, a constant channel).
+
+    Shapes: x: N×C×H×W -> N×C×H×W.
+
+    Example:
+        >>> def my_batch_norm(x):
+        ...     mean = x.mean(dim=(0, 2, 3), keepdim=True)
+        ...     var = x.var(dim=(0, 2, 3), unbiased=False, keepdim=True)
+        ...     return (x - mean) / torch.sqrt(var + 1e-5)
+        >>> batch_norm(my_batch_norm).passed
+        True
+    """
+    g = torch.Generator().manual_seed(1998)
+    offsets = torch.tensor([5.0, -3.0, 0.0]).view(1, 3, 1, 1)
+    cases = [torch.randn(4, 3, 5, 5, generator=g) * 3 + offsets, torch.randn(2, 1, 4, 4, generator=g),
+             torch.randn(8, 6, 3, 3, generator=g) * 0.1, torch.randn(1, 2, 6, 6, generator=g) + 1,
+             torch.randn(5, 4, 1, 1, generator=g), torch.randn(3, 2, 2, 3, generator=g) * 10]
+    constant = torch.randn(3, 2, 4, 4, generator=g)
+    constant[:, 1] = 7.0  # a channel with no variation: only eps keeps the division finite
+    cases = [{"x": x} for x in cases + [constant]]
+    eps = 1e-5
+
+    def normalise(x, dims, unbiased=False):
+        mean = x.mean(dim=dims, keepdim=True)
+        return (x - mean) / torch.sqrt(x.var(dim=dims, unbiased=unbiased, keepdim=True) + eps)
+
+    def reference(x):
+        value = F.batch_norm(x, None, None, training=True, eps=eps)
+        mistakes = {"statistics of the whole batch (normalise each channel on its own)": normalise(x, (0, 1, 2, 3)),
+                    "statistics per image (that is layer normalisation; BatchNorm averages over the batch)":
+                        normalise(x, (1, 2, 3)),
+                    "statistics per channel *and position* (BatchNorm2d shares them over H and W)": normalise(x, (0,)),
+                    "a missing eps, or eps outside the square root (add 1e-5 to the variance, then take the root)":
+                        (x - x.mean(dim=(0, 2, 3), keepdim=True))
+                        / (x.var(dim=(0, 2, 3), unbiased=False, keepdim=True).sqrt() + eps)}
+        if x.numel() // x.shape[1] > 1:
+            mistakes["the unbiased variance (BatchNorm normalises with the biased one, dividing by N·H·W)"] = (
+                normalise(x, (0, 2, 3), unbiased=True))
+        return _Expected(value, mistakes)
+
+    def hint(args):
+        n, c, h, w = args["x"].shape
+        return (f"for each of the {c} channels, take the mean and the variance of its N·H·W = {n * h * w} values "
+                "(dims 0, 2 and 3, keepdim=True; the variance with unbiased=False), then (x − mean) / sqrt(var + 1e-5).")
+
+    return _run("batch_norm", fn, cases, reference, _compare_with_mistakes(_compare_tensor), hint)
+
+
+def cross_entropy(fn) -> CheckResult:
+    """Check ``fn(logits, target)``: softmax cross-entropy, averaged over the batch, as ``F.cross_entropy``.
+
+    For each row, −log softmax(logits)[target] = logsumexp(logits) − logits[target];
+    the result is the mean over the rows. Hidden cases include logits in the
+    hundreds, where computing ``exp`` first overflows.
+
+    Shapes: logits: N×classes float, target: N class indices (int64) -> a number (0-d tensor).
+
+    Example:
+        >>> cross_entropy(lambda logits, target: F.cross_entropy(logits, target)).passed
+        True
+    """
+    g = torch.Generator().manual_seed(1998)
+    cases = [{"logits": torch.tensor([[2.0, 0.0, -1.0]]), "target": torch.tensor([0])},
+             {"logits": torch.randn(4, 10, generator=g), "target": torch.tensor([3, 0, 9, 3])},
+             {"logits": torch.randn(8, 3, generator=g) * 5, "target": torch.randint(0, 3, (8,), generator=g)},
+             {"logits": torch.zeros(2, 10), "target": torch.tensor([1, 7])},
+             {"logits": torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 800.0, 1.0]]), "target": torch.tensor([0, 2])},
+             {"logits": torch.randn(5, 10, generator=g) * 100, "target": torch.randint(0, 10, (5,), generator=g)}]
+
+    def reference(logits, target):
+        value = F.cross_entropy(logits, target).item()
+        mistakes = {"the sum over the batch (take the mean)": F.cross_entropy(logits, target, reduction="sum").item(),
+                    "+log softmax (the loss is minus the log-probability)": -value}
+        return _Expected(value, mistakes)
+
+    def hint(args):
+        tip = ("the loss of one row is logsumexp(logits) − logits[target], i.e. −log of the softmax probability of "
+               "the right class; average it over the rows.")
+        if args["logits"].abs().max() > 80:
+            tip += (" For large logits, exp overflows to inf: subtract each row's maximum first, or use "
+                    "torch.logsumexp.")
+        return tip
+
+    return _run("cross_entropy", fn, cases, reference, _compare_with_mistakes(_compare_scalar), hint)
+
+
+def _compare_step(got, expected):
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        return f"returned a {type(got).__name__}, expected a pair (new_param, new_buf)"
+    for name, got_one, expected_one in zip(("new_param", "new_buf"), got, expected):
+        problem = _compare_tensor(got_one, expected_one)
+        if problem is not None:
+            return f"{name}: {problem}"
+    return None
+
+
+def sgd_momentum_step(fn) -> CheckResult:
+    """Check ``fn(param, grad, buf, lr, momentum)``: one step of ``torch.optim.SGD`` with momentum.
+
+    PyTorch's rule (no dampening, no weight decay): ``new_buf = momentum·buf + grad``,
+    then ``new_param = param − lr·new_buf``. On the first step ``buf`` is zeros
+    (PyTorch starts the buffer at the first gradient, the same thing). The
+    reference is ``torch.optim.SGD`` itself, run on the same tensors.
+
+    Shapes: param, grad, buf: the same shape; lr, momentum: floats -> (new_param, new_buf).
+
+    Example:
+        >>> def my_step(param, grad, buf, lr, momentum):
+        ...     new_buf = momentum * buf + grad
+        ...     return param - lr * new_buf, new_buf
+        >>> sgd_momentum_step(my_step).passed
+        True
+    """
+    g = torch.Generator().manual_seed(1998)
+    keys = ("param", "grad", "buf", "lr", "momentum")
+    cases = _cases((torch.tensor([1.0, -2.0]), torch.tensor([0.5, 0.5]), torch.zeros(2), 0.1, 0.9),
+                   (torch.tensor([1.0, -2.0]), torch.tensor([0.5, -1.0]), torch.tensor([0.5, 0.5]), 0.1, 0.9),
+                   (torch.randn(3, 4, generator=g), torch.randn(3, 4, generator=g), torch.randn(3, 4, generator=g),
+                    0.01, 0.9),
+                   (torch.randn(5, generator=g), torch.randn(5, generator=g), torch.randn(5, generator=g), 0.5, 0.0),
+                   (torch.randn(2, 3, generator=g), torch.randn(2, 3, generator=g), torch.randn(2, 3, generator=g),
+                    0.05, 0.5), keys=keys)
+
+    def reference(param, grad, buf, lr, momentum):
+        p = param.clone().requires_grad_(True)
+        optimizer = torch.optim.SGD([p], lr=lr, momentum=momentum)
+        if momentum:
+            optimizer.state[p]["momentum_buffer"] = buf.clone()
+        p.grad = grad.clone()
+        optimizer.step()
+        new_buf = optimizer.state[p]["momentum_buffer"] if momentum else grad.clone()
+        value = (p.detach(), new_buf.detach())
+        mistakes = {}
+        if lr != 1:
+            lr_buf = momentum * buf + lr * grad
+            mistakes["a buffer that includes the learning rate (PyTorch's buffer does not)"] = (param - lr_buf, lr_buf)
+        if momentum:
+            damped = momentum * buf + (1 - momentum) * grad
+            mistakes["a buffer damped by (1 − momentum) (PyTorch's default has no dampening)"] = (
+                param - lr * damped, damped)
+            fresh = momentum * buf + grad
+            mistakes["a step with the old buffer (update the buffer first, then step with it)"] = (
+                param - lr * buf, fresh)
+        return _Expected(value, mistakes)
+
+    def hint(args):
+        return ("first the buffer: new_buf = momentum·buf + grad; then the step: new_param = param − lr·new_buf. "
+                "Return both, as a pair.")
+
+    return _run("sgd_momentum_step", fn, cases, reference, _compare_with_mistakes(_compare_step), hint)
 
 
 # ---------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ._table import Table
-from ._validate import check_input_size, check_int, check_module, check_tensor
+from ._validate import check_choice, check_input_size, check_int, check_module, check_tensor
 
 __all__ = [
     "SQUASH_A",
@@ -46,6 +46,10 @@ __all__ = [
     "LeNet5",
     "LeNet5Modern",
     "LeNetD2L",
+    "VARIANT_ACTIVATIONS",
+    "VARIANT_POOLINGS",
+    "LeNetVariant",
+    "lenet_variant",
     "trace_shapes",
     "layer_outputs",
     "describe",
@@ -703,3 +707,125 @@ class LeNetD2L(_LeNet):
                 output=nn.Linear(84, 10),
             )
         )
+
+
+# ---------------------------------------------------------------------------
+# Chapter 6: LeNet-5's layer sizes with each part chosen (what changed since 1998)
+# ---------------------------------------------------------------------------
+
+#: The activations :func:`lenet_variant` knows: the paper's scaled tanh ("squash"), plain tanh, the logistic sigmoid, ReLU.
+VARIANT_ACTIVATIONS = ("relu", "tanh", "squash", "sigmoid")
+#: The subsampling layers it knows: max pooling, average pooling, the paper's trainable subsampling.
+VARIANT_POOLINGS = ("max", "avg", "trainable")
+
+
+def _activation_layer(name: str) -> nn.Module:
+    return {"relu": nn.ReLU, "tanh": nn.Tanh, "squash": Squash, "sigmoid": nn.Sigmoid}[name]()
+
+
+class LeNetVariant(_LeNet):
+    """LeNet-5's layer sizes with the activation, the pooling, batch normalisation and dropout chosen.
+
+    Built by :func:`lenet_variant`, which documents the arguments. Input
+    1×32×32, output 10 logits for cross-entropy; C3 is dense (no Table I) and
+    there is no RBF layer. ``model.config`` holds the choices.
+
+    ========  ========================================================  ==========
+    layer     what                                                      output
+    ========  ========================================================  ==========
+    C1        conv 5×5, 1→6 [+ BatchNorm2d] + activation                6×28×28
+    S2        max or avg pool 2×2, or Subsampling + activation          6×14×14
+    C3        conv 5×5, 6→16 [+ BatchNorm2d] + activation               16×10×10
+    S4        as S2                                                     16×5×5
+    C5        conv 5×5, 16→120 [+ BatchNorm2d] + activation             120×1×1
+    F6        flatten [+ dropout], linear 120→84 [+ BatchNorm1d]        84
+              + activation [+ dropout]
+    output    linear 84→10                                              10
+    ========  ========================================================  ==========
+
+    Example:
+        >>> model = LeNetVariant(activation="squash", pooling="trainable")
+        >>> model(torch.zeros(2, 1, 32, 32)).shape
+        torch.Size([2, 10])
+        >>> model.config
+        {'activation': 'squash', 'pooling': 'trainable', 'batch_norm': False, 'dropout': 0.0}
+    """
+
+    def __init__(self, activation: str = "relu", pooling: str = "max", batch_norm: bool = False, dropout: float = 0.0):
+        check_choice(activation, "activation", VARIANT_ACTIVATIONS)
+        check_choice(pooling, "pooling", VARIANT_POOLINGS)
+        if not isinstance(batch_norm, bool):
+            raise TypeError(f"batch_norm must be True or False, got {batch_norm!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        dropout = float(dropout)
+
+        def conv(in_channels, out_channels):
+            # With batch normalisation the bias is redundant: BatchNorm's own shift (beta) takes its place.
+            layers = OrderedDict(conv=nn.Conv2d(in_channels, out_channels, 5, bias=not batch_norm))
+            if batch_norm:
+                layers["batch_norm"] = nn.BatchNorm2d(out_channels)
+            layers[activation] = _activation_layer(activation)
+            return nn.Sequential(layers)
+
+        def pool(channels):
+            if pooling == "max":
+                return nn.MaxPool2d(2)
+            if pooling == "avg":
+                return nn.AvgPool2d(2)
+            # The paper's S2/S4: sum × coefficient + bias, then the layer's nonlinearity (Sec. II-B).
+            return nn.Sequential(OrderedDict([("subsample", Subsampling(channels)), (activation, _activation_layer(activation))]))
+
+        f6 = OrderedDict(flatten=nn.Flatten())
+        if dropout:
+            f6["dropout_in"] = nn.Dropout(dropout)
+        f6["linear"] = nn.Linear(120, 84, bias=not batch_norm)
+        if batch_norm:
+            f6["batch_norm"] = nn.BatchNorm1d(84)
+        f6[activation] = _activation_layer(activation)
+        if dropout:
+            f6["dropout_out"] = nn.Dropout(dropout)
+        super().__init__(
+            OrderedDict(
+                C1=conv(1, 6),
+                S2=pool(6),
+                C3=conv(6, 16),
+                S4=pool(16),
+                C5=conv(16, 120),
+                F6=nn.Sequential(f6),
+                output=nn.Linear(84, 10),
+            )
+        )
+        self.config = {"activation": activation, "pooling": pooling, "batch_norm": batch_norm, "dropout": dropout}
+
+
+def lenet_variant(activation: str = "relu", pooling: str = "max", batch_norm: bool = False, dropout: float = 0.0) -> LeNetVariant:
+    """LeNet-5's layer sizes (Sec. II-B) with each part chosen, to measure what each change is worth.
+
+    Args:
+        activation: after every convolution and after F6: ``"relu"``, ``"tanh"``,
+            ``"squash"`` (the paper's 1.7159·tanh(2a/3)) or ``"sigmoid"`` (logistic).
+        pooling: S2 and S4: ``"max"`` or ``"avg"`` (2×2, stride 2, no parameters), or
+            ``"trainable"``, the paper's subsampling (:class:`Subsampling`: window sum ×
+            coefficient + bias, 2 parameters per map) followed by the activation.
+        batch_norm: add ``BatchNorm2d`` after C1, C3, C5 and ``BatchNorm1d`` after F6's
+            linear layer, each before the activation; those layers then have no bias.
+        dropout: probability of zeroing an input of F6 and of the output layer while
+            training (0 means no dropout layers).
+
+    The output is 10 logits for cross-entropy (``model.loss``); C3 is dense.
+    Layers use PyTorch's default initialisation (the trainable subsampling keeps
+    the paper's). ``lenet_variant()`` has the same layers and parameter count as
+    :class:`LeNet5Modern`.
+
+    Shapes:
+        input: N×1×32×32 -> output: N×10.
+
+    Example:
+        >>> model = lenet_variant(activation="sigmoid", pooling="avg", batch_norm=True, dropout=0.5)
+        >>> model(torch.zeros(4, 1, 32, 32)).shape
+        torch.Size([4, 10])
+        >>> [sum(p.numel() for p in lenet_variant(pooling=p).parameters()) for p in ("max", "trainable")]
+        [61706, 61750]
+    """
+    return LeNetVariant(activation=activation, pooling=pooling, batch_norm=batch_norm, dropout=dropout)

@@ -29,6 +29,8 @@ __all__ = [
     "plot_c3_table",
     "Animation",
     "animate_correlation",
+    "draw_architecture",
+    "show_rbf_codes",
 ]
 
 
@@ -441,3 +443,149 @@ def animate_correlation(X, K, padding=0, stride=1, dilation=1, *, interval: int 
     anim = matplotlib.animation.FuncAnimation(fig, frame, frames=oh * ow, interval=interval, blit=False)
     html = anim.to_jshtml(default_mode="loop")
     return Animation(html, oh * ow)
+
+
+# ---------------------------------------------------------------------------
+# Chapter 4: the architecture and the RBF codes
+# ---------------------------------------------------------------------------
+
+
+def _arrow_label(kind: str) -> str:
+    """What a layer does, in a few short lines: ``"conv 5×5\\nscaled tanh"`` from ``"conv 5×5, 1→6 + scaled tanh"``."""
+    import textwrap
+
+    lines = []
+    for part in kind.split(" + "):
+        if part == "flatten":
+            continue  # reshaping only
+        words = part.replace(" (trainable)", "").replace(" (Table I)", ", Table I").split(", ")
+        lines += textwrap.wrap(words[0], 11, break_long_words=False)
+        lines += [w.replace("padding", "pad") for w in words[1:] if w.startswith(("padding", "stride", "Table"))]
+    return "\n".join(lines)
+
+
+def draw_architecture(model, input_size=None, *, title: str | None = None) -> Figure:
+    """The network as a block diagram, left to right, drawn from :func:`lenet_helpers.models.trace_shapes`.
+
+    Each layer is drawn by the shape of its output: feature maps C×H×W as a
+    stack of squares (the side of a square grows with H; one sheet per map, at
+    most 8), a vector (C, or C×1×1) as a bar whose height grows with C. Above
+    each block: the layer's name; below: its output shape; over the arrow that
+    leads to it: what the layer does.
+
+    Shapes:
+        input_size: (C, H, W) of one image; defaults to ``model.input_size``
+        (the course's models have one). The figure has one axes.
+
+    Example:
+        >>> from lenet_helpers.models import LeNet5
+        >>> fig = draw_architecture(LeNet5(), (1, 32, 32))
+        >>> texts = [t.get_text() for t in fig.axes[0].texts]
+        >>> "C3" in texts and "16×10×10" in texts
+        True
+    """
+    from matplotlib.patches import Rectangle
+
+    from ._table import format_value
+    from ._validate import check_input_size, check_module
+    from .models import trace_shapes
+
+    check_module(model)
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a string, got {type(title).__name__}")
+    if input_size is None:
+        if not hasattr(model, "input_size"):
+            raise ValueError("input_size is needed for this model, e.g. draw_architecture(model, (1, 32, 32))")
+        input_size = model.input_size
+    size = check_input_size(input_size)
+    rows = trace_shapes(model, size)
+
+    def is_maps(shape):
+        return len(shape) == 3 and shape[1] * shape[2] > 1
+
+    def length(shape):  # a vector's number of units
+        return int(np.prod(shape))
+
+    largest_side = max((s[1] for s in (r.output_shape for r in rows) if is_maps(s)), default=1)
+    longest = max((length(s) for s in (r.output_shape for r in rows) if not is_maps(s)), default=1)
+    max_height, step, gap = 2.6, 0.09, 1.5
+    blocks, x = [], 0.0
+    for row in rows:
+        shape = row.output_shape
+        if is_maps(shape):
+            side = 0.35 + (max_height - 0.35) * shape[1] / largest_side
+            sheets = min(shape[0], 8)
+            width = side + step * (sheets - 1)
+            height = side + step * (sheets - 1)
+        else:
+            side, sheets = None, 1
+            width, height = 0.28, 0.35 + (max_height - 0.35) * length(shape) / longest
+        blocks.append((row, x, width, height, side, sheets))
+        x += width + gap
+    total_width = x - gap
+    top = max(b[3] for b in blocks)
+
+    fig = Figure(figsize=(min(8.0, 0.45 * total_width + 0.5), 2.6), layout="constrained")
+    ax = fig.subplots()
+    for i, (row, left, width, height, side, sheets) in enumerate(blocks):
+        bottom = (top - height) / 2
+        colour = "#dce9f5" if row.layer == "input" else ("#fbe3c8" if side is None else "#cfe3d4")
+        if side is None:
+            ax.add_patch(Rectangle((left, bottom), width, height, facecolor=colour, edgecolor="#333", linewidth=0.8))
+        else:
+            for s in range(sheets):  # back sheet first, each one step down and to the right
+                ax.add_patch(Rectangle((left + s * step, bottom + (sheets - 1 - s) * step), side, side,
+                                       facecolor=colour, edgecolor="#333", linewidth=0.8))
+        centre = left + width / 2
+        ax.text(centre, top + 0.12, row.layer, ha="center", va="bottom", fontsize=9, fontweight="bold")
+        ax.text(centre, bottom - 0.12, format_value(row.output_shape), ha="center", va="top", fontsize=8)
+        if i:  # an arrow from the previous block, labelled with what this layer does
+            prev_right = blocks[i - 1][1] + blocks[i - 1][2]
+            ax.annotate("", xy=(left - 0.06, top / 2), xytext=(prev_right + 0.06, top / 2),
+                        arrowprops=dict(arrowstyle="->", color="#666", linewidth=0.8))
+            ax.text((prev_right + left) / 2, top / 2 + 0.1, _arrow_label(row.kind), ha="center", va="bottom",
+                    fontsize=6, color="#444", linespacing=1.1)
+    ax.set_xlim(-0.3, total_width + 0.3)
+    ax.set_ylim(-0.6, top + 0.55)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def show_rbf_codes(codes=None, *, shape=(12, 7), size: float = 0.7) -> Figure:
+    """The fixed parameters of LeNet-5's RBF output units as pictures: one ±1 bitmap per class.
+
+    +1 is drawn dark and −1 light, as the paper's Fig. 3 draws its bitmaps.
+
+    Shapes:
+        codes: classes×features, default :func:`lenet_helpers.models.rbf_codes` (10×84);
+        each row is read row by row into a ``shape`` = (height, width) bitmap, (12, 7) by default.
+
+    Example:
+        >>> fig = show_rbf_codes()
+        >>> len(fig.axes), fig.axes[3].get_title()
+        (10, '3')
+    """
+    from .models import rbf_codes
+
+    c = rbf_codes() if codes is None else check_tensor(codes, "codes", ndim=2, layout="classes×features")
+    c = c.detach().cpu().float()
+    h, w = check_pair(shape, "shape", minimum=1)
+    if c.shape[1] != h * w:
+        raise ValueError(f"shape {h}×{w} has {h * w} cells, but each code has {c.shape[1]} values")
+    if c.shape[0] == 0:
+        raise ValueError("codes must hold at least one code, got none")
+    fig, axes = _grid(c.shape[0], 10, size, extra_height=0.3)
+    for i, (ax, code) in enumerate(zip(axes, c)):
+        ax.imshow(code.view(h, w).numpy(), cmap="gray_r", vmin=-1, vmax=1)
+        ax.set_title(str(i), fontsize=10)
+        ax.set_axis_on()
+        ax.set_xticks(np.arange(-0.5, w), minor=True)
+        ax.set_yticks(np.arange(-0.5, h), minor=True)
+        ax.grid(which="minor", color="#bbb", linewidth=0.4)
+        ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig

@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,3 +17,28 @@ settings.load_profile("course")
 def root() -> Path:
     """The course checkout."""
     return ROOT
+
+
+def jupyter_book(*args, book=ROOT):
+    """Build ``book`` strictly (warnings are errors) with the venv's jupyter-book."""
+    exe = Path(sys.executable).parent / "jupyter-book"
+    command = [str(exe), "build", str(book), "--builder", "html", "--warningiserror", "--keep-going", *map(str, args)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory):
+    """Build the book from scratch (empty execution cache) into a temporary folder; shared by the
+    build tests (test_book.py) and the browser tests (test_site.py). Returns (_build folder, build log).
+
+    While working on the browser tests only, LENET_REUSE_BUILD=/path/to/out uses the site already built
+    with `jupyter-book build . --path-output /path/to/out` as it is (the build tests then have no log).
+    """
+    reuse = os.environ.get("LENET_REUSE_BUILD")
+    if reuse:
+        return Path(reuse) / "_build", ""
+    out = tmp_path_factory.mktemp("book")
+    result = jupyter_book("--path-output", out)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, f"the book build failed (warnings are errors):\n{log[-8000:]}"
+    return out / "_build", log

@@ -7,13 +7,12 @@ so stale outputs can never hide a broken notebook. Skip it while iterating: pyte
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
+from conftest import jupyter_book
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -168,23 +167,6 @@ def test_every_lesson_has_self_checked_exercises(path):
 # ---------------------------------------------------------------------------
 
 
-def jupyter_book(*args, book=ROOT):
-    """Build ``book`` strictly (warnings are errors) with the venv's jupyter-book."""
-    exe = Path(sys.executable).parent / "jupyter-book"
-    command = [str(exe), "build", str(book), "--builder", "html", "--warningiserror", "--keep-going", *map(str, args)]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
-
-
-@pytest.fixture(scope="module")
-def book(tmp_path_factory):
-    """Build the book from scratch (empty execution cache) into a temporary folder."""
-    out = tmp_path_factory.mktemp("book")
-    result = jupyter_book("--path-output", out)
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, f"the book build failed (warnings are errors):\n{log[-8000:]}"
-    return out / "_build", log
-
-
 @pytest.mark.book
 def test_every_page_is_built(book):
     build, _ = book
@@ -276,6 +258,7 @@ def test_a_cell_that_raises_fails_the_build(tmp_path):
     (tmp_path / "index.md").write_text("# A book with a broken page\n")
     (tmp_path / "references.bib").write_text((ROOT / "references.bib").read_text())
     shutil.copytree(ROOT / "_ext", tmp_path / "_ext")
+    (tmp_path / "assets").symlink_to(ROOT / "assets")  # the site's npm files, installed by make
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Broken"), nbformat.v4.new_code_cell("1 / 0")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

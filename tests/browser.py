@@ -1,0 +1,92 @@
+"""A headless Chromium for the site tests: find it, serve the built site on localhost, open pages offline.
+
+Every request that does not go to the local server is blocked and recorded, so a page that still
+needs a CDN fails its test. Console errors, uncaught exceptions and failed requests are recorded too.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--no-first-run"]
+
+
+def chromium() -> str:
+    """Path of the system's Chromium: $CHROMIUM, or the first of CANDIDATES on the PATH."""
+    named = os.environ.get("CHROMIUM")
+    if named:
+        if not Path(named).exists():
+            raise FileNotFoundError(f"CHROMIUM={named} does not exist")
+        return named
+    for name in CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise FileNotFoundError("no Chromium found: install it (Debian/Ubuntu: apt-get install chromium) "
+                            "or set CHROMIUM=/path/to/chromium")
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def serve(directory: Path):
+    """Serve ``directory`` on 127.0.0.1 (a free port); yields the base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(directory)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class Page:
+    """A Playwright page with everything that went wrong on it recorded."""
+
+    def __init__(self, context, base: str):
+        self.base = base
+        self.page = context.new_page()
+        self.errors: list[str] = []
+        self.blocked: list[str] = []
+        self.failed: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
+        self.page.on("response", lambda r: self.failed.append(f"{r.url} (HTTP {r.status})") if r.status >= 400 else None)
+        self.page.route("**/*", self._route)
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(self.base) or url.startswith("data:") or url.startswith("blob:"):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+    def problems(self) -> list[str]:
+        return [*self.errors, *(f"blocked: {u}" for u in self.blocked), *(f"failed: {u}" for u in self.failed)]
+
+
+@contextmanager
+def browser():
+    """A headless Chromium (the system's) driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=chromium(), args=FLAGS)
+        try:
+            yield instance
+        finally:
+            instance.close()

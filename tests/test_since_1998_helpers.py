@@ -1,0 +1,327 @@
+"""Chapter 6's helpers: models.lenet_variant, train.compare, and the checks batch_norm, cross_entropy, sgd_momentum_step."""
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from lenet_helpers import checks, counting, data, models, train
+from lenet_helpers.models import LeNetVariant, Subsampling, lenet_variant
+
+# ---------------------------------------------------------------------------
+# models.lenet_variant
+# ---------------------------------------------------------------------------
+
+SHAPES = [(1, 32, 32), (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (120, 1, 1), (84,), (10,)]
+
+
+@pytest.mark.parametrize("activation", models.VARIANT_ACTIVATIONS)
+@pytest.mark.parametrize("pooling", models.VARIANT_POOLINGS)
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_every_variant_has_lenet5s_layer_sizes_and_ten_logits(activation, pooling, batch_norm):
+    model = lenet_variant(activation, pooling, batch_norm=batch_norm, dropout=0.25)
+    assert isinstance(model, LeNetVariant)
+    assert [name for name, _ in model.named_children()] == ["C1", "S2", "C3", "S4", "C5", "F6", "output"]
+    assert [row.output_shape for row in model.trace()] == SHAPES
+    out = model(torch.randn(3, 1, 32, 32))
+    assert out.shape == (3, 10)
+    assert model.config == {"activation": activation, "pooling": pooling, "batch_norm": batch_norm, "dropout": 0.25}
+    logits, target = torch.randn(4, 10), torch.tensor([0, 1, 2, 3])
+    assert model.loss(logits, target) == F.cross_entropy(logits, target)
+    assert torch.equal(model.scores(logits), logits)
+
+
+def test_the_default_variant_is_the_modern_lenet():
+    default, modern = lenet_variant(), models.LeNet5Modern()
+    assert counting.count_parameters(default) == counting.count_parameters(modern) == 61_706
+    assert [(n, tuple(p.shape)) for n, p in default.named_parameters()] == [
+        (n, tuple(p.shape)) for n, p in modern.named_parameters()]
+    assert [models.describe(m) for m in default] == [models.describe(m) for m in modern]
+
+
+def test_parameter_counts_of_each_choice():
+    base = 61_706
+    count = counting.count_parameters
+    # the paper's subsampling: a coefficient and a bias per map, in S2 (6 maps) and S4 (16)
+    assert count(lenet_variant(pooling="trainable")) == base + 2 * (6 + 16)
+    assert count(lenet_variant(pooling="avg")) == base
+    # batch norm: gamma and beta per channel of C1, C3, C5 and per unit of F6; those layers lose their biases
+    bn = 6 + 16 + 120 + 84
+    assert count(lenet_variant(batch_norm=True)) == base + 2 * bn - bn
+    for activation in models.VARIANT_ACTIVATIONS:
+        assert count(lenet_variant(activation, dropout=0.5)) == base  # activations and dropout have no parameters
+
+
+def test_the_chosen_layers_are_where_the_docstring_says():
+    model = lenet_variant("squash", "trainable", batch_norm=True, dropout=0.5)
+    assert isinstance(model.C1.squash, models.Squash) and isinstance(model.C1.batch_norm, nn.BatchNorm2d)
+    assert model.C1.conv.bias is None and model.F6.linear.bias is None
+    assert isinstance(model.S2.subsample, Subsampling) and model.S2.subsample.channels == 6
+    assert isinstance(model.S4.squash, models.Squash) and model.S4.subsample.channels == 16
+    assert isinstance(model.F6.batch_norm, nn.BatchNorm1d) and model.F6.batch_norm.num_features == 84
+    assert [type(m) for m in model.F6] == [nn.Flatten, nn.Dropout, nn.Linear, nn.BatchNorm1d, models.Squash, nn.Dropout]
+    assert isinstance(model.output, nn.Linear) and model.output.out_features == 10
+    plain = lenet_variant("sigmoid", "avg")
+    assert isinstance(plain.C3.sigmoid, nn.Sigmoid) and isinstance(plain.S2, nn.AvgPool2d)
+    assert isinstance(lenet_variant().S4, nn.MaxPool2d) and isinstance(lenet_variant("tanh").C5.tanh, nn.Tanh)
+    assert not any(isinstance(m, (nn.Dropout, nn.BatchNorm2d, nn.BatchNorm1d)) for m in plain.modules())
+
+
+def test_dropout_and_batch_norm_act_only_in_training_mode():
+    torch.manual_seed(0)
+    x = torch.randn(8, 1, 32, 32)
+    model = lenet_variant(batch_norm=True, dropout=0.5)
+    model.eval()
+    assert torch.equal(model(x), model(x))  # deterministic in evaluation mode
+    model.train()
+    assert not torch.equal(model(x), model(x))  # dropout draws a new mask each call
+
+
+def test_a_variant_trains():
+    train.set_seed(0)
+    x, y = data.mnist_tensors(train=False)
+    model = lenet_variant(batch_norm=True)
+    before = train.evaluate(model, (x[:500], y[:500]))
+    train.train(model, (x[:1000], y[:1000]), epochs=2, batch_size=50, progress=False, device="cpu")
+    assert train.evaluate(model, (x[:500], y[:500])).loss < before.loss
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: lenet_variant("gelu"), ValueError, ["activation", "'relu'", "'gelu'"]),
+        (lambda: lenet_variant(pooling="min"), ValueError, ["pooling", "'trainable'", "'min'"]),
+        (lambda: lenet_variant(activation=nn.ReLU), ValueError, ["activation"]),
+        (lambda: lenet_variant(batch_norm=1), TypeError, ["batch_norm", "True or False"]),
+        (lambda: lenet_variant(dropout=1.0), ValueError, ["dropout", "[0, 1)"]),
+        (lambda: lenet_variant(dropout=-0.1), ValueError, ["dropout"]),
+        (lambda: lenet_variant(dropout="0.5"), ValueError, ["dropout"]),
+        (lambda: lenet_variant(dropout=True), ValueError, ["dropout"]),
+        (lambda: lenet_variant()(torch.zeros(2, 1, 28, 28)), ValueError, ["LeNetVariant", "N×1×32×32", "pad them"]),
+    ],
+)
+def test_lenet_variant_rejects_bad_arguments(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    for word in words:
+        assert word in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# train.compare
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_mnist():
+    x, y = data.mnist_tensors(train=False)
+    return (x[:300], y[:300]), (x[300:500], y[300:500])
+
+
+def test_compare_gives_one_run_per_setup_and_seed(tiny_mnist):
+    setups = {
+        "relu": lenet_variant,
+        "sigmoid + SGD": (lambda: lenet_variant("sigmoid"), lambda params: torch.optim.SGD(params, lr=0.01)),
+    }
+    runs = train.compare(setups, *tiny_mnist, seeds=(0, 1), epochs=2, batch_size=100, device="cpu")
+    assert [(r.setup, r.seed) for r in runs] == [("relu", 0), ("relu", 1), ("sigmoid + SGD", 0), ("sigmoid + SGD", 1)]
+    assert runs.columns == ("setup", "seed", "train_loss", "train_error", "test_error", "seconds")
+    assert all(0 <= r.test_error <= 1 and 0 <= r.train_error <= 1 and r.seconds > 0 for r in runs)
+    assert "test error" in str(runs)
+    assert runs[0].train_loss != runs[1].train_loss  # another seed, another run
+
+
+def test_compare_is_repeatable_and_matches_a_hand_made_run(tiny_mnist):
+    (x, y), test = tiny_mnist
+    first = train.compare({"a": lenet_variant}, (x, y), test, seeds=(3,), batch_size=100, device="cpu")
+    again = train.compare({"b": lenet_variant}, (x, y), test, seeds=(3,), batch_size=100, device="cpu")
+    assert (first[0].train_loss, first[0].test_error) == (again[0].train_loss, again[0].test_error)
+    train.set_seed(3)
+    model = lenet_variant()
+    history = train.train(model, (x, y), batch_size=100, progress=False, device="cpu")
+    assert history[-1].train_loss == first[0].train_loss
+    assert train.evaluate(model, test).error == first[0].test_error
+
+
+def test_compare_uses_the_given_optimizer_and_lr(tiny_mnist):
+    made = []
+
+    def make_optimizer(params):
+        made.append(torch.optim.SGD(params, lr=0.0))  # lr 0: nothing moves
+        return made[-1]
+
+    runs = train.compare({"frozen": (lenet_variant, make_optimizer)}, *tiny_mnist, seeds=(0, 1), device="cpu")
+    assert len(made) == 2
+    train.set_seed(0)
+    untouched = train.evaluate(lenet_variant(), tiny_mnist[1])
+    assert runs[0].test_error == untouched.error
+    frozen_adam = train.compare({"adam lr tiny": lenet_variant}, *tiny_mnist, lr=1e-12, device="cpu")
+    assert frozen_adam[0].test_error == untouched.error
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda d: train.compare({}, d, d), TypeError, ["setups", "non-empty"]),
+        (lambda d: train.compare([lenet_variant], d, d), TypeError, ["setups", "dict"]),
+        (lambda d: train.compare({1: lenet_variant}, d, d), TypeError, ["named by strings"]),
+        (lambda d: train.compare({"a": models.LeNet5Modern()}, d, d), TypeError, ["setups['a']", "function"]),
+        (lambda d: train.compare({"a": (models.LeNet5Modern(), torch.optim.Adam)}, d, d), TypeError, ["not a model"]),
+        (lambda d: train.compare({"a": (lenet_variant,)}, d, d), TypeError, ["setups['a']", "pair"]),
+        (lambda d: train.compare({"a": lambda: "model"}, d, d), TypeError, ["setups['a']()", "nn.Module"]),
+        (lambda d: train.compare({"a": lenet_variant}, d, d, seeds=()), ValueError, ["seeds", "at least one"]),
+        (lambda d: train.compare({"a": lenet_variant}, d, d, seeds=0), TypeError, ["seeds", "list"]),
+        (lambda d: train.compare({"a": lenet_variant}, d, d, seeds=(-1,)), ValueError, ["seeds"]),
+        (lambda d: train.compare({"a": lenet_variant}, d, None), ValueError, ["test_data"]),
+        (lambda d: train.compare({"a": lenet_variant}, d, d, epochs=0), ValueError, ["epochs", "positive"]),
+        (lambda d: train.compare({"a": lenet_variant}, d, d, device="gpu0"), ValueError, ["device"]),
+        (lambda d: train.compare({"a": lenet_variant}, "mnist", d), TypeError, ["train_data"]),
+    ],
+)
+def test_compare_rejects_bad_arguments(call, error, words):
+    d = (torch.zeros(10, 1, 32, 32), torch.zeros(10, dtype=torch.long))
+    with pytest.raises(error) as info:
+        call(d)
+    for word in words:
+        assert word in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# The chapter 6 checks
+# ---------------------------------------------------------------------------
+
+
+def good_batch_norm(x):
+    mean = x.mean(dim=(0, 2, 3), keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=(0, 2, 3), keepdim=True)
+    return (x - mean) / torch.sqrt(var + 1e-5)
+
+
+def good_cross_entropy(logits, target):
+    shifted = logits - logits.max(dim=1, keepdim=True).values
+    log_probs = shifted - shifted.exp().sum(dim=1, keepdim=True).log()
+    return -log_probs[torch.arange(len(target)), target].mean()
+
+
+def good_sgd_momentum_step(param, grad, buf, lr, momentum):
+    new_buf = momentum * buf + grad
+    return param - lr * new_buf, new_buf
+
+
+RIGHT = {
+    checks.batch_norm: good_batch_norm,
+    checks.cross_entropy: good_cross_entropy,
+    checks.sgd_momentum_step: good_sgd_momentum_step,
+}
+
+# Each wrong answer, with what its message must say.
+WRONG = {
+    checks.batch_norm: (lambda x: (x - x.mean()) / torch.sqrt(x.var(unbiased=False) + 1e-5), "whole batch"),
+    checks.cross_entropy: (lambda logits, target: -torch.log(torch.softmax(logits, 1)[torch.arange(len(target)), target]).mean(),
+                           "exp overflows"),
+    checks.sgd_momentum_step: (lambda param, grad, buf, lr, momentum: (
+        param - (momentum * buf + lr * grad), momentum * buf + lr * grad), "includes the learning rate"),
+}
+
+
+@pytest.mark.parametrize("check", list(RIGHT), ids=lambda c: c.__name__)
+def test_a_right_answer_passes(check):
+    result = check(RIGHT[check])
+    assert result.passed and bool(result), result.message
+    assert result.message.startswith("✓") and "pass" in result.message
+    assert 'data-passed="true"' in result._repr_html_()
+    assert check.__name__ in checks.__all__
+
+
+def test_pytorchs_own_functions_pass():
+    assert checks.batch_norm(lambda x: nn.BatchNorm2d(x.shape[1], affine=False).train()(x)).passed
+    assert checks.cross_entropy(lambda logits, target: F.cross_entropy(logits, target)).passed
+
+    def torch_step(param, grad, buf, lr, momentum):
+        p = param.clone().requires_grad_()
+        optimizer = torch.optim.SGD([p], lr=lr, momentum=momentum)
+        if momentum:
+            p.grad = buf.clone()  # a first step with grad = buf leaves buf in the buffer...
+            with torch.no_grad():
+                optimizer.step()
+                p.copy_(param)  # ... then undo that step's change to the parameter
+        p.grad = grad.clone()
+        optimizer.step()
+        new_buf = optimizer.state[p]["momentum_buffer"] if momentum else grad
+        return p.detach(), new_buf
+
+    assert checks.sgd_momentum_step(torch_step).passed
+
+
+@pytest.mark.parametrize("check", list(WRONG), ids=lambda c: c.__name__)
+def test_a_wrong_answer_names_the_first_failing_case_and_gives_a_hint(check):
+    wrong, words = WRONG[check]
+    result = check(wrong)
+    assert not result.passed and not bool(result)
+    assert result.message.startswith("✗") and "First failure: fn(" in result.message
+    assert "Hint:" in result.message and words in result.message
+    assert 'data-passed="false"' in result._repr_html_()
+
+
+@pytest.mark.parametrize(
+    "check, wrong, words",
+    [
+        (checks.batch_norm, lambda x: F.layer_norm(x, x.shape[1:]), "layer normalisation"),
+        (checks.batch_norm, lambda x: (x - x.mean((0, 2, 3), keepdim=True)) / torch.sqrt(
+            x.var((0, 2, 3), keepdim=True) + 1e-5), "unbiased variance"),
+        (checks.batch_norm, lambda x: (x - x.mean(0)) / torch.sqrt(x.var(0, unbiased=False) + 1e-5), "and position"),
+        (checks.batch_norm, lambda x: (x - x.mean((0, 2, 3), keepdim=True)) / x.std(
+            (0, 2, 3), unbiased=False, keepdim=True), "missing eps"),
+        (checks.batch_norm, lambda x: x[0], "returned shape"),
+        (checks.cross_entropy, lambda logits, target: F.cross_entropy(logits, target, reduction="sum"), "sum over the batch"),
+        (checks.cross_entropy, lambda logits, target: -F.cross_entropy(logits, target), "minus the log-probability"),
+        (checks.cross_entropy, lambda logits, target: F.cross_entropy(logits, target, reduction="none"),
+         "expected one number"),
+        (checks.cross_entropy, lambda logits, target: "2.5", "expected a number"),
+        (checks.sgd_momentum_step, lambda param, grad, buf, lr, momentum: (
+            param - lr * (momentum * buf + (1 - momentum) * grad), momentum * buf + (1 - momentum) * grad), "damped"),
+        (checks.sgd_momentum_step, lambda param, grad, buf, lr, momentum: (
+            param - lr * buf, momentum * buf + grad), "old buffer"),
+        (checks.sgd_momentum_step, lambda param, grad, buf, lr, momentum: param - lr * (momentum * buf + grad),
+         "expected a pair"),
+    ],
+)
+def test_common_mistakes_are_named(check, wrong, words):
+    result = check(wrong)
+    assert not result.passed and words in result.message, result.message
+
+
+@pytest.mark.parametrize("check", list(RIGHT), ids=lambda c: c.__name__)
+def test_a_stub_is_reported_as_not_done_yet(check):
+    def stub(*args, **kwargs):
+        raise NotImplementedError("your code here")
+
+    result = check(stub)
+    assert not result.passed and "not done yet" in result.message
+
+
+@pytest.mark.parametrize("check", list(RIGHT), ids=lambda c: c.__name__)
+def test_an_exception_in_the_learners_code_is_reported_not_raised(check):
+    def broken(*args, **kwargs):
+        return 1 / 0
+
+    result = check(broken)
+    assert not result.passed and "raised ZeroDivisionError: division by zero" in result.message
+
+
+@pytest.mark.parametrize("check", list(RIGHT), ids=lambda c: c.__name__)
+def test_the_learners_inputs_cannot_spoil_the_reference(check):
+    def in_place(*args, **kwargs):
+        answer = RIGHT[check](*args, **kwargs)
+        for value in list(args) + list(kwargs.values()):
+            if isinstance(value, torch.Tensor) and value.is_floating_point():
+                value.zero_()
+        return answer
+
+    assert check(in_place).passed
+
+
+@pytest.mark.parametrize("check", list(RIGHT), ids=lambda c: c.__name__)
+def test_passing_something_that_is_not_a_function_is_a_clear_error(check):
+    with pytest.raises(TypeError, match="fn must be your function"):
+        check(5)
