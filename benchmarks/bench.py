@@ -1,0 +1,318 @@
+"""`make bench`: the course's headline numbers, measured side by side in one run on this machine.
+
+1. Time to 99.0% test accuracy for LeNet5Modern: the course's loop (whole-dataset tensors, a one-cycle
+   schedule) against a plain pytorch/examples-style loop (torchvision MNIST with ToTensor/Normalize
+   transforms, DataLoader of 64 shuffled images, Adam at 1e-3, evaluation once per epoch).
+2. Throughput of both loops (images per second, forward + backward + step).
+3. The faithful LeNet5 on the paper's protocol (60,000 / 10,000 images, no distortions, the paper's
+   preprocessing, RBF output and MAP loss, 20 passes), trained (a) with the paper's SDLM and
+   (b) with a modern optimiser; test error after every pass.
+4. How long a clean build of the whole book takes, and a re-run with nothing changed.
+
+Accuracy figures are the median of three seeds. Everything is written to results/bench-<device>.json.
+
+    python benchmarks/bench.py [--device cpu|cuda] [--seeds 0 1 2] [--skip-book] [--skip-faithful]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+from torchvision import transforms
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lenet_helpers import data, models, train  # noqa: E402
+from lenet_helpers import sdlm  # noqa: E402
+
+TARGET_ACCURACY = 0.99
+PAPER_ERROR_PCT = 0.95
+
+
+def log(*args) -> None:
+    print(*args, flush=True)
+
+
+def sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+def machine(dev: torch.device) -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {
+        "device": dev.type,
+        "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else cpu,
+        "cpu": cpu,
+        "cpu_threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "python": platform.python_version(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    return info
+
+
+# ---------------------------------------------------------------------------
+# 1–2. LeNet5Modern to 99.0%: the course's loop and the reference loop
+# ---------------------------------------------------------------------------
+
+COURSE = {"batch_size": 128, "max_lr": 4e-3, "epochs": 4}
+
+
+def course_run(seed: int, dev: torch.device, tensors) -> dict:
+    """The course's loop: train.train on whole-dataset tensors, Adam with a one-cycle schedule."""
+    (xtr, ytr), (xte, yte) = tensors
+    train.set_seed(seed)
+    model = models.LeNet5Modern().to(dev)
+    epochs, batch = COURSE["epochs"], COURSE["batch_size"]
+    steps = epochs * -(-len(ytr) // batch)
+    optimizer = torch.optim.Adam(model.parameters(), lr=COURSE["max_lr"])
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=COURSE["max_lr"], total_steps=steps,
+                                                   pct_start=0.25)
+    history = train.train(model, (xtr, ytr), epochs=epochs, optimizer=optimizer, scheduler=schedule,
+                          batch_size=batch, test_data=(xte, yte), device=dev, progress=False)
+    errors = [row.test_error for row in history]
+    seconds = [row.seconds for row in history]  # cumulative training time, evaluation excluded
+    first = next((i for i, e in enumerate(errors) if e <= 1 - TARGET_ACCURACY), None)
+    per_epoch = [seconds[0]] + [b - a for a, b in zip(seconds, seconds[1:])]
+    return {
+        "seed": seed,
+        "test_error_per_epoch": errors,
+        "seconds_per_epoch": per_epoch,
+        "time_to_99_s": seconds[first] if first is not None else None,
+        "epochs_to_99": first + 1 if first is not None else None,
+        "img_per_s": len(ytr) / statistics.median(per_epoch),
+    }
+
+
+def reference_run(seed: int, dev: torch.device, max_epochs: int = 8) -> dict:
+    """The plain pytorch/examples loop, as most tutorials write it, on the same model."""
+    torch.manual_seed(seed)
+    transform = transforms.Compose([
+        transforms.Pad(2),  # LeNet-5 takes 32×32
+        transforms.ToTensor(),
+        transforms.Normalize((data.MNIST_MEAN,), (data.MNIST_STD,)),
+    ])
+    root = data.prepare_mnist(ROOT / "data")
+    train_set = torchvision.datasets.MNIST(root, train=True, download=False, transform=transform)
+    test_set = torchvision.datasets.MNIST(root, train=False, download=False, transform=transform)
+    kwargs = {"num_workers": 1, "pin_memory": True} if dev.type == "cuda" else {}
+    train_loader = torch.utils.data.DataLoader(train_set, batch_size=64, shuffle=True, **kwargs)
+    test_loader = torch.utils.data.DataLoader(test_set, batch_size=1000, **kwargs)
+    model = models.LeNet5Modern().to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    errors, per_epoch, total = [], [], 0.0
+    for _ in range(max_epochs):
+        model.train()
+        sync(dev)
+        start = time.perf_counter()
+        for x, y in train_loader:
+            x, y = x.to(dev), y.to(dev)
+            optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+        sync(dev)
+        per_epoch.append(time.perf_counter() - start)
+        total += per_epoch[-1]
+        model.eval()
+        wrong = 0
+        with torch.no_grad():
+            for x, y in test_loader:
+                wrong += (model(x.to(dev)).argmax(1) != y.to(dev)).sum().item()
+        errors.append(wrong / len(test_set))
+        if errors[-1] <= 1 - TARGET_ACCURACY:
+            break
+    first = len(errors) - 1 if errors[-1] <= 1 - TARGET_ACCURACY else None
+    return {
+        "seed": seed,
+        "test_error_per_epoch": errors,
+        "seconds_per_epoch": per_epoch,
+        "time_to_99_s": total if first is not None else None,
+        "epochs_to_99": first + 1 if first is not None else None,
+        "img_per_s": len(train_set) / statistics.median(per_epoch),
+    }
+
+
+# ---------------------------------------------------------------------------
+# 3. The faithful LeNet5 on the paper's protocol
+# ---------------------------------------------------------------------------
+
+FAITHFUL = {"passes": 20, "sdlm_batch": 16, "sdlm_hessian_samples": 500, "modern_batch": 64, "modern_max_lr": 2e-3}
+
+
+def faithful_sdlm(seed: int, dev: torch.device, tensors, passes: int) -> dict:
+    """(a) The paper's method: SDLM, curvature re-estimated on 500 samples before each pass, the paper's
+    ε schedule. Mini-batches of 16 with the SUM of their gradients, so each step is the sum of 16 of
+    the paper's per-pattern steps (taken at one point instead of one after the other)."""
+    (xtr, ytr), (xte, yte) = tensors
+    train.set_seed(seed)
+    model = models.LeNet5().to(dev)
+    optimizer = sdlm.SDLM.from_model(model, lr=sdlm.paper_epsilon(1), mu=0.02)
+    batch = FAITHFUL["sdlm_batch"]
+    generator = torch.Generator().manual_seed(seed)
+
+    def before(epoch: int) -> None:
+        for group in optimizer.param_groups:
+            group["lr"] = sdlm.paper_epsilon(epoch)
+        pick = torch.randperm(len(ytr), generator=generator)[: FAITHFUL["sdlm_hessian_samples"]].to(xtr.device)
+        optimizer.estimate(model, xtr[pick], ytr[pick])
+
+    history = train.train(model, (xtr, ytr), epochs=passes, optimizer=optimizer, batch_size=batch,
+                          loss_fn=lambda out, y: model.loss(out, y) * len(y), test_data=(xte, yte),
+                          device=dev, before_epoch=before, progress=False)
+    return {"seed": seed, "test_error_per_pass": [r.test_error for r in history],
+            "train_error_per_pass": [r.train_error for r in history], "seconds": history[-1].seconds}
+
+
+def faithful_modern(seed: int, dev: torch.device, tensors, passes: int) -> dict:
+    """(b) A modern optimiser on the same network and loss: Adam, one-cycle schedule, batches of 64."""
+    (xtr, ytr), (xte, yte) = tensors
+    train.set_seed(seed)
+    model = models.LeNet5().to(dev)
+    batch, max_lr = FAITHFUL["modern_batch"], FAITHFUL["modern_max_lr"]
+    optimizer = torch.optim.Adam(model.parameters(), lr=max_lr)
+    steps = passes * -(-len(ytr) // batch)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=steps, pct_start=0.15)
+    history = train.train(model, (xtr, ytr), epochs=passes, optimizer=optimizer, scheduler=schedule,
+                          batch_size=batch, test_data=(xte, yte), device=dev, progress=False)
+    return {"seed": seed, "test_error_per_pass": [r.test_error for r in history],
+            "train_error_per_pass": [r.train_error for r in history], "seconds": history[-1].seconds}
+
+
+# ---------------------------------------------------------------------------
+# 4. The whole book
+# ---------------------------------------------------------------------------
+
+
+def book_build_times() -> tuple[float, float]:
+    exe = Path(sys.executable).parent / "jupyter-book"
+    with tempfile.TemporaryDirectory() as out:
+        command = [str(exe), "build", str(ROOT), "--builder", "html", "--warningiserror", "--keep-going",
+                   "--path-output", out]
+        times = []
+        for _ in range(2):  # clean (empty cache), then unchanged
+            start = time.perf_counter()
+            result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+            times.append(time.perf_counter() - start)
+            if result.returncode != 0:
+                raise RuntimeError("the book build failed:\n" + (result.stdout + result.stderr)[-4000:])
+    return times[0], times[1]
+
+
+# ---------------------------------------------------------------------------
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if there is a GPU)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--passes", type=int, default=FAITHFUL["passes"])
+    parser.add_argument("--skip-book", action="store_true")
+    parser.add_argument("--skip-faithful", action="store_true")
+    parser.add_argument("--output", default=None, help="default: results/bench-<device>.json")
+    args = parser.parse_args()
+    dev = torch.device(args.device) if args.device else train.device()
+    results = machine(dev)
+    log(f"make bench on {results['device_name']} ({dev.type}), torch {results['torch']}, seeds {args.seeds}")
+
+    # 1–2: the two loops, side by side, seed by seed
+    standard = (data.mnist_tensors(train=True, normalize="standard", device=dev),
+                data.mnist_tensors(train=False, normalize="standard", device=dev))
+    course, reference = [], []
+    for seed in args.seeds:
+        reference.append(reference_run(seed, dev))
+        course.append(course_run(seed, dev, standard))
+        log(f"  seed {seed}: course {course[-1]['time_to_99_s']} s, reference {reference[-1]['time_to_99_s']} s")
+    results["course_loop"] = {"settings": COURSE, "runs": course}
+    results["reference_loop"] = {"settings": {"batch_size": 64, "optimizer": "Adam", "lr": 1e-3,
+                                              "data": "torchvision MNIST, Pad(2) + ToTensor + Normalize"},
+                                 "runs": reference}
+    results["modern_time_to_99_s"] = median(r["time_to_99_s"] for r in course)
+    results["reference_time_to_99_s"] = median(r["time_to_99_s"] for r in reference)
+    results["speedup"] = (results["reference_time_to_99_s"] / results["modern_time_to_99_s"]
+                          if results["modern_time_to_99_s"] and results["reference_time_to_99_s"] else None)
+    results["modern_img_per_s"] = median(r["img_per_s"] for r in course)
+    results["reference_img_per_s"] = median(r["img_per_s"] for r in reference)
+
+    # 3: the faithful network
+    if not args.skip_faithful:
+        paper = (data.mnist_tensors(train=True, normalize="paper", device=dev),
+                 data.mnist_tensors(train=False, normalize="paper", device=dev))
+        runs_sdlm, runs_modern = [], []
+        for seed in args.seeds:
+            runs_sdlm.append(faithful_sdlm(seed, dev, paper, args.passes))
+            log(f"  faithful SDLM seed {seed}: {[round(100 * e, 2) for e in runs_sdlm[-1]['test_error_per_pass']]}")
+            runs_modern.append(faithful_modern(seed, dev, paper, args.passes))
+            log(f"  faithful Adam seed {seed}: {[round(100 * e, 2) for e in runs_modern[-1]['test_error_per_pass']]}")
+        results["faithful_sdlm"] = {"settings": FAITHFUL, "runs": runs_sdlm}
+        results["faithful_modern"] = {"settings": FAITHFUL, "runs": runs_modern}
+        results["faithful_sdlm_test_error_pct"] = 100 * median(r["test_error_per_pass"][-1] for r in runs_sdlm)
+        results["faithful_modern_test_error_pct"] = 100 * median(r["test_error_per_pass"][-1] for r in runs_modern)
+    else:
+        results["faithful_sdlm_test_error_pct"] = results["faithful_modern_test_error_pct"] = None
+
+    # 4: the book
+    if not args.skip_book:
+        results["book_clean_build_s"], results["book_rebuild_s"] = book_build_times()
+    else:
+        results["book_clean_build_s"] = results["book_rebuild_s"] = None
+
+    out = Path(args.output) if args.output else ROOT / "results" / f"bench-{dev.type}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    report(results)
+    log(f"written to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+
+
+def report(r: dict) -> None:
+    def fmt(v, unit=""):
+        return "n/a" if v is None else (f"{v:,.2f}{unit}" if isinstance(v, float) else f"{v}{unit}")
+
+    rows = [
+        ("LeNet5Modern to 99.0%, course loop", fmt(r["modern_time_to_99_s"], " s"), "≤ 20 s on 2-core CPU, ≤ 1.0 s on H100"),
+        ("LeNet5Modern to 99.0%, reference loop", fmt(r["reference_time_to_99_s"], " s"), ""),
+        ("speed-up (reference / course)", fmt(r["speedup"], "×"), "≥ 2.5×"),
+        ("throughput, course loop", fmt(r["modern_img_per_s"], " img/s"), ""),
+        ("throughput, reference loop", fmt(r["reference_img_per_s"], " img/s"), ""),
+        ("faithful LeNet5, SDLM, 20 passes", fmt(r["faithful_sdlm_test_error_pct"], " %"), f"≤ {PAPER_ERROR_PCT} %"),
+        ("faithful LeNet5, Adam, 20 passes", fmt(r["faithful_modern_test_error_pct"], " %"), f"≤ {PAPER_ERROR_PCT} %"),
+        ("book, clean build", fmt(r["book_clean_build_s"], " s"), "< 480 s"),
+        ("book, unchanged re-run", fmt(r["book_rebuild_s"], " s"), "< 30 s"),
+    ]
+    width = max(len(a) for a, _, _ in rows)
+    log(f"\n{'measure':<{width}}  {'result':>16}  target ({r['device_name']})")
+    for name, value, target in rows:
+        log(f"{name:<{width}}  {value:>16}  {target}")
+
+
+if __name__ == "__main__":
+    main()
