@@ -16,12 +16,13 @@ ASSETS := assets/node_modules/.package-lock.json
 export CHROMIUM
 
 .DEFAULT_GOAL := help
-.PHONY: help book test lab venv clean browser
+.PHONY: help book test lab venv clean browser bench
 
 help:
 	@echo "make book    build the website into _build/html (sets up .venv on first use)"
 	@echo "make test    run the tests, including a strict build of the whole book"
 	@echo "make lab     open the chapters in JupyterLab"
+	@echo "make bench   measure training speed, the faithful LeNet-5's error and the book's build time"
 	@echo "make clean   remove _build (the website and the notebook execution cache)"
 
 venv: $(READY)
@@ -61,6 +62,10 @@ browser:
 	  echo "error: the tests open every page in headless Chromium, which was not found."; \
 	  echo "       Install it (Debian/Ubuntu: 'sudo apt-get install chromium'; macOS: install Google Chrome),"; \
 	  echo "       or name it: make test CHROMIUM=/path/to/chromium"; exit 1; }
+
+# The course's headline numbers on this machine (CPU or GPU): see benchmarks/bench.py.
+bench: $(READY) $(ASSETS)
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 lab: $(READY)
 	$(BIN)/jupyter lab chapters/

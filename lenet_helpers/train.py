@@ -10,8 +10,10 @@ cross-entropy and ``argmax``.
 
 from __future__ import annotations
 
+import json
 import random
 import time
+from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -21,11 +23,25 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ._table import Table
-from ._validate import check_int, check_module
+from ._validate import check_choice, check_int, check_module
 from .data import batches
 from .models import _model_device
 
-__all__ = ["device", "set_seed", "Evaluation", "EpochStats", "evaluate", "train", "Run", "compare"]
+__all__ = [
+    "device",
+    "set_seed",
+    "Evaluation",
+    "EpochStats",
+    "evaluate",
+    "train",
+    "Run",
+    "compare",
+    "Predictions",
+    "predictions",
+    "BENCH_RESULTS_URL",
+    "BENCH_DEVICES",
+    "bench_results",
+]
 
 
 def device() -> torch.device:
@@ -362,3 +378,144 @@ def compare(
             test = evaluate(model, test_data, device=dev)
             runs.append(Run(name, seed, last.train_loss, last.train_error, test.error, last.seconds))
     return runs
+
+
+# ---------------------------------------------------------------------------
+# Chapter 5: training LeNet-5 on MNIST
+# ---------------------------------------------------------------------------
+
+
+class Predictions(NamedTuple):
+    predicted: torch.Tensor  # N predicted classes (int64, on the CPU)
+    labels: torch.Tensor  # N true classes (int64, on the CPU)
+
+
+def predictions(model: nn.Module, data, *, batch_size: int = 1000, device=None) -> Predictions:
+    """The class ``model`` predicts for every image of ``data``, next to the true class.
+
+    Runs in evaluation mode, without gradients, a batch at a time, and decides
+    with the model's own rule (``model.scores``: the smallest RBF penalty for
+    ``LeNet5``, the largest logit otherwise). The results come back on the CPU,
+    ready for :func:`lenet_helpers.plots.confusion_matrix`.
+
+    Shapes:
+        data: (images N×C×H×W, labels N) tensors, a Dataset or a DataLoader
+        -> predicted: N int64, labels: N int64.
+
+    Example:
+        >>> from lenet_helpers.models import LeNet5
+        >>> x, y = torch.zeros(5, 1, 32, 32), torch.arange(5)
+        >>> predicted, labels = predictions(LeNet5(), (x, y))
+        >>> predicted.shape, labels.tolist()
+        (torch.Size([5]), [0, 1, 2, 3, 4])
+    """
+    check_module(model)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    dev = _as_device(device) if device is not None else _model_device(model)
+    source, _ = _batch_source(data, "data", batch_size, False, dev)
+    was_training = model.training
+    model.eval()
+    predicted, labels = [], []
+    try:
+        with torch.no_grad():
+            for x, y in source():
+                output = model(x.to(dev, non_blocking=True))
+                predicted.append(_scores(model, output).argmax(dim=1).cpu())
+                labels.append(torch.as_tensor(y).cpu())
+    finally:
+        model.train(was_training)
+    if not labels:
+        raise ValueError("data must hold at least one image, got none")
+    return Predictions(torch.cat(predicted), torch.cat(labels).long())
+
+
+#: Where the course's published benchmark results are, for machines without the course's files (Colab):
+#: ``bench_results`` downloads ``<this>/bench-<device>.json``.
+BENCH_RESULTS_URL = "https://raw.githubusercontent.com/lenet5-from-scratch/lenet5-from-scratch/main/results"
+
+#: The devices `make bench` writes results for (``results/bench-<device>.json``).
+BENCH_DEVICES = ("cpu", "cuda", "mps")
+
+# The course checkout this package was installed from (editable install); see data._resolve_root.
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def _read_json(text: str, where: str) -> dict:
+    try:
+        results = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{where} is not valid JSON ({e}); run `make bench` again to rewrite it") from None
+    if not isinstance(results, dict):
+        raise ValueError(f"{where} must hold a JSON object (what `make bench` writes), got {type(results).__name__}")
+    return results
+
+
+def bench_results(device="cpu", *, download: bool = True, timeout: float = 10.0) -> dict:
+    """The results of `make bench` (``benchmarks/bench.py``) for a device, as a dict.
+
+    Looks for ``results/bench-<device>.json`` in the current folder, then in
+    the course checkout this package was installed from (so that notebooks in
+    ``chapters/`` find it); if neither has it and ``download`` is true, it is
+    downloaded from the course repository (:data:`BENCH_RESULTS_URL`), as on Colab.
+
+    Args:
+        device: ``"cpu"``, ``"cuda"`` or ``"mps"`` (or a ``torch.device``): the machine the
+            benchmark ran on.
+        download: fetch the published file when there is no local one.
+        timeout: seconds to wait for the download.
+
+    Returns:
+        The parsed JSON: the machine (``device_name``, ``torch``, ``date``, …), the course
+        and reference loops (``modern_time_to_99_s``, ``speedup``, …) and the faithful
+        LeNet-5's runs (``faithful_modern``, ``faithful_modern_test_error_pct``, …).
+
+    Raises:
+        FileNotFoundError: no local file and no download, naming the places tried.
+        ValueError: the file is not a JSON object.
+
+    Example:
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     os.makedirs(f"{folder}/results")
+        ...     with open(f"{folder}/results/bench-cpu.json", "w") as f:
+        ...         _ = f.write('{"device": "cpu", "speedup": 3.0}')
+        ...     here = os.getcwd(); os.chdir(folder)
+        ...     try:
+        ...         results = bench_results("cpu")
+        ...     finally:
+        ...         os.chdir(here)
+        >>> results["speedup"]
+        3.0
+    """
+    if isinstance(device, torch.device):
+        device = device.type
+    check_choice(device, "device", BENCH_DEVICES)
+    if not isinstance(download, bool):
+        raise TypeError(f"download must be True or False, got {download!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    name = f"bench-{device}.json"
+    places = [Path("results") / name]
+    if (_CHECKOUT / "lenet_helpers").is_dir():
+        places.append(_CHECKOUT / "results" / name)
+    for path in places:
+        if path.is_file():
+            return _read_json(path.read_text(encoding="utf-8"), str(path))
+    url = f"{BENCH_RESULTS_URL}/{name}"
+    if download:
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                text = response.read().decode("utf-8")
+        except Exception as e:  # URLError, HTTPError, a timeout, …: say what failed, below
+            reason = f"downloading {url} failed: {e}"
+        else:
+            return _read_json(text, url)
+    else:
+        reason = f"download=False, so {url} was not tried"
+    looked = " and ".join(dict.fromkeys(str(p.resolve()) for p in places))
+    raise FileNotFoundError(
+        f"no benchmark results for device {device!r}: {name} is not in {looked}, and {reason}. "
+        f"Run `make bench` (python benchmarks/bench.py --device {device}) in the course checkout to create it."
+    )
