@@ -281,8 +281,9 @@ def main() -> None:
                 log(f"  faithful SDLM seed {seed}: {[round(100 * e, 2) for e in runs_sdlm[-1]['test_error_per_pass']]}")
             runs_modern.append(faithful_modern(seed, dev, paper, args.passes))
             log(f"  faithful Adam seed {seed}: {[round(100 * e, 2) for e in runs_modern[-1]['test_error_per_pass']]}")
-        results["faithful_sdlm"] = {"settings": FAITHFUL, "runs": runs_sdlm}
-        results["faithful_modern"] = {"settings": FAITHFUL, "runs": runs_modern}
+        settings = FAITHFUL | {"passes": args.passes}  # what this run used, not the default
+        results["faithful_sdlm"] = {"settings": settings, "runs": runs_sdlm}
+        results["faithful_modern"] = {"settings": settings, "runs": runs_modern}
         results["faithful_sdlm_test_error_pct"] = (100 * median(r["test_error_per_pass"][-1] for r in runs_sdlm)
                                                    if runs_sdlm else None)
         results["faithful_modern_test_error_pct"] = 100 * median(r["test_error_per_pass"][-1] for r in runs_modern)

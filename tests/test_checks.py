@@ -51,6 +51,16 @@ WRONG = {
 }
 
 
+# The checks of chapters 4–6 are tested here too, with the right and wrong answers their chapters' tests
+# define. A wrong answer may come with words the message must contain (the mistake it recognises).
+from test_lenet5_chapter_helpers import RIGHT as RIGHT_4, WRONG as WRONG_4  # noqa: E402
+from test_since_1998_helpers import RIGHT as RIGHT_6, WRONG as WRONG_6  # noqa: E402
+from test_training_chapter_helpers import RIGHT as RIGHT_5, WRONG as WRONG_5  # noqa: E402
+
+RIGHT = {**RIGHT, **RIGHT_4, **RIGHT_5, **RIGHT_6}
+WRONG = {**WRONG, **WRONG_4, **{c: (fn, "it matches") for c, fn in WRONG_5.items()}, **WRONG_6}
+
+
 @pytest.mark.parametrize("check", list(RIGHT), ids=lambda c: c.__name__)
 def test_a_right_answer_passes(check):
     result = check(RIGHT[check])
@@ -61,10 +71,11 @@ def test_a_right_answer_passes(check):
 
 @pytest.mark.parametrize("check", list(WRONG), ids=lambda c: c.__name__)
 def test_a_wrong_answer_names_the_first_failing_case_and_gives_a_hint(check):
-    result = check(WRONG[check])
+    wrong, words = WRONG[check] if isinstance(WRONG[check], tuple) else (WRONG[check], "")
+    result = check(wrong)
     assert not result.passed and not bool(result)
     assert result.message.startswith("✗") and "First failure: fn(" in result.message
-    assert "Hint:" in result.message
+    assert "Hint:" in result.message and words in result.message
     assert 'data-passed="false"' in result._repr_html_()
     assert str(result) == repr(result) == result.message
 
@@ -103,6 +114,13 @@ def test_the_learners_inputs_cannot_spoil_the_reference():
         return Y
 
     assert checks.corr2d(in_place).passed
+
+
+@pytest.mark.parametrize("check", list(RIGHT), ids=lambda c: c.__name__)
+def test_every_check_is_public_documented_and_listed(check):
+    assert check.__name__ in checks.__all__
+    assert check.__doc__ and "Example:" in check.__doc__
+    assert f":func:`{check.__name__}`" in checks.__doc__  # listed in the module's table
 
 
 def test_passing_something_that_is_not_a_function_is_a_clear_error():

@@ -224,15 +224,6 @@ WRONG = {
 }
 
 
-@pytest.mark.parametrize("check", list(RIGHT), ids=lambda c: c.__name__)
-def test_a_right_answer_passes(check):
-    result = check(RIGHT[check])
-    assert result.passed and bool(result), result.message
-    assert result.message.startswith("✓") and "pass" in result.message
-    assert 'data-passed="true"' in result._repr_html_()
-    assert check.__name__ in checks.__all__
-
-
 def test_pytorchs_own_functions_pass():
     assert checks.batch_norm(lambda x: nn.BatchNorm2d(x.shape[1], affine=False).train()(x)).passed
     assert checks.cross_entropy(lambda logits, target: F.cross_entropy(logits, target)).passed
@@ -251,16 +242,6 @@ def test_pytorchs_own_functions_pass():
         return p.detach(), new_buf
 
     assert checks.sgd_momentum_step(torch_step).passed
-
-
-@pytest.mark.parametrize("check", list(WRONG), ids=lambda c: c.__name__)
-def test_a_wrong_answer_names_the_first_failing_case_and_gives_a_hint(check):
-    wrong, words = WRONG[check]
-    result = check(wrong)
-    assert not result.passed and not bool(result)
-    assert result.message.startswith("✗") and "First failure: fn(" in result.message
-    assert "Hint:" in result.message and words in result.message
-    assert 'data-passed="false"' in result._repr_html_()
 
 
 @pytest.mark.parametrize(
@@ -289,24 +270,6 @@ def test_a_wrong_answer_names_the_first_failing_case_and_gives_a_hint(check):
 def test_common_mistakes_are_named(check, wrong, words):
     result = check(wrong)
     assert not result.passed and words in result.message, result.message
-
-
-@pytest.mark.parametrize("check", list(RIGHT), ids=lambda c: c.__name__)
-def test_a_stub_is_reported_as_not_done_yet(check):
-    def stub(*args, **kwargs):
-        raise NotImplementedError("your code here")
-
-    result = check(stub)
-    assert not result.passed and "not done yet" in result.message
-
-
-@pytest.mark.parametrize("check", list(RIGHT), ids=lambda c: c.__name__)
-def test_an_exception_in_the_learners_code_is_reported_not_raised(check):
-    def broken(*args, **kwargs):
-        return 1 / 0
-
-    result = check(broken)
-    assert not result.passed and "raised ZeroDivisionError: division by zero" in result.message
 
 
 @pytest.mark.parametrize("check", list(RIGHT), ids=lambda c: c.__name__)
