@@ -28,7 +28,8 @@ import os
 import shutil
 import zlib
 from pathlib import Path
-from typing import Iterator
+import math
+from typing import Iterator, NamedTuple
 
 import torch
 
@@ -46,6 +47,8 @@ __all__ = [
     "load_mnist",
     "mnist_tensors",
     "batches",
+    "MnistStyle",
+    "mnist_style",
 ]
 
 #: The four MNIST files and the published MD5 of each, uncompressed.
@@ -310,3 +313,90 @@ def batches(
         else:
             idx = order[start : start + batch_size]
             yield images[idx], labels[idx]
+
+
+# ---------------------------------------------------------------------------
+# A new drawing, prepared the way MNIST's digits were
+# ---------------------------------------------------------------------------
+
+MNIST_BOX = 20  #: MNIST scaled each digit's bounding box to fit in 20×20, keeping the aspect ratio ...
+MNIST_FIELD = 28  #: ... and placed it in a 28×28 field ...
+MNIST_CENTRE = 14  #: ... with its centre of mass at pixel (14, 14) (measured on the test set: 14.0 ± 0.3)
+
+
+class MnistStyle(NamedTuple):
+    """The steps of :func:`mnist_style`, each one a picture the draw-a-digit widget shows."""
+
+    box: tuple[int, int, int, int]  #: (top, left, height, width) of the ink's bounding box
+    fitted: torch.Tensor  #: the box resampled so that its longer side is 20 pixels
+    offset: tuple[int, int]  #: (top, left) where ``fitted`` is placed in the 28×28 field
+    centre: tuple[float, float]  #: its centre of mass (row, column) in the 28×28 field
+    digit: torch.Tensor  #: the 28×28 digit, ink in [0, 1]
+
+
+def _coverage(n: int, m: int) -> torch.Tensor:
+    """m×n: the share of target cell i (of m) that source cell k (of n) covers."""
+    step = n / m
+    rows = torch.zeros(m, n, dtype=torch.float64)
+    for i in range(m):
+        a, b = i * step, (i + 1) * step
+        for k in range(math.floor(a), min(n, math.ceil(b))):
+            overlap = min(b, k + 1) - max(a, k)
+            if overlap > 0:
+                rows[i, k] = overlap / step
+    return rows
+
+
+def _round_half_up(x: float) -> int:
+    return math.floor(x + 0.5)
+
+
+def mnist_style(ink) -> MnistStyle | None:
+    """Prepare a drawing the way MNIST's digits were prepared (LeCun, Cortes and Burges).
+
+    1. crop to the bounding box of the ink (every pixel > 0);
+    2. resample it by area averaging so that its longer side is 20 pixels, keeping the aspect ratio
+       (the grey levels at the edges come from this anti-aliasing);
+    3. place it in a 28×28 field so that its centre of mass falls on pixel (14, 14), rounded to whole
+       pixels and kept inside the field.
+
+    The draw-a-digit widget runs the same arithmetic in the browser (``static/draw.js``, ``mnistStyle``);
+    the tests check that the two agree.
+
+    Shapes:
+        ink: H×W, values in [0, 1] (1 = full ink) -> ``MnistStyle`` with ``digit`` 28×28 (float64),
+        or None when there is no ink at all.
+
+    Example:
+        >>> ink = torch.zeros(100, 100)
+        >>> ink[10:90, 45:55] = 1.0                    # a tall bar: a "1"
+        >>> steps = mnist_style(ink)
+        >>> steps.box, tuple(steps.fitted.shape), steps.offset
+        ((10, 45, 80, 10), (20, 3), (5, 13))
+        >>> tuple(steps.digit.shape), [round(c, 1) for c in steps.centre]
+        ((28, 28), [14.5, 14.0])
+    """
+    ink = check_tensor(ink, "ink", ndim=2, layout="H×W, ink in [0, 1]")
+    if ink.numel() == 0:
+        raise ValueError("ink must have at least one pixel, got an empty image")
+    if not torch.isfinite(ink).all() or ink.min() < 0 or ink.max() > 1:
+        raise ValueError(f"ink must hold values in [0, 1] (0 = paper, 1 = full ink), got values from "
+                         f"{ink.min().item():g} to {ink.max().item():g}")
+    ink = ink.detach().to("cpu", torch.float64)
+    rows, cols = (ink > 0).any(dim=1).nonzero().flatten(), (ink > 0).any(dim=0).nonzero().flatten()
+    if len(rows) == 0:
+        return None
+    top, left = int(rows[0]), int(cols[0])
+    height, width = int(rows[-1]) - top + 1, int(cols[-1]) - left + 1
+    crop = ink[top : top + height, left : left + width]
+    scale = MNIST_BOX / max(height, width)
+    fh, fw = max(1, _round_half_up(height * scale)), max(1, _round_half_up(width * scale))
+    fitted = _coverage(height, fh) @ crop @ _coverage(width, fw).T
+    mass = fitted.sum().item()
+    cy = (fitted.sum(dim=1) * torch.arange(fh, dtype=torch.float64)).sum().item() / mass
+    cx = (fitted.sum(dim=0) * torch.arange(fw, dtype=torch.float64)).sum().item() / mass
+    oy = min(max(_round_half_up(MNIST_CENTRE - cy), 0), MNIST_FIELD - fh)
+    ox = min(max(_round_half_up(MNIST_CENTRE - cx), 0), MNIST_FIELD - fw)
+    digit = torch.zeros(MNIST_FIELD, MNIST_FIELD, dtype=torch.float64)
+    digit[oy : oy + fh, ox : ox + fw] = fitted.clamp(0, 1)
+    return MnistStyle((top, left, height, width), fitted, (oy, ox), (oy + cy, ox + cx), digit)

@@ -1,4 +1,4 @@
-"""Interactive explorers for convolution and pooling arithmetic.
+"""Interactive widgets: explorers for convolution and pooling, and a draw-a-digit pad for LeNet-5.
 
 The explorers are `anywidget <https://anywidget.dev>`_ widgets: the sliders,
 the drawing and the arithmetic run in the browser (``static/explorer.js``), so
@@ -18,17 +18,21 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import pathlib
 
 import anywidget
 import torch
+import torch.nn as nn
 import traitlets
 
-from ._validate import check_choice, check_int
+from . import data as _data
+from . import models as _models
+from ._validate import check_choice, check_int, check_module, check_tensor
 from .conv import _output_length
 from .pool import pool2d
 
-__all__ = ["ConvExplorer", "PoolExplorer", "grid_values"]
+__all__ = ["ConvExplorer", "PoolExplorer", "grid_values", "DrawDigit", "export_model", "load_exported"]
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 _ESM = (_STATIC / "explorer.js").read_text(encoding="utf-8")
@@ -181,3 +185,294 @@ class PoolExplorer(_Explorer):
                              "and keep the padding at most half the window")
         X = torch.tensor(self.values, dtype=torch.float32)
         return pool2d(X, self.pool_size, mode=self.mode, stride=self.stride, padding=self.padding)
+
+
+# ---------------------------------------------------------------------------
+# Draw a digit: LeNet-5 in the reader's browser
+# ---------------------------------------------------------------------------
+
+_DRAW_ESM = (_STATIC / "draw.js").read_text(encoding="utf-8")
+_DRAW_CSS = (_STATIC / "draw.css").read_text(encoding="utf-8")
+_POOLS = {nn.MaxPool2d: "max", nn.AvgPool2d: "avg"}
+_ELEMENTWISE = {_models.Squash: "squash", nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}
+_IDENTITY = (nn.Dropout, nn.Identity)
+
+
+def _int_of(value, what: str, name: str) -> int:
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(set(pair)) != 1:
+        raise ValueError(f"{name}: the browser's forward pass supports square {what} only, got {value}")
+    return int(pair[0])
+
+
+def _ops(module: nn.Module, name: str, tensors: dict) -> list:
+    """The operations of one layer, in order, each naming the tensors it uses (state_dict keys)."""
+
+    def ref(key: str, tensor: torch.Tensor) -> str:
+        tensors[key] = tensor.detach().to("cpu", torch.float32).contiguous()
+        return key
+
+    if isinstance(module, nn.Sequential):
+        return [op for child_name, child in module.named_children() for op in _ops(child, f"{name}.{child_name}", tensors)]
+    if isinstance(module, _IDENTITY):
+        return [{"op": "identity"}]
+    for kind, op in _ELEMENTWISE.items():
+        if type(module) is kind:
+            return [{"op": op}]
+    if isinstance(module, nn.Conv2d):
+        if module.groups != 1 or module.bias is None or _int_of(module.dilation, "dilation", name) != 1 \
+                or module.padding_mode != "zeros":
+            raise ValueError(f"{name}: the browser's forward pass supports plain convolutions with a bias "
+                             "(groups=1, dilation=1, zero padding)")
+        cout, cin = module.out_channels, module.in_channels
+        return [{"op": "conv", "weight": ref(f"{name}.weight", module.weight), "bias": ref(f"{name}.bias", module.bias),
+                 "out": cout, "k": _int_of(module.kernel_size, "kernels", name),
+                 "stride": _int_of(module.stride, "strides", name), "padding": _int_of(module.padding, "padding", name),
+                 "outIndex": [o for o in range(cout) for _ in range(cin)], "inIndex": list(range(cin)) * cout}]
+    if isinstance(module, _models.PartialConv2d):  # only Table I's kernels: kernel n joins in_index[n] -> out_index[n]
+        return [{"op": "conv", "weight": ref(f"{name}.weight", module.weight), "bias": ref(f"{name}.bias", module.bias),
+                 "out": module.out_channels, "k": module.kernel_size, "stride": 1, "padding": 0,
+                 "outIndex": module.out_index.tolist(), "inIndex": module.in_index.tolist()}]
+    if isinstance(module, _models.Subsampling):
+        return [{"op": "subsample", "weight": ref(f"{name}.weight", module.weight),
+                 "bias": ref(f"{name}.bias", module.bias), "k": module.kernel_size, "stride": module.kernel_size}]
+    if type(module) in _POOLS:
+        k = _int_of(module.kernel_size, "windows", name)
+        stride = _int_of(module.stride if module.stride is not None else k, "strides", name)
+        if _int_of(module.padding, "padding", name) != 0 or module.ceil_mode \
+                or (isinstance(module, nn.MaxPool2d) and _int_of(module.dilation, "dilation", name) != 1):
+            raise ValueError(f"{name}: the browser's forward pass supports pooling without padding, dilation or ceil_mode")
+        return [{"op": _POOLS[type(module)], "k": k, "stride": stride}]
+    if isinstance(module, nn.Flatten):
+        return [{"op": "flatten"}]
+    if isinstance(module, nn.Linear):
+        if module.bias is None:
+            raise ValueError(f"{name}: the browser's forward pass needs a bias in every nn.Linear")
+        return [{"op": "linear", "weight": ref(f"{name}.weight", module.weight), "bias": ref(f"{name}.bias", module.bias),
+                 "out": module.out_features}]
+    if isinstance(module, _models.EuclideanRBF):
+        return [{"op": "rbf", "centers": ref(f"{name}.centers", module.centers), "out": module.centers.shape[0]}]
+    raise TypeError(f"{name}: the browser's forward pass does not support {type(module).__name__} layers; it knows "
+                    "Conv2d, PartialConv2d, Subsampling, MaxPool2d, AvgPool2d, Linear, Flatten, EuclideanRBF, "
+                    "Squash, ReLU, Tanh, Sigmoid and Dropout")
+
+
+def _describe(module: nn.Module) -> str:
+    """A few words for a layer's heading in the widget, e.g. "conv 5×5, 1→6, squash"."""
+    words = []
+    for m in (module.children() if isinstance(module, nn.Sequential) else [module]):
+        if isinstance(m, nn.Conv2d):
+            words.append(f"conv {m.kernel_size[0]}×{m.kernel_size[1]}, {m.in_channels}→{m.out_channels}")
+        elif isinstance(m, _models.PartialConv2d):
+            words.append(f"conv {m.kernel_size}×{m.kernel_size} through Table I, {m.in_channels}→{m.out_channels}")
+        elif isinstance(m, _models.Subsampling):
+            words.append(f"subsampling {m.kernel_size}×{m.kernel_size} (coefficient × sum + bias)")
+        elif type(m) in _POOLS:
+            words.append(f"{_POOLS[type(m)]} pooling {m.kernel_size}")
+        elif isinstance(m, nn.Linear):
+            words.append(f"fully connected {m.in_features}→{m.out_features}")
+        elif isinstance(m, _models.EuclideanRBF):
+            words.append("Euclidean RBF with the fixed 7×12 codes")
+        elif type(m) in _ELEMENTWISE:
+            words.append(_ELEMENTWISE[type(m)])
+    return ", ".join(words)
+
+
+def export_model(model: nn.Module, name: str, *, normalize: str = "paper", input_size: int = 32):
+    """Describe a model for the browser: its layers as simple operations, and its tensors.
+
+    Each top-level child of ``model`` (C1, S2, …, output for the course's models) becomes one
+    named layer whose output the widget shows. The tensors are float32, in the order of
+    ``tensors``; ``spec["tensors"][key]`` gives each one's offset and size in the concatenation.
+
+    Returns:
+        (spec, tensors): ``spec`` is a JSON-able dict (name, input size and normalisation, layers,
+        output kind, tensor offsets); ``tensors`` maps state_dict keys to CPU float32 tensors.
+
+    Example:
+        >>> from lenet_helpers import models
+        >>> spec, tensors = export_model(models.LeNet5(), "LeNet-5")
+        >>> [layer["name"] for layer in spec["layers"]]
+        ['C1', 'S2', 'C3', 'S4', 'C5', 'F6', 'output']
+        >>> spec["output"], sum(t.numel() for t in tensors.values())   # 60,000 parameters + 840 RBF centres
+        ('penalties', 60840)
+    """
+    model = check_module(model, "model")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string naming the model in the widget, got {name!r}")
+    mean, std = _data.normalization(normalize)
+    size = check_int(input_size, "input_size", minimum=28)
+    if (size - 28) % 2:
+        raise ValueError(f"input_size must be 28 plus an even number (the digit is padded equally), got {size}")
+    children = list(model.named_children())
+    if not children:
+        raise ValueError("model must be made of named layers (an nn.Sequential such as models.LeNet5())")
+    tensors: dict = {}
+    layers = [{"name": child_name, "what": _describe(child), "ops": _ops(child, child_name, tensors)}
+              for child_name, child in children]
+    last = children[-1][1]
+    spec = {"name": name, "input": {"size": size, "mean": mean, "std": std}, "layers": layers,
+            "output": "penalties" if isinstance(last, _models.EuclideanRBF) else "logits"}
+    if isinstance(last, _models.EuclideanRBF) and last.centers.shape[1] == 84:
+        spec["codes"] = f"{children[-1][0]}.centers"  # drawn next to F6
+    offset, spec["tensors"] = 0, {}
+    for key, tensor in tensors.items():
+        spec["tensors"][key] = {"offset": offset, "size": tensor.numel(), "shape": list(tensor.shape)}
+        offset += tensor.numel()
+    return spec, tensors
+
+
+def load_exported(model: nn.Module, spec: dict, weights) -> nn.Module:
+    """Load weights exported by :func:`export_model` (or read back from a page) into ``model``.
+
+    ``weights`` is the float32 concatenation: a 1-D tensor, bytes, or base64 text. Every tensor
+    of ``spec`` must exist in ``model`` with the same shape; the model is returned.
+
+    Example:
+        >>> from lenet_helpers import models
+        >>> spec, tensors = export_model(models.LeNet5(), "LeNet-5")
+        >>> flat = torch.cat([t.flatten() for t in tensors.values()])
+        >>> copy = load_exported(models.LeNet5(), spec, flat)
+        >>> torch.equal(copy.F6.linear.weight, tensors["F6.linear.weight"])
+        True
+    """
+    model = check_module(model, "model")
+    if isinstance(weights, str):
+        weights = base64.b64decode(weights)
+    if isinstance(weights, (bytes, bytearray)):
+        weights = torch.frombuffer(bytearray(weights), dtype=torch.float32)
+    weights = check_tensor(weights, "weights", ndim=1, layout="the float32 concatenation of the exported tensors")
+    state = model.state_dict()
+    total = sum(t["size"] for t in spec["tensors"].values())
+    if len(weights) != total:
+        raise ValueError(f"weights must hold the {total} numbers the spec describes, got {len(weights)}")
+    for key, where in spec["tensors"].items():
+        if key not in state or list(state[key].shape) != where["shape"]:
+            raise ValueError(f"the model has no tensor {key} of shape {tuple(where['shape'])}: is it the exported model?")
+        with torch.no_grad():
+            state[key].copy_(weights[where["offset"] : where["offset"] + where["size"]].view(where["shape"]))
+    return model
+
+
+class DrawDigit(anywidget.AnyWidget):
+    """Draw a digit with the mouse or a finger and watch trained networks read it, layer by layer.
+
+    It shows the preprocessing (bounding box, scaled to fit 20×20, centred by mass in 28×28,
+    padded to 32×32 and normalised: :func:`lenet_helpers.data.mnist_style`), the feature maps
+    of every layer, F6 as a 7×12 bitmap next to the RBF code it is compared with, and the ten
+    output scores with the predicted digit. "Show me a test digit" steps through ``digits``.
+
+    The forward pass runs in the browser (``static/draw.js``) with the models' weights, exported
+    into the widget as float32 (about 4 bytes per parameter, a third more as base64 in a page), so
+    it works on the static website. With a kernel, ``digit`` (28×28 list), ``scores`` and
+    ``prediction`` come back to Python, and :meth:`forward` checks them with PyTorch.
+
+    Args:
+        models: {name: trained model} — course models taking 1×32×32 inputs (LeNet5, LeNet5Modern, …).
+        digits: optional (images, labels) of test digits: N×28×28 uint8 (0 = background) or floats in
+            [0, 1], and N labels; at most 500.
+        normalize: the models' input scaling (``data.normalization``): one name, or {name: scaling}.
+
+    Example:
+        >>> from lenet_helpers import models
+        >>> pad = DrawDigit({"LeNet-5 (1998)": models.LeNet5()})
+        >>> pad.model_name, pad.prediction
+        ('LeNet-5 (1998)', -1)
+    """
+
+    _esm = _DRAW_ESM
+    _css = _DRAW_CSS
+    specs = traitlets.List().tag(sync=True)
+    weights = traitlets.Unicode().tag(sync=True)  # base64 of the float32 tensors of every model
+    digits = traitlets.Unicode().tag(sync=True)  # base64 of N×28×28 uint8
+    digit_labels = traitlets.List().tag(sync=True)
+    model_name = traitlets.Unicode().tag(sync=True)
+    digit = traitlets.List().tag(sync=True)  # set by the browser: the 28×28 digit it fed the network
+    scores = traitlets.List().tag(sync=True)  # set by the browser: the model's ten outputs
+    prediction = traitlets.Int(-1).tag(sync=True)  # set by the browser; -1 when nothing is drawn
+
+    MAX_DIGITS = 500
+
+    def __init__(self, models: dict, digits=None, normalize="paper"):
+        if not isinstance(models, dict) or not models:
+            raise TypeError(f"models must be a non-empty dict {{name: model}}, got {type(models).__name__}")
+        self._models = {}
+        specs, chunks, offset = [], [], 0
+        for name, model in models.items():
+            scaling = normalize.get(name, "paper") if isinstance(normalize, dict) else normalize
+            size = getattr(model, "input_size", (1, 32, 32))
+            if tuple(size)[0] != 1 or size[1] != size[2]:
+                raise ValueError(f"models[{name!r}] must take 1×N×N grey images, its input_size is {tuple(size)}")
+            spec, tensors = export_model(model, name, normalize=scaling, input_size=size[1])
+            if not tensors:
+                raise ValueError(f"models[{name!r}] has no weights: pass trained course models such as LeNet5")
+            for where in spec["tensors"].values():
+                where["offset"] += offset
+            offset += sum(t.numel() for t in tensors.values())
+            chunks += [t.flatten() for t in tensors.values()]
+            specs.append(spec)
+            self._models[name] = (model, spec)
+        flat = torch.cat(chunks).numpy().astype("<f4").tobytes()
+        images, labels = self._check_digits(digits)
+        super().__init__(specs=specs, weights=base64.b64encode(flat).decode("ascii"),
+                         digits=base64.b64encode(images.numpy().tobytes()).decode("ascii"),
+                         digit_labels=labels, model_name=specs[0]["name"])
+
+    def _check_digits(self, digits):
+        if digits is None:
+            return torch.zeros(0, 28, 28, dtype=torch.uint8), []
+        if not isinstance(digits, (tuple, list)) or len(digits) != 2:
+            raise TypeError("digits must be a pair (images, labels)")
+        images, labels = digits
+        images = check_tensor(images, "digits images", ndim=(3, 4), layout="N×28×28 (or N×1×28×28)")
+        if images.ndim == 4:
+            images = images[:, 0]
+        if tuple(images.shape[1:]) != (28, 28):
+            raise ValueError(f"digits images must be N×28×28 MNIST digits, got shape {tuple(images.shape)}")
+        if images.dtype != torch.uint8:
+            if images.min() < 0 or images.max() > 1:
+                raise ValueError("digits images must be uint8 (0-255) or floats in [0, 1] (no normalisation)")
+            images = (images.float() * 255).round().to(torch.uint8)
+        labels = [int(v) for v in torch.as_tensor(labels).flatten().tolist()]
+        if len(labels) != len(images):
+            raise ValueError(f"digits must have one label per image, got {len(images)} images and {len(labels)} labels")
+        if not 1 <= len(images) <= self.MAX_DIGITS:
+            raise ValueError(f"digits must hold 1 to {self.MAX_DIGITS} images (they are embedded in the page), "
+                             f"got {len(images)}")
+        return images.cpu().contiguous(), labels
+
+    @traitlets.validate("model_name")
+    def _check_model_name(self, proposal):
+        names = [spec["name"] for spec in self.specs] or [proposal["value"]]
+        return check_choice(proposal["value"], "model_name", names)
+
+    @property
+    def page_bytes(self) -> int:
+        """How many bytes the weights and digits add to a page (base64 text)."""
+        return len(self.weights) + len(self.digits)
+
+    def forward(self, digit=None) -> torch.Tensor:
+        """PyTorch's outputs for a 28×28 digit (default: the one drawn in the browser), for ``model_name``.
+
+        Shape: 28×28 in [0, 1] -> 10 (RBF penalties or logits, like ``scores``).
+        """
+        digit = self.digit if digit is None else digit
+        if digit is None or len(digit) == 0:
+            raise ValueError("nothing drawn yet: draw a digit in the widget, or pass a 28×28 digit")
+        digit = torch.as_tensor(digit, dtype=torch.float32)
+        if tuple(digit.shape) != (28, 28):
+            raise ValueError(f"digit must be 28×28, got shape {tuple(digit.shape)}")
+        model, spec = self._models[self.model_name]
+        pad = (spec["input"]["size"] - 28) // 2
+        x = torch.nn.functional.pad(digit, (pad,) * 4)
+        x = (x - spec["input"]["mean"]) / spec["input"]["std"]
+        device = next(model.parameters()).device
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            out = model(x.view(1, 1, *x.shape).to(device))[0].cpu()
+        model.train(was_training)
+        return out
+
+    def __repr__(self) -> str:
+        return f"DrawDigit({', '.join(repr(s['name']) for s in self.specs)}, {len(self.digit_labels)} test digits)"

@@ -1,5 +1,6 @@
 """The explorers, from Python: settings, computed sizes, values, validation, and what the browser receives."""
 
+import base64
 import json
 import shutil
 import subprocess
@@ -124,3 +125,202 @@ console.log(JSON.stringify({grids, sizes}));
     for n, k, p, s, d, out in found["sizes"]:
         fits = n + 2 * p >= d * (k - 1) + 1
         assert out == (conv.conv_output_size(n, k, padding=p, stride=s, dilation=d) if fits else 0)
+
+
+# ---------------------------------------------------------------------------
+# DrawDigit: the export, the preprocessing and the forward pass the browser runs
+# ---------------------------------------------------------------------------
+
+from lenet_helpers import data, models  # noqa: E402
+
+DRAW_JS = widgets._STATIC / "draw.js"
+needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run the widget's JavaScript")
+
+
+def run_draw_js(script: str, payload: dict, tmp_path) -> dict:
+    """Run ``script`` in Node with draw.js's exports as ``d`` and ``payload`` (JSON) as ``input``."""
+    (tmp_path / "input.json").write_text(json.dumps(payload))
+    source = (f"import * as d from {json.dumps(DRAW_JS.as_uri())};\n"
+              f"import {{ readFileSync }} from 'node:fs';\n"
+              f"const input = JSON.parse(readFileSync({json.dumps(str(tmp_path / 'input.json'))}, 'utf8'));\n"
+              + script)
+    result = subprocess.run(["node", "--input-type=module", "-e", source], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def trained_like(model: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """The model with random weights of a realistic size (the initialisation, plus noise)."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    return model.eval()
+
+
+def stroke_image(points, size=140, width=9.0) -> torch.Tensor:
+    """A polyline drawn with a round pen: ink 1 within ``width/2`` of a segment, anti-aliased over one pixel."""
+    yy, xx = torch.meshgrid(torch.arange(size, dtype=torch.float64), torch.arange(size, dtype=torch.float64), indexing="ij")
+    distance = torch.full((size, size), float("inf"), dtype=torch.float64)
+    for (y0, x0), (y1, x1) in zip(points, points[1:]):
+        dy, dx = y1 - y0, x1 - x0
+        t = (((yy - y0) * dy + (xx - x0) * dx) / max(dy * dy + dx * dx, 1e-9)).clamp(0, 1)
+        distance = torch.minimum(distance, torch.hypot(yy - (y0 + t * dy), xx - (x0 + t * dx)))
+    return (width / 2 + 0.5 - distance).clamp(0, 1)
+
+
+STROKES = {
+    "one": [(20, 70), (120, 72)],
+    "seven": [(25, 30), (25, 110), (120, 55)],
+    "zero": [(20, 70), (40, 40), (80, 35), (115, 60), (100, 100), (60, 110), (25, 95), (20, 70)],
+    "dot": [(60, 60), (61, 61)],
+    "dash": [(70, 10), (72, 130)],
+}
+
+
+def test_mnist_style_makes_mnist_like_digits():
+    for name, points in STROKES.items():
+        steps = data.mnist_style(stroke_image(points))
+        assert max(steps.fitted.shape) == 20, name                       # the longer side fits 20 pixels
+        assert steps.digit.shape == (28, 28) and 0 <= steps.digit.min() and steps.digit.max() <= 1
+        assert abs(steps.centre[0] - 14) <= 0.5 and abs(steps.centre[1] - 14) <= 0.5, (name, steps.centre)
+        assert torch.isclose(steps.digit.sum(), steps.fitted.sum())       # nothing fell off the field
+    tall = data.mnist_style(stroke_image(STROKES["one"]))
+    assert tall.fitted.shape[0] == 20 and tall.fitted.shape[1] < 6        # aspect ratio kept: a thin "1"
+    assert data.mnist_style(torch.zeros(30, 30)) is None
+
+
+def test_mnist_style_redoes_mnist_on_mnist_digits():
+    """MNIST's own digits are already prepared: preparing them again changes them only a little."""
+    images, _ = data.mnist_tensors(train=False, normalize="none", size=28)
+    for image in images[:50, 0]:
+        again = data.mnist_style(image).digit.float()
+        assert (again - image).abs().mean() < 0.05
+
+
+@pytest.mark.parametrize("ink, match", [
+    (torch.zeros(3), "ink must be a 2-D"),
+    (torch.full((4, 4), 2.0), r"ink must hold values in \[0, 1\]"),
+    (torch.full((4, 4), -0.1), r"ink must hold values in \[0, 1\]"),
+    ("image", "ink must be a tensor"),
+])
+def test_mnist_style_bad_input_is_a_clear_error(ink, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        data.mnist_style(ink)
+
+
+@pytest.mark.parametrize("make", [models.LeNet5, models.LeNet5Modern, models.LeNetD2L,
+                                  lambda: models.lenet_variant("sigmoid", "avg", dropout=0.5)])
+def test_export_then_load_gives_back_the_same_model(make):
+    original = trained_like(make(), seed=1)
+    size = original.input_size[1]
+    spec, tensors = widgets.export_model(original, "m", input_size=size)
+    flat = torch.cat([t.flatten() for t in tensors.values()])
+    copy = widgets.load_exported(make(), spec, base64.b64encode(flat.numpy().tobytes()).decode())
+    for (key, a), b in zip(original.state_dict().items(), copy.state_dict().values()):
+        assert torch.equal(a, b), key
+    assert sum(p.numel() for p in original.parameters()) <= len(flat)
+
+
+def test_export_refuses_what_the_browser_cannot_run():
+    with pytest.raises(TypeError, match=r"0: the browser's forward pass does not support BatchNorm2d"):
+        widgets.export_model(torch.nn.Sequential(torch.nn.BatchNorm2d(1)), "bn")
+    with pytest.raises(ValueError, match="input_size must be 28 plus an even number"):
+        widgets.export_model(models.LeNet5(), "x", input_size=31)
+    with pytest.raises(ValueError, match="name must be a non-empty string"):
+        widgets.export_model(models.LeNet5(), "")
+    spec, tensors = widgets.export_model(models.LeNet5(), "x")
+    with pytest.raises(ValueError, match="weights must hold the 60840 numbers"):
+        widgets.load_exported(models.LeNet5(), spec, torch.zeros(5))
+    with pytest.raises(ValueError, match="is it the exported model"):
+        widgets.load_exported(models.LeNet5Modern(), spec, torch.zeros(60840))
+
+
+def test_draw_digit_embeds_models_and_digits_and_checks_its_inputs():
+    images, labels = data.mnist_tensors(train=False, normalize="none", size=28)
+    pad = widgets.DrawDigit({"a": models.LeNet5(), "b": models.LeNet5Modern()}, digits=(images[:10], labels[:10]))
+    assert [s["name"] for s in pad.specs] == ["a", "b"] and pad.model_name == "a"
+    assert pad.digit_labels == labels[:10].tolist()
+    params = sum(sum(p.numel() for p in m.parameters()) for m in (models.LeNet5(), models.LeNet5Modern()))
+    assert len(base64.b64decode(pad.weights)) == 4 * (params + 840)   # float32; the RBF centres ride along
+    assert pad.page_bytes == len(pad.weights) + len(pad.digits)
+    pad.model_name = "b"
+    with pytest.raises(ValueError, match="model_name must be one of"):
+        pad.model_name = "c"
+    with pytest.raises(ValueError, match="nothing drawn yet"):
+        pad.forward()
+    with pytest.raises(TypeError, match="models must be a non-empty dict"):
+        widgets.DrawDigit({})
+    with pytest.raises(ValueError, match="digits images must be N×28×28"):
+        widgets.DrawDigit({"a": models.LeNet5()}, digits=(torch.zeros(2, 32, 32), [0, 1]))
+    with pytest.raises(ValueError, match="one label per image"):
+        widgets.DrawDigit({"a": models.LeNet5()}, digits=(images[:3], labels[:2]))
+    colour = models.LeNet5Modern()
+    colour.input_size = (3, 32, 32)
+    with pytest.raises(ValueError, match=r"models\['a'\] must take 1×N×N grey images"):
+        widgets.DrawDigit({"a": colour})
+    with pytest.raises(ValueError, match=r"models\['a'\] has no weights"):
+        widgets.DrawDigit({"a": torch.nn.Sequential(torch.nn.Flatten())})
+
+
+@needs_node
+def test_the_browser_preprocessing_matches_python(tmp_path):
+    images = {name: stroke_image(points) for name, points in STROKES.items()}
+    torch.manual_seed(0)
+    blob = torch.zeros(60, 90, dtype=torch.float64)
+    blob[10:25, 5:80] = torch.rand(15, 75)                              # wide, ragged, grey ink
+    images["blob"] = blob
+    payload = {name: {"h": im.shape[0], "w": im.shape[1], "ink": im.flatten().tolist()} for name, im in images.items()}
+    found = run_draw_js("""
+const out = {};
+for (const [name, im] of Object.entries(input)) {
+  const s = d.mnistStyle(im.ink, im.h, im.w);
+  out[name] = {box: [s.box.top, s.box.left, s.box.height, s.box.width], offset: [s.top, s.left], centre: s.centre,
+               fitted: [s.fittedHeight, s.fittedWidth], digit: Array.from(s.digit)};
+}
+out.empty = d.mnistStyle(new Float64Array(100), 10, 10);
+console.log(JSON.stringify(out));
+""", payload, tmp_path)
+    assert found.pop("empty") is None
+    for name, image in images.items():
+        steps = data.mnist_style(image)
+        js = found[name]
+        assert tuple(js["box"]) == steps.box and tuple(js["offset"]) == steps.offset, name
+        assert tuple(js["fitted"]) == tuple(steps.fitted.shape), name
+        assert js["centre"] == pytest.approx(list(steps.centre), abs=1e-9)
+        assert torch.allclose(torch.tensor(js["digit"], dtype=torch.float64).view(28, 28), steps.digit, atol=1e-9), name
+
+
+@needs_node
+@pytest.mark.parametrize("make", [models.LeNet5, models.LeNet5Modern, models.LeNetD2L,
+                                  lambda: models.lenet_variant("tanh", "avg", dropout=0.3)])
+def test_the_browser_forward_pass_matches_pytorch(make, tmp_path):
+    """Every layer's output and every score, for 20 MNIST digits, against PyTorch in float64."""
+    model = trained_like(make(), seed=2)
+    size = model.input_size[1]
+    spec, tensors = widgets.export_model(model, "m", input_size=size)
+    flat = torch.cat([t.flatten() for t in tensors.values()])
+    images, labels = data.mnist_tensors(train=False, normalize="none", size=28)
+    digits = images[:20, 0]
+    found = run_draw_js("""
+const weights = d.decodeWeights(input.weights);
+const out = input.digits.map((digit) => {
+  const r = d.forward(input.spec, weights, d.toInput(digit, input.spec.input));
+  return {layers: Object.fromEntries(r.layers.map((l) => [l.name, Array.from(l.data)])), output: r.output,
+          prediction: r.prediction};
+});
+console.log(JSON.stringify(out));
+""", {"spec": spec, "weights": base64.b64encode(flat.numpy().tobytes()).decode(),
+      "digits": digits.flatten(1).tolist()}, tmp_path)
+    reference = model.double()
+    mean, std = spec["input"]["mean"], spec["input"]["std"]
+    pad = (size - 28) // 2
+    x = (torch.nn.functional.pad(digits.double(), (pad,) * 4) - mean) / std
+    with torch.no_grad():
+        expected = models.layer_outputs(reference, x.unsqueeze(1))
+        predicted = reference.predict(x.unsqueeze(1))
+    for i, js in enumerate(found):
+        for name, values in expected.items():
+            assert torch.allclose(torch.tensor(js["layers"][name], dtype=torch.float64), values[i].flatten(),
+                                  atol=1e-9, rtol=1e-9), (i, name)
+        assert js["prediction"] == predicted[i].item()

@@ -1,0 +1,637 @@
+// Front end of lenet_helpers.widgets.DrawDigit: draw a digit and watch LeNet-5 read it.
+//
+// Everything runs here, in the browser: the MNIST-style preprocessing of the
+// drawing and the forward pass of the network, with the weights the Python
+// side exported (widgets.export_model). So the widget works on the static
+// website, where no Python kernel runs; in Jupyter and Colab the drawn digit,
+// the scores and the prediction are also sent back to Python.
+//
+// The pure functions (boundingBox, resizeArea, mnistStyle, toInput, forward,
+// decodeWeights) are exported by name so tests can run them in Node and in the
+// page and compare them with the Python implementation.
+
+const A = 1.7159; // LeNet-5's squashing function f(a) = A tanh(S a), Sec. II-A and Appendix A
+const S = 2 / 3;
+export const BOX = 20; // MNIST: the digit's bounding box is scaled to fit in 20×20 ...
+export const FIELD = 28; // ... then placed in a 28×28 field ...
+export const CENTRE = 14; // ... with its centre of mass at pixel (14, 14)
+const PAD_SIZE = 280; // the drawing pad's resolution (10 pad pixels per MNIST pixel)
+const STROKE = 22; // pen width on the pad: about 2 MNIST pixels once the digit is scaled to 20×20
+
+// ---------------------------------------------------------------------------
+// MNIST-style preprocessing (the same arithmetic as lenet_helpers.data.mnist_style)
+// ---------------------------------------------------------------------------
+
+// The smallest rectangle holding every pixel with ink > 0, or null for an empty image.
+export function boundingBox(ink, height, width) {
+  let top = height, bottom = -1, left = width, right = -1;
+  for (let i = 0; i < height; i++) {
+    for (let j = 0; j < width; j++) {
+      if (ink[i * width + j] > 0) {
+        if (i < top) top = i;
+        if (i > bottom) bottom = i;
+        if (j < left) left = j;
+        if (j > right) right = j;
+      }
+    }
+  }
+  return bottom < 0 ? null : { top, left, height: bottom - top + 1, width: right - left + 1 };
+}
+
+// coverage(n, m)[i][k]: the share of target cell i (out of m) covered by source cell k (out of n).
+function coverage(n, m) {
+  const step = n / m;
+  const rows = [];
+  for (let i = 0; i < m; i++) {
+    const row = new Float64Array(n);
+    const a = i * step, b = (i + 1) * step;
+    for (let k = Math.floor(a); k < Math.min(n, Math.ceil(b)); k++) {
+      const overlap = Math.min(b, k + 1) - Math.max(a, k);
+      if (overlap > 0) row[k] = overlap / step;
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+// Resample an h×w image to th×tw by area averaging: each target pixel is the mean of the source area it covers.
+export function resizeArea(image, h, w, th, tw) {
+  const V = coverage(h, th), H = coverage(w, tw);
+  const rows = new Float64Array(th * w);
+  for (let i = 0; i < th; i++) {
+    for (let k = 0; k < h; k++) {
+      const v = V[i][k];
+      if (v === 0) continue;
+      for (let j = 0; j < w; j++) rows[i * w + j] += v * image[k * w + j];
+    }
+  }
+  const out = new Float64Array(th * tw);
+  for (let i = 0; i < th; i++) {
+    for (let j = 0; j < tw; j++) {
+      let s = 0;
+      for (let k = 0; k < w; k++) s += H[j][k] * rows[i * w + k];
+      out[i * tw + j] = s;
+    }
+  }
+  return out;
+}
+
+const roundHalfUp = (x) => Math.floor(x + 0.5);
+
+// The drawing (ink in [0, 1], row-major height×width) made into an MNIST digit: bounding box scaled to fit
+// 20×20 keeping the aspect ratio, then placed in 28×28 with its centre of mass at (14, 14). Null when empty.
+export function mnistStyle(ink, height, width) {
+  const box = boundingBox(ink, height, width);
+  if (box === null) return null;
+  const crop = new Float64Array(box.height * box.width);
+  for (let i = 0; i < box.height; i++) {
+    for (let j = 0; j < box.width; j++) crop[i * box.width + j] = ink[(box.top + i) * width + box.left + j];
+  }
+  const scale = BOX / Math.max(box.height, box.width);
+  const fh = Math.max(1, roundHalfUp(box.height * scale)), fw = Math.max(1, roundHalfUp(box.width * scale));
+  const fitted = resizeArea(crop, box.height, box.width, fh, fw);
+  let mass = 0, cy = 0, cx = 0;
+  for (let i = 0; i < fh; i++) {
+    for (let j = 0; j < fw; j++) {
+      const v = fitted[i * fw + j];
+      mass += v;
+      cy += v * i;
+      cx += v * j;
+    }
+  }
+  cy /= mass;
+  cx /= mass;
+  const top = Math.min(Math.max(roundHalfUp(CENTRE - cy), 0), FIELD - fh);
+  const left = Math.min(Math.max(roundHalfUp(CENTRE - cx), 0), FIELD - fw);
+  const digit = new Float64Array(FIELD * FIELD);
+  for (let i = 0; i < fh; i++) {
+    for (let j = 0; j < fw; j++) digit[(top + i) * FIELD + left + j] = Math.min(1, Math.max(0, fitted[i * fw + j]));
+  }
+  return { box, crop, fitted, fittedHeight: fh, fittedWidth: fw, top, left, centre: [top + cy, left + cx], digit };
+}
+
+// A 28×28 digit (ink in [0, 1]) padded with background to the model's input size and normalised: (x − mean) / std.
+export function toInput(digit, input) {
+  const n = input.size, pad = (n - FIELD) / 2;
+  const out = new Float64Array(n * n).fill((0 - input.mean) / input.std);
+  for (let i = 0; i < FIELD; i++) {
+    for (let j = 0; j < FIELD; j++) out[(i + pad) * n + j + pad] = (digit[i * FIELD + j] - input.mean) / input.std;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// The forward pass, layer by layer, from the exported description (widgets.export_model)
+// ---------------------------------------------------------------------------
+
+// The weights arrive base64-encoded (float32, little-endian) from Python.
+export function decodeWeights(text) {
+  const bytes = typeof atob === "function" ? Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
+    : new Uint8Array(Buffer.from(text, "base64"));
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}
+
+function tensor(spec, weights, key) {
+  const t = spec.tensors[key];
+  return weights.subarray(t.offset, t.offset + t.size);
+}
+
+function conv(op, x, spec, weights) {
+  const W = tensor(spec, weights, op.weight), b = tensor(spec, weights, op.bias);
+  const { k, stride, padding } = op;
+  const oh = Math.floor((x.h + 2 * padding - k) / stride) + 1, ow = Math.floor((x.w + 2 * padding - k) / stride) + 1;
+  const out = new Float64Array(op.out * oh * ow);
+  for (let o = 0; o < op.out; o++) out.fill(b[o], o * oh * ow, (o + 1) * oh * ow);
+  // kernel n connects input map inIndex[n] to output map outIndex[n] (all pairs for a dense convolution)
+  for (let n = 0; n < op.outIndex.length; n++) {
+    const o = op.outIndex[n], c = op.inIndex[n], kernel = n * k * k;
+    for (let y = 0; y < oh; y++) {
+      for (let xx = 0; xx < ow; xx++) {
+        let s = 0;
+        for (let u = 0; u < k; u++) {
+          const iy = y * stride + u - padding;
+          if (iy < 0 || iy >= x.h) continue;
+          for (let v = 0; v < k; v++) {
+            const ix = xx * stride + v - padding;
+            if (ix < 0 || ix >= x.w) continue;
+            s += W[kernel + u * k + v] * x.data[(c * x.h + iy) * x.w + ix];
+          }
+        }
+        out[(o * oh + y) * ow + xx] += s;
+      }
+    }
+  }
+  return { c: op.out, h: oh, w: ow, data: out };
+}
+
+function pool(op, x, spec, weights) {
+  const { k, stride } = op;
+  const oh = Math.floor((x.h - k) / stride) + 1, ow = Math.floor((x.w - k) / stride) + 1;
+  const out = new Float64Array(x.c * oh * ow);
+  const coef = op.op === "subsample" ? tensor(spec, weights, op.weight) : null;
+  const bias = op.op === "subsample" ? tensor(spec, weights, op.bias) : null;
+  for (let c = 0; c < x.c; c++) {
+    for (let y = 0; y < oh; y++) {
+      for (let xx = 0; xx < ow; xx++) {
+        let s = 0, m = -Infinity;
+        for (let u = 0; u < k; u++) {
+          for (let v = 0; v < k; v++) {
+            const value = x.data[(c * x.h + y * stride + u) * x.w + xx * stride + v];
+            s += value;
+            if (value > m) m = value;
+          }
+        }
+        let r;
+        if (op.op === "max") r = m;
+        else if (op.op === "avg") r = s / (k * k);
+        else r = coef[c] * s + bias[c]; // trainable subsampling: coefficient × window sum + bias
+        out[(c * oh + y) * ow + xx] = r;
+      }
+    }
+  }
+  return { c: x.c, h: oh, w: ow, data: out };
+}
+
+function linear(op, x, spec, weights) {
+  const W = tensor(spec, weights, op.weight), b = tensor(spec, weights, op.bias);
+  const n = x.data.length, out = new Float64Array(op.out);
+  for (let o = 0; o < op.out; o++) {
+    let s = b[o];
+    for (let j = 0; j < n; j++) s += W[o * n + j] * x.data[j];
+    out[o] = s;
+  }
+  return { c: op.out, h: 1, w: 1, data: out };
+}
+
+function rbf(op, x, spec, weights) {
+  const centres = tensor(spec, weights, op.centers);
+  const n = x.data.length, out = new Float64Array(op.out);
+  for (let i = 0; i < op.out; i++) {
+    let s = 0;
+    for (let j = 0; j < n; j++) {
+      const d = x.data[j] - centres[i * n + j];
+      s += d * d;
+    }
+    out[i] = s;
+  }
+  return { c: op.out, h: 1, w: 1, data: out };
+}
+
+const ELEMENTWISE = {
+  squash: (a) => A * Math.tanh(S * a),
+  relu: (a) => (a > 0 ? a : 0),
+  tanh: (a) => Math.tanh(a),
+  sigmoid: (a) => 1 / (1 + Math.exp(-a)),
+};
+
+function apply(op, x, spec, weights) {
+  if (op.op in ELEMENTWISE) return { ...x, data: x.data.map(ELEMENTWISE[op.op]) };
+  switch (op.op) {
+    case "conv": return conv(op, x, spec, weights);
+    case "subsample": case "max": case "avg": return pool(op, x, spec, weights);
+    case "linear": return linear(op, x, spec, weights);
+    case "rbf": return rbf(op, x, spec, weights);
+    case "flatten": return { c: x.data.length, h: 1, w: 1, data: x.data };
+    case "identity": return x;
+    default: throw new Error(`unknown layer operation ${op.op}`);
+  }
+}
+
+// Run one image (Float64Array, C×H×W of spec.input) through the model; every named layer's output is kept.
+export function forward(spec, weights, image) {
+  let x = { c: 1, h: spec.input.size, w: spec.input.size, data: image };
+  const layers = [];
+  for (const layer of spec.layers) {
+    for (const op of layer.ops) x = apply(op, x, spec, weights);
+    layers.push({ name: layer.name, what: layer.what, c: x.c, h: x.h, w: x.w, data: x.data });
+  }
+  const output = Array.from(x.data);
+  const scores = spec.output === "penalties" ? output.map((y) => -y) : output.slice(); // higher = more likely
+  let prediction = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[prediction]) prediction = i;
+  return { layers, output, scores, prediction };
+}
+
+// Softmax of the scores: for the RBF output this is the MAP criterion's p_i without the "rubbish" class.
+function softmax(scores) {
+  const m = Math.max(...scores);
+  const e = scores.map((s) => Math.exp(s - m));
+  const total = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / total);
+}
+
+// ---------------------------------------------------------------------------
+// The widget
+// ---------------------------------------------------------------------------
+
+function html(tag, attrs, parent, text) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
+  if (text !== undefined) node.textContent = text;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+// Paint values on a small canvas, one canvas pixel per value, scaled up by CSS.
+// mode "ink": 0 → white, 1 → black (how MNIST digits are printed); "signed": blue < 0 < orange, |value| ≤ range.
+function paint(canvas, values, h, w, mode, range, offset = 0) {
+  canvas.width = w;
+  canvas.height = h;
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(w, h);
+  for (let p = 0; p < h * w; p++) {
+    const v = values[offset + p];
+    let r, g, b;
+    if (mode === "ink") {
+      const t = Math.round(255 * (1 - Math.min(1, Math.max(0, (v - range[0]) / (range[1] - range[0])))));
+      r = g = b = t;
+    } else {
+      const t = Math.min(1, Math.abs(v) / (range || 1));
+      const [R, G, B] = v >= 0 ? [230, 120, 20] : [30, 100, 220];
+      r = Math.round(255 + (R - 255) * t);
+      g = Math.round(255 + (G - 255) * t);
+      b = Math.round(255 + (B - 255) * t);
+    }
+    image.data.set([r, g, b, 255], 4 * p);
+  }
+  ctx.putImageData(image, 0, 0);
+}
+
+function decodeDigits(text) {
+  if (!text) return new Uint8Array(0);
+  return typeof atob === "function" ? Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
+    : new Uint8Array(Buffer.from(text, "base64"));
+}
+
+function render({ model, el }) {
+  const specs = model.get("specs");
+  const weights = decodeWeights(model.get("weights"));
+  const digits = decodeDigits(model.get("digits"));
+  const labels = model.get("digit_labels");
+  let spec = specs.find((s) => s.name === model.get("model_name")) || specs[0];
+  let source = { kind: "empty" }; // "empty", "drawn", or {kind: "test", index}
+  let nextTest = 0;
+  let result = null;
+
+  function put(values) { // to Python, when a kernel is there
+    try {
+      for (const [k, v] of Object.entries(values)) model.set(k, v);
+      model.save_changes();
+    } catch (error) {
+      /* no kernel on the static page: nothing to sync with */
+    }
+  }
+
+  const root = html("div", { class: "lenet-draw" }, el);
+  const controls = html("div", { class: "lenet-draw-controls" }, root);
+  const modelLabel = html("label", {}, controls);
+  html("span", {}, modelLabel, "network ");
+  const select = html("select", { name: "model", "aria-label": "network" }, modelLabel);
+  for (const s of specs) html("option", { value: s.name }, select, s.name);
+  select.value = spec.name;
+  const clearButton = html("button", { type: "button", name: "clear" }, controls, "Clear");
+  const testButton = html("button", { type: "button", name: "test-digit" }, controls, "Show me a test digit");
+  if (!labels.length) testButton.disabled = true;
+
+  const top = html("div", { class: "lenet-draw-top" }, root);
+  const padBox = html("div", { class: "lenet-draw-padbox" }, top);
+  const pad = html("canvas", { class: "lenet-draw-pad", width: PAD_SIZE, height: PAD_SIZE, "aria-label": "drawing pad" },
+    padBox);
+  const padCtx = pad.getContext("2d", { willReadFrequently: true });
+  const hint = html("div", { class: "lenet-draw-hint" }, padBox, "Draw a digit here, with the mouse or a finger.");
+
+  const verdict = html("div", { class: "lenet-draw-verdict" }, top);
+  const predicted = html("div", { class: "lenet-draw-predicted" }, verdict, "?");
+  const verdictText = html("div", { class: "lenet-draw-verdict-text" }, verdict, "");
+  const bars = html("div", { class: "lenet-draw-bars" }, verdict);
+  const barRows = [];
+  for (let d = 0; d < 10; d++) {
+    const row = html("div", { class: "lenet-draw-bar" }, bars);
+    html("span", { class: "lenet-draw-digit" }, row, String(d));
+    const track = html("span", { class: "lenet-draw-track" }, row);
+    const fill = html("span", { class: "lenet-draw-fill" }, track);
+    const value = html("span", { class: "lenet-draw-score" }, row, "");
+    barRows.push({ row, fill, value });
+  }
+  const scoreNote = html("div", { class: "lenet-draw-note" }, verdict, "");
+
+  // The preprocessing, step by step
+  const stepsBox = html("div", { class: "lenet-draw-section" }, root);
+  html("div", { class: "lenet-draw-heading" }, stepsBox, "Preprocessing, as MNIST was made");
+  const steps = html("div", { class: "lenet-draw-row" }, stepsBox);
+  const stepCanvas = {};
+  for (const [key, caption] of [["crop", "1. bounding box of the ink"], ["fitted", "2. scaled to fit 20×20"],
+    ["digit", "3. centred by mass in 28×28"], ["input", "4. padded to 32×32, normalised"]]) {
+    const figure = html("figure", { class: `lenet-draw-step lenet-draw-step-${key}` }, steps);
+    stepCanvas[key] = html("canvas", { class: "lenet-draw-map", width: 1, height: 1 }, figure);
+    stepCanvas[key + "Caption"] = html("figcaption", {}, figure, caption);
+  }
+
+  // The layers
+  const layersBox = html("div", { class: "lenet-draw-section" }, root);
+  const layerViews = {};
+
+  function buildLayers() {
+    layersBox.replaceChildren();
+    for (const name of Object.keys(layerViews)) delete layerViews[name];
+    for (const layer of spec.layers) {
+      const box = html("div", { class: `lenet-draw-layer lenet-draw-layer-${layer.name}`, "data-layer": layer.name },
+        layersBox);
+      const heading = html("div", { class: "lenet-draw-heading" }, box, "");
+      const maps = html("div", { class: "lenet-draw-row" }, box);
+      layerViews[layer.name] = { box, heading, maps, canvases: [] };
+    }
+  }
+  buildLayers();
+
+  function showSteps(steps_) {
+    const blank = (c) => paint(c, [0], 1, 1, "ink", [0, 1]);
+    if (!steps_) {
+      for (const key of ["crop", "fitted", "digit", "input"]) blank(stepCanvas[key]);
+      return;
+    }
+    if (steps_.crop) {
+      paint(stepCanvas.crop, steps_.crop, steps_.box.height, steps_.box.width, "ink", [0, 1]);
+      paint(stepCanvas.fitted, steps_.fitted, steps_.fittedHeight, steps_.fittedWidth, "ink", [0, 1]);
+      stepCanvas.cropCaption.textContent = `1. bounding box of the ink: ${steps_.box.width}×${steps_.box.height} pad pixels`;
+      stepCanvas.fittedCaption.textContent = `2. scaled to ${steps_.fittedWidth}×${steps_.fittedHeight} (longer side 20)`;
+    } else {
+      blank(stepCanvas.crop);
+      blank(stepCanvas.fitted);
+      stepCanvas.cropCaption.textContent = "1.–2. done by MNIST for its test digits";
+      stepCanvas.fittedCaption.textContent = "";
+    }
+    paint(stepCanvas.digit, steps_.digit, FIELD, FIELD, "ink", [0, 1]);
+    const [cy, cx] = steps_.centre;
+    stepCanvas.digitCaption.textContent = `3. in 28×28, centre of mass at (${cx.toFixed(1)}, ${cy.toFixed(1)})`;
+    const { size, mean, std } = spec.input;
+    paint(stepCanvas.input, steps_.input, size, size, "ink", [(0 - mean) / std, (1 - mean) / std]);
+    stepCanvas.inputCaption.textContent = `4. ${size}×${size}, background ${((0 - mean) / std).toFixed(3)}, ` +
+      `ink ${((1 - mean) / std).toFixed(3)}`;
+  }
+
+  function showLayers(res) {
+    for (const layer of spec.layers) {
+      const view = layerViews[layer.name];
+      const out = res ? res.layers.find((l) => l.name === layer.name) : null;
+      const shape = out ? (out.h > 1 ? `${out.c} maps ${out.h}×${out.w}` : `${out.c} values`) : "";
+      view.heading.textContent = `${layer.name}: ${layer.what}${shape ? ` → ${shape}` : ""}`;
+      if (!out) {
+        view.maps.replaceChildren();
+        view.canvases = [];
+        continue;
+      }
+      let range = 0;
+      for (const v of out.data) range = Math.max(range, Math.abs(v));
+      if (layer.name === spec.layers[spec.layers.length - 1].name) {
+        view.box.hidden = true; // the output is shown as bars
+        continue;
+      }
+      if (out.h > 1) {
+        while (view.canvases.length < out.c) view.canvases.push(html("canvas", { class: "lenet-draw-map" }, view.maps));
+        view.canvases.forEach((c, m) => paint(c, out.data, out.h, out.w, "signed", range, m * out.h * out.w));
+      } else if (out.c === 84) { // F6 has 84 units: the paper draws them as a 7×12 bitmap (Fig. 3)
+        if (!view.canvases.length) {
+          view.canvases.push(html("canvas", { class: "lenet-draw-map lenet-draw-bitmap" }, view.maps));
+          if (spec.codes) {
+            view.canvases.push(html("canvas", { class: "lenet-draw-map lenet-draw-bitmap lenet-draw-code" }, view.maps));
+            view.codeCaption = html("span", { class: "lenet-draw-note" }, view.maps, "");
+          }
+        }
+        paint(view.canvases[0], out.data, 12, 7, "signed", A);
+        if (spec.codes) {
+          const codes = tensor(spec, weights, spec.codes);
+          paint(view.canvases[1], codes, 12, 7, "signed", 1, res.prediction * 84);
+          view.codeCaption.textContent = `← F6, and the RBF code of ${res.prediction} it is compared with`;
+        }
+      } else { // C5: a strip of values
+        if (!view.canvases.length) view.canvases.push(html("canvas", { class: "lenet-draw-map lenet-draw-strip" }, view.maps));
+        paint(view.canvases[0], out.data, Math.ceil(out.c / 20), 20, "signed", range);
+      }
+    }
+  }
+
+  function showOutput(res) {
+    if (!res) {
+      predicted.textContent = "?";
+      verdictText.textContent = "Draw a digit, or press “Show me a test digit”.";
+      barRows.forEach((r) => { r.fill.style.width = "0%"; r.value.textContent = ""; r.row.classList.remove("lenet-draw-best"); });
+      scoreNote.textContent = "";
+      return;
+    }
+    const p = softmax(res.scores);
+    predicted.textContent = String(res.prediction);
+    const truth = source.kind === "test" ? ` (the test digit is a ${labels[source.index]})` : "";
+    verdictText.textContent = `${spec.name} reads a ${res.prediction}${truth}`;
+    barRows.forEach((r, d) => {
+      r.fill.style.width = `${(100 * p[d]).toFixed(1)}%`;
+      r.value.textContent = res.output[d].toFixed(2);
+      r.row.classList.toggle("lenet-draw-best", d === res.prediction);
+    });
+    scoreNote.textContent = spec.output === "penalties"
+      ? "numbers: RBF penalties y_i (smallest wins); bars: softmax of −y"
+      : "numbers: logits (largest wins); bars: softmax probabilities";
+  }
+
+  function readPad() {
+    const pixels = padCtx.getImageData(0, 0, PAD_SIZE, PAD_SIZE).data;
+    const ink = new Float64Array(PAD_SIZE * PAD_SIZE);
+    for (let p = 0; p < ink.length; p++) ink[p] = pixels[4 * p + 3] / 255;
+    return ink;
+  }
+
+  // Recompute everything from the current source and model.
+  function update() {
+    let steps_ = null;
+    if (source.kind === "test") {
+      const digit = new Float64Array(FIELD * FIELD);
+      for (let p = 0; p < digit.length; p++) digit[p] = digits[source.index * FIELD * FIELD + p] / 255;
+      let mass = 0, cy = 0, cx = 0;
+      digit.forEach((v, p) => { mass += v; cy += v * Math.floor(p / FIELD); cx += v * (p % FIELD); });
+      steps_ = { digit, centre: [cy / mass, cx / mass] };
+    } else if (source.kind === "drawn") {
+      steps_ = mnistStyle(readPad(), PAD_SIZE, PAD_SIZE);
+    }
+    if (steps_) {
+      steps_.input = toInput(steps_.digit, spec.input);
+      result = forward(spec, weights, steps_.input);
+    } else {
+      result = null;
+    }
+    hint.hidden = source.kind !== "empty";
+    showSteps(steps_);
+    showLayers(result);
+    showOutput(result);
+    root.dataset.prediction = result ? String(result.prediction) : "";
+    root.dataset.source = source.kind === "test" ? `test ${source.index}` : source.kind;
+    return steps_;
+  }
+
+  let pending = false;
+  function schedule() {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      update();
+    });
+  }
+
+  function sync() {
+    put({
+      model_name: spec.name,
+      prediction: result ? result.prediction : -1,
+      scores: result ? result.output : [],
+      digit: result && lastDigit ? Array.from(lastDigit) : [],
+    });
+  }
+  let lastDigit = null;
+  function updateAndSync() {
+    const steps_ = update();
+    lastDigit = steps_ ? steps_.digit : null;
+    sync();
+  }
+
+  // Drawing with pointer events: mouse, pen and touch alike.
+  pad.style.touchAction = "none";
+  let last = null;
+  function position(event) {
+    const rect = pad.getBoundingClientRect();
+    return [(event.clientX - rect.left) * PAD_SIZE / rect.width, (event.clientY - rect.top) * PAD_SIZE / rect.height];
+  }
+  function stroke(from, to) {
+    padCtx.strokeStyle = "#000";
+    padCtx.fillStyle = "#000";
+    padCtx.lineWidth = STROKE;
+    padCtx.lineCap = "round";
+    padCtx.lineJoin = "round";
+    padCtx.beginPath();
+    padCtx.moveTo(from[0], from[1]);
+    padCtx.lineTo(to[0], to[1]);
+    padCtx.stroke();
+  }
+  pad.addEventListener("pointerdown", (event) => {
+    event.preventDefault();
+    try {
+      pad.setPointerCapture(event.pointerId);
+    } catch (error) {
+      /* synthesized events have no capturable pointer */
+    }
+    source = { kind: "drawn" };
+    last = position(event);
+    stroke(last, [last[0] + 0.01, last[1]]);
+    schedule();
+  });
+  pad.addEventListener("pointermove", (event) => {
+    if (!last) return;
+    event.preventDefault();
+    const here = position(event);
+    stroke(last, here);
+    last = here;
+    schedule();
+  });
+  const finish = () => {
+    if (!last) return;
+    last = null;
+    updateAndSync();
+  };
+  pad.addEventListener("pointerup", finish);
+  pad.addEventListener("pointercancel", finish);
+
+  function clear() {
+    padCtx.clearRect(0, 0, PAD_SIZE, PAD_SIZE);
+    source = { kind: "empty" };
+    updateAndSync();
+  }
+  function showTestDigit(index) {
+    const i = index === undefined ? nextTest : index;
+    nextTest = (i + 1) % labels.length;
+    padCtx.clearRect(0, 0, PAD_SIZE, PAD_SIZE);
+    const cell = PAD_SIZE / FIELD;
+    for (let p = 0; p < FIELD * FIELD; p++) {
+      const v = digits[i * FIELD * FIELD + p];
+      if (!v) continue;
+      padCtx.fillStyle = `rgba(0, 0, 0, ${v / 255})`;
+      padCtx.fillRect((p % FIELD) * cell, Math.floor(p / FIELD) * cell, cell, cell);
+    }
+    source = { kind: "test", index: i };
+    updateAndSync();
+  }
+  clearButton.addEventListener("click", clear);
+  testButton.addEventListener("click", () => showTestDigit());
+  select.addEventListener("change", () => {
+    spec = specs.find((s) => s.name === select.value);
+    buildLayers();
+    updateAndSync();
+  });
+  model.on("change:model_name", () => {
+    const wanted = specs.find((s) => s.name === model.get("model_name"));
+    if (wanted && wanted !== spec) {
+      spec = wanted;
+      select.value = spec.name;
+      buildLayers();
+      update();
+    }
+  });
+
+  // For tests and curious readers: the widget's own functions, on its element.
+  root.lenet = {
+    specs, weights, labels,
+    run(name, digit) {
+      const s = specs.find((x) => x.name === name);
+      return forward(s, weights, toInput(digit, s.input));
+    },
+    testDigit(i) {
+      return Array.from(digits.subarray(i * FIELD * FIELD, (i + 1) * FIELD * FIELD), (v) => v / 255);
+    },
+    showTestDigit, clear,
+    state: () => ({
+      model: spec.name, source: root.dataset.source, prediction: result ? result.prediction : null,
+      output: result ? result.output : null,
+      layers: result ? Object.fromEntries(result.layers.map((l) => [l.name, l.data.reduce((a, v) => a + Math.abs(v), 0)])) : null,
+    }),
+  };
+  update();
+}
+
+export default { render };
