@@ -10,7 +10,7 @@ One module per idea, in the order the course teaches them:
 * :mod:`~lenet_helpers.train`     a training loop for CPU and GPU
 * :mod:`~lenet_helpers.sdlm`      the paper's optimiser: stochastic diagonal Levenberg–Marquardt
 * :mod:`~lenet_helpers.plots`     the pictures the chapters draw
-* :mod:`~lenet_helpers.widgets`   interactive explorers that run in the browser, even on the static site
+* :mod:`~lenet_helpers.widgets`   explorers and a draw-a-digit pad that run in the browser, even on the static site
 * :mod:`~lenet_helpers.checks`    self-checks for the exercises
 
 Example:

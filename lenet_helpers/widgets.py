@@ -325,7 +325,8 @@ def export_model(model: nn.Module, name: str, *, normalize: str = "paper", input
 def load_exported(model: nn.Module, spec: dict, weights) -> nn.Module:
     """Load weights exported by :func:`export_model` (or read back from a page) into ``model``.
 
-    ``weights`` is the float32 concatenation: a 1-D tensor, bytes, or base64 text. Every tensor
+    ``weights`` is the float32 concatenation (of this model's tensors, or of several models', as in a
+    :class:`DrawDigit`): a 1-D tensor, bytes, or base64 text. Every tensor
     of ``spec`` must exist in ``model`` with the same shape; the model is returned.
 
     Example:
@@ -343,9 +344,9 @@ def load_exported(model: nn.Module, spec: dict, weights) -> nn.Module:
         weights = torch.frombuffer(bytearray(weights), dtype=torch.float32)
     weights = check_tensor(weights, "weights", ndim=1, layout="the float32 concatenation of the exported tensors")
     state = model.state_dict()
-    total = sum(t["size"] for t in spec["tensors"].values())
-    if len(weights) != total:
-        raise ValueError(f"weights must hold the {total} numbers the spec describes, got {len(weights)}")
+    needed = max((t["offset"] + t["size"] for t in spec["tensors"].values()), default=0)
+    if len(weights) < needed:
+        raise ValueError(f"weights must hold the {needed} numbers the spec's offsets reach, got {len(weights)}")
     for key, where in spec["tensors"].items():
         if key not in state or list(state[key].shape) != where["shape"]:
             raise ValueError(f"the model has no tensor {key} of shape {tuple(where['shape'])}: is it the exported model?")

@@ -13,6 +13,7 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import nbformat
 import pytest
+import torch
 
 import browser
 from conftest import ROOT
@@ -144,7 +145,7 @@ def explorer_state(explorer) -> dict:
     })""")
 
 
-@pytest.mark.parametrize("entry", [e for e in PAGES if "widgets." in source_of(e).read_text()])
+@pytest.mark.parametrize("entry", [e for e in PAGES if "Explorer(" in source_of(e).read_text()])
 def test_explorers_render_and_respond_without_a_kernel(opened, entry):
     page = opened[entry].page
     explorers = page.locator(".lenet-explorer")
@@ -251,3 +252,138 @@ def test_internal_links_and_references_resolve(site):
             elif url.fragment and target.suffix == ".html" and url.fragment not in parse(target).ids:
                 broken.append(f"{page.relative_to(html)}: {link} (no such anchor)")
     assert not broken, "broken internal links:\n" + "\n".join(broken)
+
+
+# ---------------------------------------------------------------------------
+# Draw a digit: LeNet-5 in the reader's browser (chapter 5)
+# ---------------------------------------------------------------------------
+
+DRAW_PAGES = [e for e in PAGES if "DrawDigit(" in source_of(e).read_text()]
+DRAW_MODELS = {"LeNet-5 (1998)": "LeNet5", "LeNet5Modern": "LeNet5Modern"}
+
+
+def test_the_draw_digit_widget_is_in_the_book():
+    assert DRAW_PAGES == ["chapters/05_training"]
+
+
+@pytest.mark.parametrize("entry", DRAW_PAGES)
+def test_the_browser_forward_pass_matches_pytorch_on_100_test_digits(opened, entry):
+    """The widget's own JavaScript, on the built page, with the weights the build trained, against PyTorch."""
+    from lenet_helpers import data, models, widgets
+
+    page = opened[entry].page
+    found = page.locator(".lenet-draw").evaluate("""root => {
+        const api = root.lenet;
+        const digits = Array.from({length: 100}, (_, i) => api.testDigit(i));
+        const runs = Object.fromEntries(api.specs.map((s) => [s.name, digits.map((d) => api.run(s.name, d))
+            .map((r) => ({output: r.output, prediction: r.prediction}))]));
+        return {specs: api.specs, weights: Array.from(api.weights), labels: api.labels.slice(0, 100), digits, runs};
+    }""")
+    images, labels = data.mnist_tensors(train=False, normalize="none", size=28)
+    assert torch.equal(torch.tensor(found["digits"]).view(100, 28, 28), images[:100, 0])
+    assert found["labels"] == labels[:100].tolist()
+    weights = torch.tensor(found["weights"], dtype=torch.float32)
+    assert [s["name"] for s in found["specs"]] == list(DRAW_MODELS)
+    for spec in found["specs"]:
+        model = widgets.load_exported(getattr(models, DRAW_MODELS[spec["name"]])(), spec, weights).eval()
+        x = (images[:100].double() - spec["input"]["mean"]) / spec["input"]["std"]
+        x = torch.nn.functional.pad(x, (2, 2, 2, 2), value=-spec["input"]["mean"] / spec["input"]["std"])
+        with torch.no_grad():
+            expected64 = model.double()(x)
+            expected32 = model.float()(x.float())
+        js = torch.tensor([r["output"] for r in found["runs"][spec["name"]]], dtype=torch.float64)
+        assert (js - expected64).abs().max() < 1e-4, spec["name"]
+        assert (js - expected32.double()).abs().max() < 1e-4, spec["name"]
+        predicted = model.scores(expected64).argmax(dim=1)
+        assert [r["prediction"] for r in found["runs"][spec["name"]]] == predicted.tolist(), spec["name"]
+        correct = (predicted == labels[:100]).sum().item()
+        assert correct >= 95, f"{spec['name']}: {correct}/100 test digits right: are these the trained weights?"
+
+
+STROKES = {  # fractions of the pad: strokes of a "1" and of a "7"
+    "1": [[(0.52, 0.12), (0.50, 0.88)]],
+    "7": [[(0.22, 0.18), (0.78, 0.18), (0.45, 0.88)]],
+}
+
+
+def draw(pad, strokes, pointer_type: str) -> None:
+    """Synthesize pointer events along the strokes on the pad (a canvas)."""
+    pad.evaluate("""(canvas, [strokes, type]) => {
+        const rect = canvas.getBoundingClientRect();
+        const at = ([fx, fy]) => ({clientX: rect.left + fx * rect.width, clientY: rect.top + fy * rect.height});
+        const fire = (name, point) => canvas.dispatchEvent(new PointerEvent(name, {...at(point), pointerId: 7,
+            pointerType: type, isPrimary: true, bubbles: true, cancelable: true, buttons: name === "pointerup" ? 0 : 1}));
+        for (const stroke of strokes) {
+            fire("pointerdown", stroke[0]);
+            for (let s = 1; s < stroke.length; s++) {
+                const [a, b] = [stroke[s - 1], stroke[s]];
+                for (let t = 1; t <= 20; t++) fire("pointermove", [a[0] + (b[0] - a[0]) * t / 20, a[1] + (b[1] - a[1]) * t / 20]);
+            }
+            fire("pointerup", stroke[stroke.length - 1]);
+        }
+    }""", [strokes, pointer_type])
+
+
+def widget_state(root) -> dict:
+    return root.evaluate("""root => ({...root.lenet.state(),
+        c1: Array.from(root.querySelectorAll('[data-layer="C1"] canvas'), (c) => c.toDataURL()).join(),
+        shown: root.querySelector('.lenet-draw-predicted').textContent})""")
+
+
+def check_drawing(root, pointer_type: str) -> None:
+    root.locator('button[name="clear"]').click()
+    empty = widget_state(root)
+    assert empty["prediction"] is None and empty["source"] == "empty" and empty["shown"] == "?"
+    seen = {}
+    for digit, strokes in STROKES.items():
+        root.locator('button[name="clear"]').click()
+        draw(root.locator("canvas.lenet-draw-pad"), strokes, pointer_type)
+        state = widget_state(root)
+        assert state["source"] == "drawn" and state["prediction"] is not None
+        assert state["shown"] == str(state["prediction"]) == digit, f"{pointer_type}: drew a {digit}, read {state}"
+        assert state["c1"] != empty["c1"], "the C1 maps were not redrawn"
+        seen[digit] = state
+    assert seen["1"]["layers"] != seen["7"]["layers"] and seen["1"]["c1"] != seen["7"]["c1"]
+    for name in ("S2", "C3", "S4", "C5", "F6", "output"):
+        assert seen["1"]["layers"][name] != seen["7"]["layers"][name], f"{name} did not change"
+    root.locator("select[name=model]").select_option("LeNet5Modern")
+    assert widget_state(root)["model"] == "LeNet5Modern" and widget_state(root)["prediction"] == 7
+    root.locator("select[name=model]").select_option("LeNet-5 (1998)")
+
+
+@pytest.mark.parametrize("entry", DRAW_PAGES)
+def test_drawing_a_1_and_a_7_updates_the_prediction_and_the_maps(opened, entry):
+    page = opened[entry]
+    root = page.page.locator(".lenet-draw")
+    root.scroll_into_view_if_needed()
+    check_drawing(root, "mouse")
+    root.locator('button[name="test-digit"]').click()
+    first = widget_state(root)
+    root.locator('button[name="test-digit"]').click()
+    second = widget_state(root)
+    assert (first["source"], first["prediction"]) == ("test 0", 7) and second["source"] == "test 1"
+    assert second["prediction"] == 2 and second["c1"] != first["c1"]
+    assert page.problems() == []
+
+
+@pytest.mark.parametrize("entry", DRAW_PAGES)
+def test_the_pad_works_with_touch_on_a_phone(site, chromium, entry):
+    base, _, _ = site
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                   device_scale_factor=2)
+    try:
+        page = browser.Page(context, base)
+        page.page.goto(base + page_path(entry), wait_until="load")
+        settle(page.page)
+        root = page.page.locator(".lenet-draw")
+        root.scroll_into_view_if_needed()
+        box = root.locator("canvas.lenet-draw-pad").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["width"] >= 200, box
+        assert root.evaluate("r => r.scrollWidth <= r.clientWidth + 1"), "the widget is wider than the phone"
+        assert root.locator("canvas.lenet-draw-pad").evaluate("c => getComputedStyle(c).touchAction") == "none"
+        check_drawing(root, "touch")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        root.screenshot(path=str(SCREENSHOTS / "draw-a-digit-phone.png"))
+        assert page.problems() == []
+    finally:
+        context.close()

@@ -230,7 +230,7 @@ def test_export_refuses_what_the_browser_cannot_run():
     with pytest.raises(ValueError, match="name must be a non-empty string"):
         widgets.export_model(models.LeNet5(), "")
     spec, tensors = widgets.export_model(models.LeNet5(), "x")
-    with pytest.raises(ValueError, match="weights must hold the 60840 numbers"):
+    with pytest.raises(ValueError, match="weights must hold the 60840 numbers the spec"):
         widgets.load_exported(models.LeNet5(), spec, torch.zeros(5))
     with pytest.raises(ValueError, match="is it the exported model"):
         widgets.load_exported(models.LeNet5Modern(), spec, torch.zeros(60840))
