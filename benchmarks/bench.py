@@ -174,8 +174,9 @@ def faithful_sdlm(seed: int, dev: torch.device, tensors, passes: int) -> dict:
 
     Why the scale: with the paper's ε, one pattern at a time, the network diverges within a few
     patterns (chapter 5 shows it live); the deep layers' h is far below μ, so their step is ε/μ and too
-    large. Scaled by 0.3 and averaged over 16 patterns, each step is about 1/50 of the paper's per-pattern
-    steps; the schedule's shape (its ratios between passes) is the paper's."""
+    large. With ε scaled by 0.3 and the gradient averaged over 16 patterns, a step is 0.3 of the paper's
+    per-pattern step and each pattern moves the weights about 1/50 (0.3/16) as far as in the paper; the
+    schedule's shape (its ratios between passes) is the paper's."""
     (xtr, ytr), (xte, yte) = tensors
     train.set_seed(seed)
     model = models.LeNet5().to(dev)
