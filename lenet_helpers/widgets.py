@@ -36,7 +36,8 @@ __all__ = ["ConvExplorer", "PoolExplorer", "grid_values", "DrawDigit", "export_m
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 _ESM = (_STATIC / "explorer.js").read_text(encoding="utf-8")
-_CSS = (_STATIC / "explorer.css").read_text(encoding="utf-8")
+_FRAME_CSS = (_STATIC / "widget.css").read_text(encoding="utf-8")  # the frame both widgets share
+_CSS = _FRAME_CSS + (_STATIC / "explorer.css").read_text(encoding="utf-8")
 
 
 def grid_values(n: int, seed: int = 0) -> list[list[int]]:
@@ -192,7 +193,7 @@ class PoolExplorer(_Explorer):
 # ---------------------------------------------------------------------------
 
 _DRAW_ESM = (_STATIC / "draw.js").read_text(encoding="utf-8")
-_DRAW_CSS = (_STATIC / "draw.css").read_text(encoding="utf-8")
+_DRAW_CSS = _FRAME_CSS + (_STATIC / "draw.css").read_text(encoding="utf-8")
 _POOLS = {nn.MaxPool2d: "max", nn.AvgPool2d: "avg"}
 _ELEMENTWISE = {_models.Squash: "squash", nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}
 _IDENTITY = (nn.Dropout, nn.Identity)

@@ -237,7 +237,7 @@ def test_explorers_are_saved_into_the_page_for_the_static_site(book, path):
     assert "application/vnd.jupyter.widget-state+json" in page
     source = path.read_text()
     assert "lenet_helpers.widgets." in page
-    for made, marker in (("Explorer(", "lenet-explorer"), ("DrawDigit(", "lenet-draw")):
+    for made, marker in (("Explorer(", "lenet-explorer-"), ("DrawDigit(", "lenet-draw-")):  # in their own JS and CSS
         assert (marker in page) == (made in source), f"{path.name}: {marker} in the page but no {made} in the source?"
     assert page.count("application/vnd.jupyter.widget-view+json") >= 1
     assert len(page.encode()) < 2_000_000, f"{path.name}: {len(page.encode()):,} bytes is not a light page"
