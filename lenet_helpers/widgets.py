@@ -32,7 +32,7 @@ from ._validate import check_choice, check_int, check_module, check_tensor
 from .conv import _output_length
 from .pool import pool2d
 
-__all__ = ["ConvExplorer", "PoolExplorer", "grid_values", "DrawDigit", "export_model", "load_exported"]
+__all__ = ["ConvExplorer", "PoolExplorer", "grid_values", "DrawDigit", "export_model", "load_exported", "model_input"]
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 _ESM = (_STATIC / "explorer.js").read_text(encoding="utf-8")
@@ -356,6 +356,28 @@ def load_exported(model: nn.Module, spec: dict, weights) -> nn.Module:
     return model
 
 
+def model_input(digits: torch.Tensor, spec: dict) -> torch.Tensor:
+    """28×28 digits (ink in [0, 1]) as the exported model takes them: padded with background to
+    ``spec["input"]["size"]`` and normalised, (x − mean) / std. The Python twin of draw.js's ``toInput``.
+
+    Shapes:
+        digits: 28×28 or N×28×28 -> N×1×size×size, same dtype.
+
+    Example:
+        >>> from lenet_helpers import models
+        >>> spec, _ = export_model(models.LeNet5(), "LeNet-5")
+        >>> x = model_input(torch.ones(28, 28), spec)
+        >>> tuple(x.shape), round(x.min().item(), 3), round(x.max().item(), 3)
+        ((1, 1, 32, 32), -0.1, 1.175)
+    """
+    digits = check_tensor(digits, "digits", ndim=(2, 3), layout="28×28 or N×28×28, ink in [0, 1]")
+    if tuple(digits.shape[-2:]) != (28, 28):
+        raise ValueError(f"digits must be 28×28 MNIST digits, got shape {tuple(digits.shape)}")
+    pad = (spec["input"]["size"] - 28) // 2
+    x = torch.nn.functional.pad(digits.reshape(-1, 1, 28, 28), (pad,) * 4)  # background is 0 before normalising
+    return (x - spec["input"]["mean"]) / spec["input"]["std"]
+
+
 class DrawDigit(anywidget.AnyWidget):
     """Draw a digit with the mouse or a finger and watch trained networks read it, layer by layer.
 
@@ -465,14 +487,12 @@ class DrawDigit(anywidget.AnyWidget):
         if tuple(digit.shape) != (28, 28):
             raise ValueError(f"digit must be 28×28, got shape {tuple(digit.shape)}")
         model, spec = self._models[self.model_name]
-        pad = (spec["input"]["size"] - 28) // 2
-        x = torch.nn.functional.pad(digit, (pad,) * 4)
-        x = (x - spec["input"]["mean"]) / spec["input"]["std"]
+        x = model_input(digit, spec)
         device = next(model.parameters()).device
         was_training = model.training
         model.eval()
         with torch.no_grad():
-            out = model(x.view(1, 1, *x.shape).to(device))[0].cpu()
+            out = model(x.to(device))[0].cpu()
         model.train(was_training)
         return out
 

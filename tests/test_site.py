@@ -286,8 +286,7 @@ def test_the_browser_forward_pass_matches_pytorch_on_100_test_digits(opened, ent
     assert [s["name"] for s in found["specs"]] == list(DRAW_MODELS)
     for spec in found["specs"]:
         model = widgets.load_exported(getattr(models, DRAW_MODELS[spec["name"]])(), spec, weights).eval()
-        x = (images[:100].double() - spec["input"]["mean"]) / spec["input"]["std"]
-        x = torch.nn.functional.pad(x, (2, 2, 2, 2), value=-spec["input"]["mean"] / spec["input"]["std"])
+        x = widgets.model_input(images[:100, 0].double(), spec)
         with torch.no_grad():
             expected64 = model.double()(x)
             expected32 = model.float()(x.float())

@@ -313,12 +313,10 @@ console.log(JSON.stringify(out));
 """, {"spec": spec, "weights": base64.b64encode(flat.numpy().tobytes()).decode(),
       "digits": digits.flatten(1).tolist()}, tmp_path)
     reference = model.double()
-    mean, std = spec["input"]["mean"], spec["input"]["std"]
-    pad = (size - 28) // 2
-    x = (torch.nn.functional.pad(digits.double(), (pad,) * 4) - mean) / std
+    x = widgets.model_input(digits.double(), spec)
     with torch.no_grad():
-        expected = models.layer_outputs(reference, x.unsqueeze(1))
-        predicted = reference.predict(x.unsqueeze(1))
+        expected = models.layer_outputs(reference, x)
+        predicted = reference.predict(x)
     for i, js in enumerate(found):
         for name, values in expected.items():
             assert torch.allclose(torch.tensor(js["layers"][name], dtype=torch.float64), values[i].flatten(),
