@@ -47,6 +47,8 @@ __all__ = [
     "load_mnist",
     "mnist_tensors",
     "batches",
+    "VALIDATION_SIZE",
+    "split_validation",
     "MnistStyle",
     "mnist_style",
 ]
@@ -313,6 +315,39 @@ def batches(
         else:
             idx = order[start : start + batch_size]
             yield images[idx], labels[idx]
+
+
+VALIDATION_SIZE = 5000  #: images held out of MNIST's 60,000 training images to choose settings on
+
+
+def split_validation(images: torch.Tensor, labels: torch.Tensor, size: int = VALIDATION_SIZE, *, seed: int = 0):
+    """Hold out ``size`` training images, chosen at random, as a validation set.
+
+    Settings (the number of passes, a dropout rate, a learning rate) are chosen on
+    the validation set; the test set is kept for the one final measurement. The
+    split depends only on ``seed``, not on the global random state, so every
+    chapter and the benchmark hold out the same images.
+
+    Shapes:
+        images: N×…, labels: N -> ((N-size)×…, N-size), (size×…, size).
+
+    Example:
+        >>> x, y = torch.arange(10.0).view(10, 1), torch.arange(10)
+        >>> (train_x, train_y), (val_x, val_y) = split_validation(x, y, 3)
+        >>> len(train_y), len(val_y), sorted(train_y.tolist() + val_y.tolist()) == list(range(10))
+        (7, 3, True)
+    """
+    images = check_tensor(images, "images", ndim=(1, 2, 3, 4, 5))
+    labels = check_tensor(labels, "labels", ndim=1, layout="one label per image")
+    if len(images) != len(labels):
+        raise ValueError(f"images and labels must have the same length, got {len(images)} and {len(labels)}")
+    size = check_int(size, "size", minimum=1)
+    if size >= len(images):
+        raise ValueError(f"size must be smaller than the number of images ({len(images)}), got {size}")
+    seed = check_int(seed, "seed", minimum=0)
+    order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed)).to(images.device)
+    held, kept = order[:size], order[size:]
+    return (images[kept], labels[kept]), (images[held], labels[held])
 
 
 # ---------------------------------------------------------------------------

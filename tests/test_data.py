@@ -178,3 +178,30 @@ def test_data_rejects_bad_input(call, error, words):
         call()
     for word in words:
         assert word in str(info.value)
+
+
+def test_split_validation_holds_out_the_same_images_for_every_caller():
+    x, y = torch.arange(100.0).view(100, 1), torch.arange(100)
+    (tx, ty), (vx, vy) = data.split_validation(x, y, 10, seed=3)
+    assert len(ty) == 90 and len(vy) == 10
+    assert torch.equal(tx[:, 0].long(), ty) and torch.equal(vx[:, 0].long(), vy)
+    assert sorted(ty.tolist() + vy.tolist()) == list(range(100))
+    torch.manual_seed(123)  # the global random state does not matter
+    (_, ty2), (_, vy2) = data.split_validation(x, y, 10, seed=3)
+    assert torch.equal(vy, vy2) and torch.equal(ty, ty2)
+    (_, _), (_, vy_other) = data.split_validation(x, y, 10, seed=4)
+    assert not torch.equal(vy, vy_other)
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    ({"size": 0}, ValueError, "size must be a positive integer"),
+    ({"size": 100}, ValueError, "size must be smaller than the number of images"),
+    ({"size": 2.5}, TypeError, "size must be an integer"),
+    ({"seed": -1}, ValueError, "seed must be a non-negative integer"),
+])
+def test_split_validation_rejects_bad_arguments(kwargs, error, words):
+    x, y = torch.zeros(100, 1), torch.zeros(100, dtype=torch.long)
+    with pytest.raises(error, match=words):
+        data.split_validation(x, y, **kwargs)
+    with pytest.raises(ValueError, match="same length"):
+        data.split_validation(x, y[:5])
