@@ -9,7 +9,8 @@
    (b) with a modern optimiser; test error after every pass.
 4. How long a clean build of the whole book takes, and a re-run with nothing changed.
 
-Accuracy figures are the median of three seeds. Everything is written to results/bench-<device>.json.
+Accuracy figures are the median of three seeds. Everything is written to lenet_helpers/results/bench-<device>.json
+(shipped with the package, so the chapters read it on the website, on Colab and locally).
 
     python benchmarks/bench.py [--device cpu|cuda] [--seeds 0 1 2] [--skip-book] [--skip-faithful]
 """
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from lenet_helpers import data, models, train  # noqa: E402
 from lenet_helpers import sdlm  # noqa: E402
+from lenet_helpers.results import results_path  # noqa: E402
 
 TARGET_ACCURACY = 0.99
 KEYS = ["device", "modern_time_to_99_s", "reference_time_to_99_s", "speedup", "modern_img_per_s",
@@ -248,11 +250,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--passes", type=int, default=FAITHFUL["passes"])
     parser.add_argument("--skip-book", action="store_true")
-    parser.add_argument("--skip-loops", action="store_true", help="skip the LeNet5Modern time-to-99% comparison")
+    parser.add_argument("--skip-loops", action="store_true", help="skip the LeNet5Modern time-to-99%% comparison")
     parser.add_argument("--skip-faithful", action="store_true")
     parser.add_argument("--skip-sdlm", action="store_true", help="train the faithful model with the modern optimiser only")
     parser.add_argument("--skip-adam", action="store_true", help="train the faithful model with SDLM only")
-    parser.add_argument("--output", default=None, help="default: results/bench-<device>.json")
+    parser.add_argument("--output", default=None, help="default: lenet_helpers/results/bench-<device>.json")
     args = parser.parse_args()
     dev = torch.device(args.device) if args.device else train.device()
     results = machine(dev)
@@ -307,7 +309,7 @@ def main() -> None:
     else:
         results["book_clean_build_s"] = results["book_rebuild_s"] = None
 
-    out = Path(args.output) if args.output else ROOT / "results" / f"bench-{dev.type}.json"
+    out = Path(args.output) if args.output else results_path(dev.type)
     out.parent.mkdir(parents=True, exist_ok=True)
     for key in KEYS:
         results.setdefault(key, None)

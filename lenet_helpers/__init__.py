@@ -5,10 +5,15 @@ One module per idea, in the order the course teaches them:
 * :mod:`~lenet_helpers.conv`      convolution (cross-correlation) from scratch, output sizes
 * :mod:`~lenet_helpers.pool`      max and average pooling from scratch
 * :mod:`~lenet_helpers.counting`  trainable parameters and connections, as the 1998 paper counts them
-* :mod:`~lenet_helpers.models`    LeNet-5 as in the paper, the modern variant, the tutorial variant
-* :mod:`~lenet_helpers.data`      MNIST, padded and normalised like the paper
-* :mod:`~lenet_helpers.train`     a training loop for CPU and GPU
+* :mod:`~lenet_helpers.layers`    the paper's own layers: scaled tanh, trainable subsampling, C3's Table I, RBF output, MAP loss
+* :mod:`~lenet_helpers.models`    LeNet-5 as in the paper, the modern variant, the tutorial variant, and tools to inspect them
+* :mod:`~lenet_helpers.modules`   small tools for any module: its device, evaluation mode for a moment, a description
+* :mod:`~lenet_helpers.data`      MNIST, padded and normalised like the paper; the validation split
+* :mod:`~lenet_helpers.train`     a training loop for CPU and GPU, and the evaluation it reports
+* :mod:`~lenet_helpers.evaluation` every prediction of a trained model, for a confusion matrix
+* :mod:`~lenet_helpers.experiments` controlled comparisons: several set-ups, the same data, several seeds
 * :mod:`~lenet_helpers.sdlm`      the paper's optimiser: stochastic diagonal Levenberg–Marquardt
+* :mod:`~lenet_helpers.results`   the figures `make bench` measured, shipped with the package
 * :mod:`~lenet_helpers.plots`     the pictures the chapters draw
 * :mod:`~lenet_helpers.widgets`   explorers and a draw-a-digit pad that run in the browser, even on the static site
 * :mod:`~lenet_helpers.checks`    self-checks for the exercises
@@ -19,8 +24,25 @@ Example:
     60000
 """
 
-from . import checks, conv, counting, data, models, plots, pool, sdlm, train, widgets
+from . import (
+    checks,
+    conv,
+    counting,
+    data,
+    evaluation,
+    experiments,
+    layers,
+    models,
+    modules,
+    plots,
+    pool,
+    results,
+    sdlm,
+    train,
+    widgets,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["conv", "pool", "counting", "models", "data", "train", "sdlm", "plots", "widgets", "checks", "__version__"]
+__all__ = ["conv", "pool", "counting", "layers", "models", "modules", "data", "train", "evaluation", "experiments",
+           "sdlm", "results", "plots", "widgets", "checks", "__version__"]

@@ -13,6 +13,11 @@ from typing import Sequence
 import torch
 
 
+def shape_of(x) -> str:
+    """What an error message says was given: the shape of a tensor, else the type."""
+    return str(tuple(x.shape)) if isinstance(x, torch.Tensor) else type(x).__name__
+
+
 def check_int(value, name: str, *, minimum: int | None = None) -> int:
     """Return ``value`` as an ``int``; raise if it is not an integer >= ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -23,7 +23,8 @@ from torch.overrides import TorchFunctionMode
 from ._table import Table
 from ._validate import check_input_size, check_int, check_module, check_pair
 from .conv import conv_output_size
-from .models import C3_TABLE, EuclideanRBF, PartialConv2d, Subsampling, _model_device, describe
+from .layers import C3_TABLE, EuclideanRBF, PartialConv2d, Subsampling
+from .modules import describe, device_of, evaluating
 from .pool import pool_output_size
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "count_parameters",
     "count_connections",
     "count_table",
+    "NO_CONNECTIONS",
 ]
 
 
@@ -216,16 +218,30 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-# Operations whose connections we cannot count: better an error than a wrong number.
-_UNSUPPORTED = {
-    "conv1d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "conv_tbc", "unfold", "fold",
-    "matmul", "__matmul__", "__rmatmul__", "mm", "bmm", "addmm", "baddbmm", "einsum", "bilinear", "tensordot",
-    "batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "local_response_norm", "embedding",
-    "max_pool1d", "max_pool3d", "avg_pool1d", "avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d",
-    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "fractional_max_pool2d",
-    "scaled_dot_product_attention", "multi_head_attention_forward", "lstm", "gru", "rnn_tanh", "rnn_relu",
-}
+# Operations known to make no connections: element-wise work (activations, arithmetic with a number or a
+# tensor of the same shape), reshaping, dropout, and reading a tensor's properties. Every other operation
+# is refused: an unknown one (torch.cdist, torch.inner, x.mean(dim=(2, 3)), …) raises instead of being
+# silently counted as 0.
+NO_CONNECTIONS = frozenset({
+    # activations and other element-wise functions
+    "relu", "relu_", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "hardtanh",
+    "hardswish", "hardsigmoid", "softplus", "softsign", "tanh", "tanh_", "sigmoid", "sigmoid_", "logsigmoid",
+    "tanhshrink", "threshold", "exp", "log", "abs", "neg", "sqrt", "square", "clamp", "clip", "sign",
+    # arithmetic, element by element (with a number, or with a tensor of the same or a broadcast shape)
+    "add", "add_", "__add__", "__radd__", "__iadd__", "sub", "sub_", "__sub__", "__rsub__", "__isub__",
+    "mul", "mul_", "__mul__", "__rmul__", "__imul__", "div", "div_", "__truediv__", "__rtruediv__",
+    "__itruediv__", "pow", "__pow__", "__rpow__", "__neg__",
+    # reshaping and copying: the same numbers, rearranged
+    "flatten", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "contiguous", "clone",
+    "detach", "to", "float", "double", "__getitem__", "expand", "expand_as", "view_as", "reshape_as",
+    # dropout (the identity in evaluation mode, where counting runs)
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
+    # making new tensors (constants, not connections)
+    "ones", "zeros", "full", "empty", "arange", "tensor", "as_tensor", "ones_like", "zeros_like", "full_like",
+    "empty_like",
+    # reading properties
+    "__get__", "dim", "size", "numel", "tolist", "item", "__len__", "__format__", "__repr__",
+})
 
 
 class _Uncountable(Exception):
@@ -252,12 +268,13 @@ def _op_connections(func, args, kwargs, out) -> int:
         kh, kw = check_pair(_arg(args, kwargs, 1, "kernel_size"), "kernel_size", minimum=1)
         first = out[0] if isinstance(out, tuple) else out
         return first.numel() * kh * kw
-    if name in _UNSUPPORTED:
-        raise _Uncountable(
-            f"count_connections does not know how to count the connections of {name!r}: "
-            "expected a model built from 2-D convolutions, pooling or subsampling, and linear layers"
-        )
-    return 0  # element-wise work (activations, additions) and reshaping: no connections
+    if name in NO_CONNECTIONS:
+        return 0
+    raise _Uncountable(
+        f"count_connections does not know how to count the connections of {name!r}: "
+        "expected a model built from 2-D convolutions, max or average pooling, the paper's subsampling, "
+        "partial convolution and RBF layers, linear layers, and element-wise functions (see counting.NO_CONNECTIONS)"
+    )
 
 
 def _layer_connections(module: nn.Module, output: torch.Tensor) -> int:
@@ -308,9 +325,9 @@ def _measure(model: nn.Module, input_size):
         counter.depth += 1
 
     def leave(module, inputs, output):
-        counter.depth -= 1
-        if counter.depth == 0:
+        if counter.depth == 1:  # still > 0 here, so the counter ignores the arithmetic of the formula itself
             counter.add(_layer_connections(module, output))
+        counter.depth -= 1
 
     for module in model.modules():
         if isinstance(module, _SELF_COUNTED):
@@ -332,18 +349,15 @@ def _measure(model: nn.Module, input_size):
         handles.append(child.register_forward_pre_hook(pre))
         handles.append(child.register_forward_hook(post))
 
-    was_training = model.training
-    model.eval()
-    x = torch.zeros(1, *size, device=_model_device(model))
+    x = torch.zeros(1, *size, device=device_of(model))
     try:
-        with torch.no_grad(), counter:
+        with evaluating(model), torch.no_grad(), counter:
             model(x)
     except _Uncountable as e:
         raise TypeError(str(e)) from None
     except (RuntimeError, ValueError) as e:
         raise ValueError(f"input_size {size} does not fit this model: {e}") from None
     finally:
-        model.train(was_training)
         for h in handles:
             h.remove()
     return counter.by_layer, shapes
@@ -355,8 +369,10 @@ def count_connections(model: nn.Module, input_size) -> int:
     Works on any model built from 2-D convolutions, max/average pooling,
     LeNet-5's subsampling and partial convolution, linear layers and the RBF
     output, whether they are modules or functional calls in ``forward``;
-    anything else that connects units (batch norm, matmul, …) raises a
-    ``TypeError`` rather than being silently left out.
+    any other operation (batch norm, matmul, ``torch.cdist``, a mean over the
+    maps, …) raises a ``TypeError`` rather than being silently counted as 0:
+    only the operations in :data:`NO_CONNECTIONS` (element-wise functions,
+    reshaping, dropout) count as making none.
 
     Shapes:
         input_size: (C, H, W), e.g. (1, 32, 32) for LeNet-5.

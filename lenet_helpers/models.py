@@ -11,6 +11,9 @@
 * :class:`LeNetD2L` is the sigmoid + average-pooling network of many tutorials
   (including *Dive into Deep Learning*): 28×28 input with padding 2.
 
+The paper's own layers (the squash, trainable subsampling, C3 with Table I, the RBF
+output, the MAP loss) are in :mod:`lenet_helpers.layers`; this module re-exports them.
+
 Every model is an ``nn.Sequential`` of named layers (C1, S2, …), so
 ``model.C3`` is the C3 layer, and has ``trace()`` (the output shape of each
 layer), ``activations(x)`` (the output of each layer), ``loss(output, target)``,
@@ -28,7 +31,23 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ._table import Table
-from ._validate import check_choice, check_input_size, check_int, check_module, check_tensor
+from ._validate import check_choice, check_input_size, check_module, check_tensor, shape_of
+from .layers import (  # noqa: F401  (re-exported: models.Squash is layers.Squash)
+    C3_TABLE,
+    RBF_BITMAPS,
+    SQUASH_A,
+    SQUASH_S,
+    TABLE_I,
+    EuclideanRBF,
+    PartialConv2d,
+    Squash,
+    Subsampling,
+    map_loss,
+    rbf_codes,
+    squash,
+    uniform_fan_in_,
+)
+from .modules import describe, device_of, evaluating  # noqa: F401  (describe re-exported)
 
 __all__ = [
     "SQUASH_A",
@@ -43,6 +62,7 @@ __all__ = [
     "PartialConv2d",
     "EuclideanRBF",
     "map_loss",
+    "uniform_fan_in_",
     "LeNet5",
     "LeNet5Modern",
     "LeNetD2L",
@@ -56,401 +76,6 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------------------
-# The squashing function (Sec. II.A and Appendix A)
-# ---------------------------------------------------------------------------
-
-SQUASH_A = 1.7159  #: amplitude A of f(a) = A·tanh(S·a)
-SQUASH_S = 2.0 / 3.0  #: slope S; with A = 1.7159, f(1) = 1 and f(-1) = -1
-
-
-def squash(a: torch.Tensor) -> torch.Tensor:
-    """The paper's sigmoid: f(a) = A·tanh(S·a), A = 1.7159, S = 2/3 (so f(±1) = ±1).
-
-    Example:
-        >>> squash(torch.tensor([0.0, 1.0]))
-        tensor([0.0000, 1.0000])
-    """
-    if not isinstance(a, torch.Tensor):
-        raise TypeError(f"a must be a tensor, got {type(a).__name__}")
-    return SQUASH_A * torch.tanh(SQUASH_S * a)
-
-
-class Squash(nn.Module):
-    """:func:`squash` as a layer. Shape: any -> the same."""
-
-    def forward(self, a: torch.Tensor) -> torch.Tensor:
-        return squash(a)
-
-
-def _shape_of(x) -> str:
-    """What an error message says was given: the shape of a tensor, else the type."""
-    return str(tuple(x.shape)) if isinstance(x, torch.Tensor) else type(x).__name__
-
-
-def _check_maps(x, channels: int, layer: str) -> None:
-    """Raise a clear error unless x is a batch of ``channels`` feature maps, N×C×H×W."""
-    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != channels:
-        raise ValueError(f"{layer} expects x of shape N×{channels}×H×W, got {_shape_of(x)}")
-
-
-def _uniform_fan_in_(tensor: torch.Tensor, fan_in) -> None:
-    """The paper's initialisation (Sec. II.B): uniform in ±2.4/F_i, F_i the unit's fan-in.
-
-    ``fan_in`` is a number, or a tensor that broadcasts against ``tensor``
-    (one fan-in per output unit).
-    """
-    with torch.no_grad():
-        bound = 2.4 / torch.as_tensor(fan_in, dtype=tensor.dtype, device=tensor.device)
-        tensor.uniform_(-1.0, 1.0).mul_(bound)
-
-
-# ---------------------------------------------------------------------------
-# S2 and S4: trainable subsampling (Sec. II.B)
-# ---------------------------------------------------------------------------
-
-
-class Subsampling(nn.Module):
-    """LeNet-5's S2/S4: each output adds the inputs of a non-overlapping window,
-    multiplies the sum by a trainable coefficient and adds a trainable bias,
-    one coefficient and one bias per feature map. (The squashing comes after.)
-
-    Shapes:
-        input: N×C×H×W -> output: N×C×(H/k)×(W/k). Parameters: ``weight`` (C), ``bias`` (C).
-
-    Example:
-        >>> s2 = Subsampling(6)
-        >>> s2(torch.zeros(1, 6, 28, 28)).shape
-        torch.Size([1, 6, 14, 14])
-    """
-
-    def __init__(self, channels: int, kernel_size: int = 2):
-        super().__init__()
-        self.channels = check_int(channels, "channels", minimum=1)
-        self.kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
-        self.weight = nn.Parameter(torch.empty(self.channels))
-        self.bias = nn.Parameter(torch.empty(self.channels))
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        fan_in = self.kernel_size**2
-        _uniform_fan_in_(self.weight, fan_in)
-        _uniform_fan_in_(self.bias, fan_in)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_maps(x, self.channels, "Subsampling")
-        window_sum = F.avg_pool2d(x, self.kernel_size, divisor_override=1)  # divisor 1: a sum, not a mean
-        return window_sum * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
-
-    def extra_repr(self) -> str:
-        return f"{self.channels}, kernel_size={self.kernel_size}"
-
-
-# ---------------------------------------------------------------------------
-# C3: a partially connected convolution (Table I)
-# ---------------------------------------------------------------------------
-
-#: Table I of the paper: an X where S2 map (row) feeds C3 map (column).
-TABLE_I = """
-     0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15
-0    X . . . X X X . . X X  X  X  .  X  X
-1    X X . . . X X X . . X  X  X  X  .  X
-2    X X X . . . X X X . .  X  .  X  X  X
-3    . X X X . . X X X X .  .  X  .  X  X
-4    . . X X X . . X X X X  .  X  X  .  X
-5    . . . X X X . . X X X  X  .  X  X  X
-"""
-
-
-def _parse_table(text: str) -> torch.Tensor:
-    rows = [line.split()[1:] for line in text.strip().splitlines()[1:]]
-    return torch.tensor([[cell == "X" for cell in row] for row in rows])
-
-
-#: Table I as a boolean tensor, 6 S2 maps × 16 C3 maps.
-C3_TABLE = _parse_table(TABLE_I)
-
-
-class PartialConv2d(nn.Module):
-    """A convolution in which each output map sees only some input maps (C3, via Table I).
-
-    Only the connected kernels exist as parameters: ``weight`` holds one kh×kw
-    kernel per X in the table, so ``weight.numel()`` counts exactly the
-    trainable weights. The forward pass scatters them into a dense
-    Cout×Cin×kh×kw kernel (zeros where the table has no X) and convolves.
-
-    Shapes:
-        table: Cin×Cout booleans. input: N×Cin×H×W -> output: N×Cout×(H-k+1)×(W-k+1).
-
-    Example:
-        >>> c3 = PartialConv2d(C3_TABLE, kernel_size=5)
-        >>> c3.weight.numel() + c3.bias.numel()   # 60 kernels of 25 weights, plus 16 biases
-        1516
-    """
-
-    def __init__(self, table, kernel_size: int = 5):
-        super().__init__()
-        table = torch.as_tensor(table)
-        if table.ndim != 2:
-            raise ValueError(f"table must be a 2-D in_channels×out_channels table, got shape {tuple(table.shape)}")
-        table = table.bool()
-        unfed = (~table.any(dim=0)).nonzero().flatten().tolist()
-        if unfed:
-            raise ValueError(f"table must connect every output map to at least one input map; maps {unfed} have none")
-        self.kernel_size = check_int(kernel_size, "kernel_size", minimum=1)
-        self.in_channels, self.out_channels = table.shape
-        self.register_buffer("table", table.clone())
-        out_index, in_index = table.t().nonzero(as_tuple=True)  # kernels ordered by output map
-        self.register_buffer("in_index", in_index)
-        self.register_buffer("out_index", out_index)
-        k = self.kernel_size
-        self.weight = nn.Parameter(torch.empty(len(in_index), k, k))
-        self.bias = nn.Parameter(torch.empty(self.out_channels))
-        self.reset_parameters()
-
-    def fan_in(self) -> torch.Tensor:
-        """Inputs per output unit, one number per output map: (input maps it sees) × kh × kw."""
-        return self.table.sum(dim=0) * self.kernel_size**2
-
-    def reset_parameters(self) -> None:
-        fan_in = self.fan_in()
-        _uniform_fan_in_(self.weight, fan_in[self.out_index].view(-1, 1, 1))
-        _uniform_fan_in_(self.bias, fan_in)
-
-    def dense_weight(self) -> torch.Tensor:
-        """The full Cout×Cin×kh×kw kernel, zero where Table I has no connection."""
-        k = self.kernel_size
-        dense = self.weight.new_zeros(self.out_channels, self.in_channels, k, k)
-        dense[self.out_index, self.in_index] = self.weight
-        return dense
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_maps(x, self.in_channels, "PartialConv2d")
-        return F.conv2d(x, self.dense_weight(), self.bias)
-
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, connections={len(self.in_index)}"
-
-
-# ---------------------------------------------------------------------------
-# The output layer: Euclidean RBF units with fixed 7×12 bitmaps (Sec. II.B, Fig. 3)
-# ---------------------------------------------------------------------------
-
-#: The stylised digits the ten RBF units compare F6 with: 7 wide × 12 tall,
-#: '#' is +1 and '.' is -1. The paper shows them only as a picture (Fig. 3);
-#: these are drawn in its style, with the glyph in the top ten rows.
-RBF_BITMAPS = {
-    0: """
-..###..
-.##.##.
-##...##
-##...##
-##...##
-##...##
-##...##
-##...##
-.##.##.
-..###..
-.......
-.......""",
-    1: """
-...##..
-..###..
-.####..
-...##..
-...##..
-...##..
-...##..
-...##..
-...##..
-.######
-.......
-.......""",
-    2: """
-.#####.
-##...##
-.....##
-.....##
-....##.
-...##..
-..##...
-.##....
-##.....
-#######
-.......
-.......""",
-    3: """
-#######
-.....##
-....##.
-...##..
-..####.
-.....##
-.....##
-.....##
-##...##
-.#####.
-.......
-.......""",
-    4: """
-....##.
-...###.
-..####.
-.##.##.
-##..##.
-##..##.
-#######
-....##.
-....##.
-....##.
-.......
-.......""",
-    5: """
-#######
-##.....
-##.....
-######.
-.....##
-.....##
-.....##
-.....##
-##...##
-.#####.
-.......
-.......""",
-    6: """
-..####.
-.##....
-##.....
-##.....
-######.
-##...##
-##...##
-##...##
-##...##
-.#####.
-.......
-.......""",
-    7: """
-#######
-.....##
-.....##
-....##.
-...##..
-...##..
-..##...
-..##...
-..##...
-..##...
-.......
-.......""",
-    8: """
-.#####.
-##...##
-##...##
-##...##
-.#####.
-##...##
-##...##
-##...##
-##...##
-.#####.
-.......
-.......""",
-    9: """
-.#####.
-##...##
-##...##
-##...##
-##...##
-.######
-.....##
-.....##
-....##.
-.####..
-.......
-.......""",
-}
-
-
-def rbf_codes() -> torch.Tensor:
-    """The ten RBF parameter vectors: a 10×84 tensor of ±1, row i the bitmap of digit i read row by row.
-
-    ``rbf_codes().view(10, 12, 7)`` gives them back as images.
-
-    Example:
-        >>> rbf_codes().shape
-        torch.Size([10, 84])
-    """
-    codes = []
-    for digit in range(10):
-        rows = RBF_BITMAPS[digit].strip().splitlines()
-        assert len(rows) == 12 and all(len(r) == 7 for r in rows), f"bitmap of {digit} must be 12 rows of 7"
-        codes.append([1.0 if c == "#" else -1.0 for row in rows for c in row])
-    return torch.tensor(codes)
-
-
-class EuclideanRBF(nn.Module):
-    """Euclidean radial basis function units: y_i = Σ_j (x_j − w_ij)², one per class.
-
-    The centres ``w`` are fixed (a buffer, not a parameter), so the layer has no
-    trainable parameters. The output is a *penalty*: the smaller y_i, the better
-    the input matches class i.
-
-    Shapes:
-        centers: classes×features. input: N×features -> output: N×classes.
-
-    Example:
-        >>> rbf = EuclideanRBF(rbf_codes())
-        >>> rbf(rbf_codes()[3:4]).argmin().item()   # the code of 3 is closest to itself
-        3
-    """
-
-    def __init__(self, centers: torch.Tensor):
-        super().__init__()
-        centers = check_tensor(centers, "centers", ndim=2, layout="classes×features")
-        self.register_buffer("centers", centers.clone().float())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.centers.shape[1]
-        if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != features:
-            raise ValueError(f"EuclideanRBF expects x of shape N×{features}, got {_shape_of(x)}")
-        return ((x.unsqueeze(1) - self.centers) ** 2).sum(dim=2)
-
-    def extra_repr(self) -> str:
-        return f"in_features={self.centers.shape[1]}, out_features={self.centers.shape[0]}"
-
-
-def map_loss(penalties: torch.Tensor, target: torch.Tensor, j: float = 0.1) -> torch.Tensor:
-    """The paper's MAP criterion, eq. (9): mean over the batch of y_D + log(e^(−j) + Σ_i e^(−y_i)).
-
-    The first term pulls down the penalty of the correct class D; the second
-    pushes up the penalties of the others, so the RBF centres cannot all be
-    matched at once (with eq. (8) alone the network could collapse). The
-    constant j > 0 acts as a "rubbish" class; the paper gives no value, 0.1 is usual.
-
-    Shapes:
-        penalties: N×classes (RBF outputs), target: N class indices -> a scalar.
-
-    Example:
-        >>> y = torch.tensor([[0.0, 50.0], [50.0, 0.0]])   # both right, by a wide margin
-        >>> round(map_loss(y, torch.tensor([0, 1])).item(), 4)   # log(1 + e^-0.1): the lowest it can go
-        0.6444
-    """
-    penalties = check_tensor(penalties, "penalties", ndim=2, layout="N×classes")
-    target = check_tensor(target, "target", ndim=1, layout="N class indices")
-    if target.shape[0] != penalties.shape[0]:
-        raise ValueError(f"target must have one label per row of penalties: {target.shape[0]} labels, {penalties.shape[0]} rows")
-    if target.is_floating_point():
-        raise TypeError(f"target must hold integer class indices, got dtype {target.dtype}")
-    if isinstance(j, bool) or not isinstance(j, numbers.Real) or not j > 0:
-        raise ValueError(f"j must be a positive number, got {j!r}")
-    correct = penalties.gather(1, target.long().unsqueeze(1)).squeeze(1)
-    rubbish = torch.full_like(penalties[:, :1], -float(j))
-    competition = torch.logsumexp(torch.cat([-penalties, rubbish], dim=1), dim=1)
-    return (correct + competition).mean()
-
-
-# ---------------------------------------------------------------------------
 # Tracing: the output of each layer
 # ---------------------------------------------------------------------------
 
@@ -459,35 +84,6 @@ class LayerShape(NamedTuple):
     layer: str
     kind: str
     output_shape: tuple
-
-
-def describe(module: nn.Module) -> str:
-    """A short human description of a layer, e.g. ``"conv 5×5, 1→6 + scaled tanh"``."""
-    if isinstance(module, nn.Sequential):
-        return " + ".join(describe(m) for m in module)
-    if isinstance(module, nn.Conv2d):
-        kh, kw = module.kernel_size
-        text = f"conv {kh}×{kw}, {module.in_channels}→{module.out_channels}"
-        if module.padding not in ((0, 0), "valid"):
-            text += f", padding {module.padding[0] if isinstance(module.padding, tuple) else module.padding}"
-        if module.stride != (1, 1):
-            text += f", stride {module.stride[0]}"
-        return text
-    if isinstance(module, PartialConv2d):
-        k = module.kernel_size
-        return f"conv {k}×{k}, {module.in_channels}→{module.out_channels} (Table I)"
-    if isinstance(module, Subsampling):
-        k = module.kernel_size
-        return f"subsampling {k}×{k} (trainable)"
-    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
-        k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
-        return f"{'max' if isinstance(module, nn.MaxPool2d) else 'avg'} pool {k}×{k}"
-    if isinstance(module, nn.Linear):
-        return f"linear {module.in_features}→{module.out_features}"
-    if isinstance(module, EuclideanRBF):
-        return f"Euclidean RBF {module.centers.shape[1]}→{module.centers.shape[0]}"
-    names = {Squash: "scaled tanh", nn.ReLU: "ReLU", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.Flatten: "flatten"}
-    return names.get(type(module), type(module).__name__)
 
 
 def _run_with_hooks(model: nn.Module, x: torch.Tensor) -> list[tuple[str, nn.Module, torch.Tensor]]:
@@ -505,12 +101,6 @@ def _run_with_hooks(model: nn.Module, x: torch.Tensor) -> list[tuple[str, nn.Mod
     return calls
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    for tensor in list(model.parameters()) + list(model.buffers()):
-        return tensor.device
-    return torch.device("cpu")
-
-
 def trace_shapes(model: nn.Module, input_size) -> Table:
     """The output shape of each top-level layer of ``model`` for one input image.
 
@@ -524,16 +114,12 @@ def trace_shapes(model: nn.Module, input_size) -> Table:
     """
     check_module(model)
     size = check_input_size(input_size)
-    x = torch.zeros(1, *size, device=_model_device(model))
-    was_training = model.training
-    model.eval()
+    x = torch.zeros(1, *size, device=device_of(model))
     try:
-        with torch.no_grad():
+        with evaluating(model), torch.no_grad():
             calls = _run_with_hooks(model, x)
     except (RuntimeError, ValueError) as e:
         raise ValueError(f"input_size {size} does not fit this model: {e}") from None
-    finally:
-        model.train(was_training)
     table = Table([LayerShape("input", "", size)])
     table += [LayerShape(name, describe(module), tuple(out.shape[1:])) for name, module, out in calls]
     return table
@@ -574,7 +160,7 @@ class _LeNet(nn.Sequential):
             if isinstance(x, torch.Tensor) and x.ndim == 4 and tuple(x.shape[2:]) == (28, 28) and h == 32:
                 hint = " MNIST digits are 28×28: pad them to 32×32, e.g. data.mnist_tensors(size=32)."
             raise ValueError(
-                f"{type(self).__name__} expects a batch of images of shape N×{c}×{h}×{w}, got {_shape_of(x)}.{hint}"
+                f"{type(self).__name__} expects a batch of images of shape N×{c}×{h}×{w}, got {shape_of(x)}.{hint}"
             )
         return super().forward(x)
 
@@ -641,10 +227,10 @@ class LeNet5(_LeNet):
         )
         for conv in (self.C1.conv, self.C5.conv):
             fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
-            _uniform_fan_in_(conv.weight, fan_in)
-            _uniform_fan_in_(conv.bias, fan_in)
-        _uniform_fan_in_(self.F6.linear.weight, self.F6.linear.in_features)
-        _uniform_fan_in_(self.F6.linear.bias, self.F6.linear.in_features)
+            uniform_fan_in_(conv.weight, fan_in)
+            uniform_fan_in_(conv.bias, fan_in)
+        uniform_fan_in_(self.F6.linear.weight, self.F6.linear.in_features)
+        uniform_fan_in_(self.F6.linear.bias, self.F6.linear.in_features)
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The MAP criterion, eq. (9) (:func:`map_loss`, j = 0.1)."""

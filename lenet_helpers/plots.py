@@ -268,7 +268,7 @@ def plot_c3_table(table=None) -> Figure:
         >>> fig.axes[0].get_ylabel()
         'S2 map'
     """
-    from .models import C3_TABLE
+    from .layers import C3_TABLE
 
     t = C3_TABLE if table is None else torch.as_tensor(table)
     if t.ndim != 2:
@@ -568,7 +568,7 @@ def show_rbf_codes(codes=None, *, shape=(12, 7), size: float = 0.7) -> Figure:
         >>> len(fig.axes), fig.axes[3].get_title()
         (10, '3')
     """
-    from .models import rbf_codes
+    from .layers import rbf_codes
 
     c = rbf_codes() if codes is None else check_tensor(codes, "codes", ndim=2, layout="classes×features")
     c = c.detach().cpu().float()

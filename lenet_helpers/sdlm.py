@@ -79,7 +79,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ._validate import check_choice, check_int, check_module, check_tensor
-from .models import SQUASH_A, SQUASH_S, EuclideanRBF, PartialConv2d, Squash, Subsampling, _model_device
+from .layers import SQUASH_A, SQUASH_S, EuclideanRBF, PartialConv2d, Squash, Subsampling
+from .modules import device_of
 
 __all__ = [
     "PAPER_MU",
@@ -397,7 +398,7 @@ def gauss_newton_diagonal(
     weighted = [i for i, (_, m) in enumerate(layers) if isinstance(m, _WEIGHTED)]
     lowest = weighted[0] if weighted else len(layers)
 
-    dev = _model_device(model)
+    dev = device_of(model)
     dtype = next((p.dtype for _, p in named), images.dtype)
     images = images.to(dev, dtype)
     labels = labels.to(dev)

@@ -10,10 +10,8 @@ cross-entropy and ``argmax``.
 
 from __future__ import annotations
 
-import json
 import random
 import time
-from pathlib import Path
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -23,9 +21,9 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ._table import Table
-from ._validate import check_choice, check_int, check_module
+from ._validate import check_int, check_module
 from .data import batches
-from .models import _model_device
+from .modules import device_of, evaluating
 
 __all__ = [
     "device",
@@ -34,13 +32,6 @@ __all__ = [
     "EpochStats",
     "evaluate",
     "train",
-    "Run",
-    "compare",
-    "Predictions",
-    "predictions",
-    "BENCH_RESULTS_URL",
-    "BENCH_DEVICES",
-    "bench_results",
 ]
 
 
@@ -153,24 +144,19 @@ def evaluate(model: nn.Module, data, *, loss_fn=None, batch_size: int = 1000, de
     """
     check_module(model)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    dev = _as_device(device) if device is not None else _model_device(model)
+    dev = _as_device(device) if device is not None else device_of(model)
     criterion = _loss_fn(model, loss_fn)
     source, _ = _batch_source(data, "data", batch_size, False, dev)
-    was_training = model.training
-    model.eval()
     total_loss = torch.zeros((), device=dev)
     correct = torch.zeros((), dtype=torch.long, device=dev)
     total = 0
-    try:
-        with torch.no_grad():
-            for x, y in source():
-                x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
-                output = model(x)
-                total_loss += criterion(output, y) * len(y)
-                correct += (_scores(model, output).argmax(dim=1) == y).sum()
-                total += len(y)
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.no_grad():
+        for x, y in source():
+            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            output = model(x)
+            total_loss += criterion(output, y) * len(y)
+            correct += (_scores(model, output).argmax(dim=1) == y).sum()
+            total += len(y)
     if total == 0:
         raise ValueError("data must hold at least one image, got none")
     accuracy = correct.item() / total
@@ -269,253 +255,3 @@ def train(
         bar.set_postfix(train_loss=f"{train_loss:.4f}", test_error=f"{test.error:.2%}" if test else "n/a")
         bar.close()
     return history
-
-
-# ---------------------------------------------------------------------------
-# Chapter 6: small controlled experiments
-# ---------------------------------------------------------------------------
-
-
-class Run(NamedTuple):
-    setup: str  # the name of the set-up (a key of compare's setups)
-    seed: int
-    train_loss: float  # mean loss over the last epoch, as training went
-    train_error: float  # fraction misclassified over the last epoch, as training went
-    test_error: float  # after training, in evaluation mode
-    seconds: float  # training time (evaluation excluded)
-
-
-def _setup_parts(name, setup):
-    """(make_model, make_optimizer or None) from a set-up: a model factory, or a pair of factories."""
-    first = setup[0] if isinstance(setup, (tuple, list)) and setup else setup
-    if isinstance(first, nn.Module):
-        raise TypeError(
-            f"setups[{name!r}] must be a function returning a new model (e.g. lambda: lenet_variant('sigmoid')), "
-            "not a model: each run starts from a fresh one"
-        )
-    if isinstance(setup, (tuple, list)):
-        if len(setup) != 2 or not all(callable(f) for f in setup):
-            raise TypeError(f"setups[{name!r}] must be make_model or a pair (make_model, make_optimizer) of functions")
-        return setup[0], setup[1]
-    if not callable(setup):
-        raise TypeError(
-            f"setups[{name!r}] must be a function returning a new model, or a pair (make_model, make_optimizer); "
-            f"got {type(setup).__name__}"
-        )
-    return setup, None
-
-
-def compare(
-    setups: dict,
-    train_data,
-    test_data,
-    *,
-    seeds=(0,),
-    epochs: int = 1,
-    batch_size: int = 64,
-    lr: float = 1e-3,
-    device=None,
-) -> Table:
-    """Train each set-up once per seed, from scratch, and measure it: one :class:`Run` per (set-up, seed).
-
-    Each run seeds every generator with :func:`set_seed` first, then builds its
-    model and optimizer, so a set-up with the same seed starts from the same
-    state and sees the batches in the same order: runs differ only by what the
-    set-up changes (on a CPU exactly; on a GPU up to non-deterministic kernels).
-
-    Args:
-        setups: ``{name: make_model}`` or ``{name: (make_model, make_optimizer)}``;
-            ``make_model()`` returns a new ``nn.Module``, ``make_optimizer(parameters)``
-            a ``torch.optim.Optimizer`` for them (default: Adam with learning rate ``lr``).
-        train_data, test_data: (images, labels) tensors, a Dataset or a DataLoader.
-        seeds: the seeds to repeat each set-up with.
-        epochs, batch_size, lr, device: as in :func:`train`.
-
-    Returns:
-        A table of :class:`Run`: setup, seed, train_loss and train_error of the
-        last epoch, test_error after training, and seconds of training.
-
-    Example:
-        >>> from lenet_helpers.models import lenet_variant
-        >>> x, y = torch.randn(64, 1, 32, 32), torch.randint(0, 10, (64,))
-        >>> runs = compare({"relu": lenet_variant, "sigmoid": lambda: lenet_variant("sigmoid")},
-        ...                (x, y), (x, y), seeds=(0, 1), device="cpu")
-        >>> [(run.setup, run.seed) for run in runs]
-        [('relu', 0), ('relu', 1), ('sigmoid', 0), ('sigmoid', 1)]
-    """
-    if not isinstance(setups, dict) or not setups:
-        raise TypeError(f"setups must be a non-empty dict {{name: make_model}}, got {setups!r}")
-    parts = {}
-    for name, setup in setups.items():
-        if not isinstance(name, str):
-            raise TypeError(f"setups must be named by strings, got the key {name!r}")
-        parts[name] = _setup_parts(name, setup)
-    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
-        raise TypeError(f"seeds must be a list of integers, e.g. (0, 1), got {seeds!r}")
-    seeds = [check_int(seed, "seeds[i]", minimum=0) for seed in seeds]
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed, got none")
-    epochs = check_int(epochs, "epochs", minimum=1)
-    dev = _as_device(device) if device is not None else _best_device()
-    if test_data is None:
-        raise ValueError("test_data must be given: compare measures the test error of every run")
-
-    def on_device(data):  # move tensor pairs once, not once per run
-        if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
-            return data[0].to(dev), data[1].to(dev)
-        return data
-
-    train_data, test_data = on_device(train_data), on_device(test_data)
-    runs = Table()
-    for name, (make_model, make_optimizer) in parts.items():
-        for seed in seeds:
-            set_seed(seed)
-            model = check_module(make_model(), f"setups[{name!r}]()").to(dev)
-            optimizer = make_optimizer(model.parameters()) if make_optimizer is not None else None
-            history = train(model, train_data, epochs=epochs, optimizer=optimizer, lr=lr, batch_size=batch_size,
-                            device=dev, progress=False)
-            last = history[-1]
-            test = evaluate(model, test_data, device=dev)
-            runs.append(Run(name, seed, last.train_loss, last.train_error, test.error, last.seconds))
-    return runs
-
-
-# ---------------------------------------------------------------------------
-# Chapter 5: training LeNet-5 on MNIST
-# ---------------------------------------------------------------------------
-
-
-class Predictions(NamedTuple):
-    predicted: torch.Tensor  # N predicted classes (int64, on the CPU)
-    labels: torch.Tensor  # N true classes (int64, on the CPU)
-
-
-def predictions(model: nn.Module, data, *, batch_size: int = 1000, device=None) -> Predictions:
-    """The class ``model`` predicts for every image of ``data``, next to the true class.
-
-    Runs in evaluation mode, without gradients, a batch at a time, and decides
-    with the model's own rule (``model.scores``: the smallest RBF penalty for
-    ``LeNet5``, the largest logit otherwise). The results come back on the CPU,
-    ready for :func:`lenet_helpers.plots.confusion_matrix`.
-
-    Shapes:
-        data: (images N×C×H×W, labels N) tensors, a Dataset or a DataLoader
-        -> predicted: N int64, labels: N int64.
-
-    Example:
-        >>> from lenet_helpers.models import LeNet5
-        >>> x, y = torch.zeros(5, 1, 32, 32), torch.arange(5)
-        >>> predicted, labels = predictions(LeNet5(), (x, y))
-        >>> predicted.shape, labels.tolist()
-        (torch.Size([5]), [0, 1, 2, 3, 4])
-    """
-    check_module(model)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    dev = _as_device(device) if device is not None else _model_device(model)
-    source, _ = _batch_source(data, "data", batch_size, False, dev)
-    was_training = model.training
-    model.eval()
-    predicted, labels = [], []
-    try:
-        with torch.no_grad():
-            for x, y in source():
-                output = model(x.to(dev, non_blocking=True))
-                predicted.append(_scores(model, output).argmax(dim=1).cpu())
-                labels.append(torch.as_tensor(y).cpu())
-    finally:
-        model.train(was_training)
-    if not labels:
-        raise ValueError("data must hold at least one image, got none")
-    return Predictions(torch.cat(predicted), torch.cat(labels).long())
-
-
-#: Where the course's published benchmark results are, for machines without the course's files (Colab):
-#: ``bench_results`` downloads ``<this>/bench-<device>.json``.
-BENCH_RESULTS_URL = "https://raw.githubusercontent.com/lenet5-from-scratch/lenet5-from-scratch/main/results"
-
-#: The devices `make bench` writes results for (``results/bench-<device>.json``).
-BENCH_DEVICES = ("cpu", "cuda", "mps")
-
-# The course checkout this package was installed from (editable install); see data._resolve_root.
-_CHECKOUT = Path(__file__).resolve().parent.parent
-
-
-def _read_json(text: str, where: str) -> dict:
-    try:
-        results = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{where} is not valid JSON ({e}); run `make bench` again to rewrite it") from None
-    if not isinstance(results, dict):
-        raise ValueError(f"{where} must hold a JSON object (what `make bench` writes), got {type(results).__name__}")
-    return results
-
-
-def bench_results(device="cpu", *, download: bool = True, timeout: float = 10.0) -> dict:
-    """The results of `make bench` (``benchmarks/bench.py``) for a device, as a dict.
-
-    Looks for ``results/bench-<device>.json`` in the current folder, then in
-    the course checkout this package was installed from (so that notebooks in
-    ``chapters/`` find it); if neither has it and ``download`` is true, it is
-    downloaded from the course repository (:data:`BENCH_RESULTS_URL`), as on Colab.
-
-    Args:
-        device: ``"cpu"``, ``"cuda"`` or ``"mps"`` (or a ``torch.device``): the machine the
-            benchmark ran on.
-        download: fetch the published file when there is no local one.
-        timeout: seconds to wait for the download.
-
-    Returns:
-        The parsed JSON: the machine (``device_name``, ``torch``, ``date``, …), the course
-        and reference loops (``modern_time_to_99_s``, ``speedup``, …) and the faithful
-        LeNet-5's runs (``faithful_modern``, ``faithful_modern_test_error_pct``, …).
-
-    Raises:
-        FileNotFoundError: no local file and no download, naming the places tried.
-        ValueError: the file is not a JSON object.
-
-    Example:
-        >>> import os, tempfile
-        >>> with tempfile.TemporaryDirectory() as folder:
-        ...     os.makedirs(f"{folder}/results")
-        ...     with open(f"{folder}/results/bench-cpu.json", "w") as f:
-        ...         _ = f.write('{"device": "cpu", "speedup": 3.0}')
-        ...     here = os.getcwd(); os.chdir(folder)
-        ...     try:
-        ...         results = bench_results("cpu")
-        ...     finally:
-        ...         os.chdir(here)
-        >>> results["speedup"]
-        3.0
-    """
-    if isinstance(device, torch.device):
-        device = device.type
-    check_choice(device, "device", BENCH_DEVICES)
-    if not isinstance(download, bool):
-        raise TypeError(f"download must be True or False, got {download!r}")
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    name = f"bench-{device}.json"
-    places = [Path("results") / name]
-    if (_CHECKOUT / "lenet_helpers").is_dir():
-        places.append(_CHECKOUT / "results" / name)
-    for path in places:
-        if path.is_file():
-            return _read_json(path.read_text(encoding="utf-8"), str(path))
-    url = f"{BENCH_RESULTS_URL}/{name}"
-    if download:
-        import urllib.request
-
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
-                text = response.read().decode("utf-8")
-        except Exception as e:  # URLError, HTTPError, a timeout, …: say what failed, below
-            reason = f"downloading {url} failed: {e}"
-        else:
-            return _read_json(text, url)
-    else:
-        reason = f"download=False, so {url} was not tried"
-    looked = " and ".join(dict.fromkeys(str(p.resolve()) for p in places))
-    raise FileNotFoundError(
-        f"no benchmark results for device {device!r}: {name} is not in {looked}, and {reason}. "
-        f"Run `make bench` (python benchmarks/bench.py --device {device}) in the course checkout to create it."
-    )

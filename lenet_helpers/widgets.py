@@ -27,7 +27,8 @@ import torch.nn as nn
 import traitlets
 
 from . import data as _data
-from . import models as _models
+from . import layers as _layers
+from .modules import device_of, evaluating
 from ._validate import check_choice, check_int, check_module, check_tensor
 from .conv import _output_length
 from .pool import pool2d
@@ -195,7 +196,7 @@ class PoolExplorer(_Explorer):
 _DRAW_ESM = (_STATIC / "draw.js").read_text(encoding="utf-8")
 _DRAW_CSS = _FRAME_CSS + (_STATIC / "draw.css").read_text(encoding="utf-8")
 _POOLS = {nn.MaxPool2d: "max", nn.AvgPool2d: "avg"}
-_ELEMENTWISE = {_models.Squash: "squash", nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}
+_ELEMENTWISE = {_layers.Squash: "squash", nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}
 _IDENTITY = (nn.Dropout, nn.Identity)
 
 
@@ -230,11 +231,11 @@ def _ops(module: nn.Module, name: str, tensors: dict) -> list:
                  "out": cout, "k": _int_of(module.kernel_size, "kernels", name),
                  "stride": _int_of(module.stride, "strides", name), "padding": _int_of(module.padding, "padding", name),
                  "outIndex": [o for o in range(cout) for _ in range(cin)], "inIndex": list(range(cin)) * cout}]
-    if isinstance(module, _models.PartialConv2d):  # only Table I's kernels: kernel n joins in_index[n] -> out_index[n]
+    if isinstance(module, _layers.PartialConv2d):  # only Table I's kernels: kernel n joins in_index[n] -> out_index[n]
         return [{"op": "conv", "weight": ref(f"{name}.weight", module.weight), "bias": ref(f"{name}.bias", module.bias),
                  "out": module.out_channels, "k": module.kernel_size, "stride": 1, "padding": 0,
                  "outIndex": module.out_index.tolist(), "inIndex": module.in_index.tolist()}]
-    if isinstance(module, _models.Subsampling):
+    if isinstance(module, _layers.Subsampling):
         return [{"op": "subsample", "weight": ref(f"{name}.weight", module.weight),
                  "bias": ref(f"{name}.bias", module.bias), "k": module.kernel_size, "stride": module.kernel_size}]
     if type(module) in _POOLS:
@@ -251,7 +252,7 @@ def _ops(module: nn.Module, name: str, tensors: dict) -> list:
             raise ValueError(f"{name}: the browser's forward pass needs a bias in every nn.Linear")
         return [{"op": "linear", "weight": ref(f"{name}.weight", module.weight), "bias": ref(f"{name}.bias", module.bias),
                  "out": module.out_features}]
-    if isinstance(module, _models.EuclideanRBF):
+    if isinstance(module, _layers.EuclideanRBF):
         return [{"op": "rbf", "centers": ref(f"{name}.centers", module.centers), "out": module.centers.shape[0]}]
     raise TypeError(f"{name}: the browser's forward pass does not support {type(module).__name__} layers; it knows "
                     "Conv2d, PartialConv2d, Subsampling, MaxPool2d, AvgPool2d, Linear, Flatten, EuclideanRBF, "
@@ -264,15 +265,15 @@ def _describe(module: nn.Module) -> str:
     for m in (module.children() if isinstance(module, nn.Sequential) else [module]):
         if isinstance(m, nn.Conv2d):
             words.append(f"conv {m.kernel_size[0]}×{m.kernel_size[1]}, {m.in_channels}→{m.out_channels}")
-        elif isinstance(m, _models.PartialConv2d):
+        elif isinstance(m, _layers.PartialConv2d):
             words.append(f"conv {m.kernel_size}×{m.kernel_size} through Table I, {m.in_channels}→{m.out_channels}")
-        elif isinstance(m, _models.Subsampling):
+        elif isinstance(m, _layers.Subsampling):
             words.append(f"subsampling {m.kernel_size}×{m.kernel_size} (coefficient × sum + bias)")
         elif type(m) in _POOLS:
             words.append(f"{_POOLS[type(m)]} pooling {m.kernel_size}")
         elif isinstance(m, nn.Linear):
             words.append(f"fully connected {m.in_features}→{m.out_features}")
-        elif isinstance(m, _models.EuclideanRBF):
+        elif isinstance(m, _layers.EuclideanRBF):
             words.append("Euclidean RBF with the fixed 7×12 codes")
         elif type(m) in _ELEMENTWISE:
             words.append(_ELEMENTWISE[type(m)])
@@ -313,8 +314,8 @@ def export_model(model: nn.Module, name: str, *, normalize: str = "paper", input
               for child_name, child in children]
     last = children[-1][1]
     spec = {"name": name, "input": {"size": size, "mean": mean, "std": std}, "layers": layers,
-            "output": "penalties" if isinstance(last, _models.EuclideanRBF) else "logits"}
-    if isinstance(last, _models.EuclideanRBF) and last.centers.shape[1] == 84:
+            "output": "penalties" if isinstance(last, _layers.EuclideanRBF) else "logits"}
+    if isinstance(last, _layers.EuclideanRBF) and last.centers.shape[1] == 84:
         spec["codes"] = f"{children[-1][0]}.centers"  # drawn next to F6
     offset, spec["tensors"] = 0, {}
     for key, tensor in tensors.items():
@@ -488,13 +489,8 @@ class DrawDigit(anywidget.AnyWidget):
             raise ValueError(f"digit must be 28×28, got shape {tuple(digit.shape)}")
         model, spec = self._models[self.model_name]
         x = model_input(digit, spec)
-        device = next(model.parameters()).device
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            out = model(x.to(device))[0].cpu()
-        model.train(was_training)
-        return out
+        with evaluating(model), torch.no_grad():
+            return model(x.to(device_of(model)))[0].cpu()
 
     def __repr__(self) -> str:
         return f"DrawDigit({', '.join(repr(s['name']) for s in self.specs)}, {len(self.digit_labels)} test digits)"

@@ -271,3 +271,37 @@ def test_a_cell_that_raises_fails_the_build(tmp_path):
     log = result.stdout + result.stderr
     assert result.returncode != 0, "a notebook whose cell raises was built without complaint"
     assert "ZeroDivisionError" in log
+
+
+def test_bench_help_works(root):
+    """python benchmarks/bench.py --help prints its options (a bare % in a help string used to crash it)."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(root / "benchmarks" / "bench.py"), "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "--seeds" in result.stdout and "99%" in result.stdout
+
+
+def test_declared_dependencies_are_used_and_python_versions_agree(root):
+    """Every dependency in pyproject.toml is imported by the package (or says why not); the chapters'
+    extra is imported by a chapter; and pyproject, the Makefile and the README ask for the same Python."""
+    import tomllib
+
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    sources = "\n".join(p.read_text() for p in (root / "lenet_helpers").rglob("*.py"))
+    pyproject = (root / "pyproject.toml").read_text()
+    for requirement in project["dependencies"]:
+        name = re.split(r"[<>=!~ \[]", requirement)[0]
+        imported = re.search(rf"^\s*(import|from) {name}\b", sources, re.M)
+        explained = re.search(rf'"{re.escape(requirement)}",\s*# not imported: ', pyproject)
+        assert imported or explained, f"{name} is declared in pyproject.toml but lenet_helpers never imports it"
+    chapters = "\n".join(p.read_text() for p in NOTEBOOKS)
+    for requirement in project["optional-dependencies"]["chapters"]:
+        name = re.split(r"[<>=!~ \[]", requirement)[0]
+        assert re.search(rf"import {name}\b", chapters), f"{name} is in the chapters extra but no chapter imports it"
+    minimum = project["requires-python"].removeprefix(">=")
+    major, minor = map(int, minimum.split("."))
+    assert f"sys.version_info < ({major}, {minor})" in (root / "Makefile").read_text()
+    assert f"Python {minimum} or newer" in (root / "README.md").read_text()

@@ -101,6 +101,40 @@ class MatMul(nn.Module):
         return x.flatten(1) @ torch.ones(16, 3)
 
 
+class Functional(nn.Module):
+    """A model whose forward calls one function on the input maps."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+@pytest.mark.parametrize("fn, name", [
+    (lambda x: torch.cdist(x.flatten(1), torch.ones(3, 16)), "cdist"),
+    (lambda x: torch.inner(x.flatten(1), torch.ones(3, 16)), "inner"),
+    (lambda x: x.mean(dim=(2, 3)), "mean"),  # global average pooling connects every unit of a map
+    (lambda x: x.sum(dim=(2, 3)), "sum"),
+    (lambda x: F.adaptive_avg_pool2d(x, 1), "adaptive_avg_pool2d"),
+    (lambda x: F.softmax(x.flatten(1), dim=1) @ torch.ones(16, 2), "softmax"),
+])
+def test_an_operation_not_known_to_make_no_connections_is_refused(fn, name):
+    """An unknown operation raises: it is never silently counted as 0 connections."""
+    with pytest.raises(TypeError, match=f"'{name}'"):
+        counting.count_connections(Functional(fn), (1, 4, 4))
+
+
+def test_element_wise_work_and_reshaping_make_no_connections():
+    def forward(x):
+        y = F.gelu(x) * 2 + torch.tanh(x) - x.abs()
+        return F.dropout(y.view(1, -1).unsqueeze(0), 0.5).flatten(1)
+
+    assert counting.count_connections(Functional(forward), (1, 4, 4)) == 0
+    assert {"relu", "tanh", "mul", "add", "flatten", "dropout"} <= counting.NO_CONNECTIONS
+
+
 @pytest.mark.parametrize(
     "call, error, words",
     [

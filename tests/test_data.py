@@ -197,7 +197,7 @@ def test_split_validation_holds_out_the_same_images_for_every_caller():
     ({"size": 0}, ValueError, "size must be a positive integer"),
     ({"size": 100}, ValueError, "size must be smaller than the number of images"),
     ({"size": 2.5}, TypeError, "size must be an integer"),
-    ({"seed": -1}, ValueError, "seed must be a non-negative integer"),
+    ({"size": 10, "seed": -1}, ValueError, "seed must be a non-negative integer"),
 ])
 def test_split_validation_rejects_bad_arguments(kwargs, error, words):
     x, y = torch.zeros(100, 1), torch.zeros(100, dtype=torch.long)

@@ -12,10 +12,24 @@ def small_mnist():
     return (x[:2000], y[:2000]), (xt[:1000], yt[:1000])
 
 
-def test_device():
+def test_device_is_cuda_when_cuda_is_available(monkeypatch):
+    """Checked without a GPU: device() must pick CUDA whenever PyTorch reports it, else MPS, else the CPU."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert train.device() == torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None:
+        monkeypatch.setattr(mps, "is_available", lambda: True)
+        assert train.device() == torch.device("mps")
+        monkeypatch.setattr(mps, "is_available", lambda: False)
+    assert train.device() == torch.device("cpu")
+
+
+def test_device_on_this_machine():
     dev = train.device()
     assert isinstance(dev, torch.device)
-    assert dev.type == ("cuda" if torch.cuda.is_available() else dev.type)
+    expected = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
+    assert dev.type == expected
 
 
 def test_set_seed_makes_runs_repeatable(small_mnist):

@@ -1,0 +1,45 @@
+"""Self-checks for the exercises: call one on your own answer and see at once whether it is right.
+
+Each check runs your function on cases you have not seen, compares it with the
+course's reference implementation, and returns a :class:`CheckResult`. In a
+notebook the result shows itself (put the call on the last line of a cell); in a
+script, ``print`` it. A check never raises because of *your* code: if your
+function raises, returns the wrong type or the wrong value, the result says so
+and names the first case that failed, with a hint. A function that still raises
+``NotImplementedError`` is reported as not done yet.
+
+One module per chapter (``checks.conv`` for chapter 1, ``checks.pool`` for chapter 2, …); every
+check is available here as ``checks.<name>``. The checks of each chapter:
+"""
+
+from __future__ import annotations
+
+from . import answers, capstone, conv, counting, lenet5, modern, pool, training
+from ._core import CheckResult
+from .answers import *  # noqa: F401,F403
+from .answers import _answers  # noqa: F401  (the tests compare it with QUESTIONS)
+from .capstone import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .counting import *  # noqa: F401,F403
+from .lenet5 import *  # noqa: F401,F403
+from .modern import *  # noqa: F401,F403
+from .pool import *  # noqa: F401,F403
+from .training import *  # noqa: F401,F403
+
+_MODULES = (conv, pool, counting, lenet5, training, modern, capstone, answers)
+
+__all__ = ["CheckResult"] + [name for module in _MODULES for name in module.__all__]
+
+# The table of every check, from the chapters' own tables (each module's docstring).
+__doc__ += "\n" + "\n".join(f"{module.__doc__.splitlines()[0]}\n\n" + module.__doc__.split("\n", 2)[2].strip() + "\n"
+                              for module in _MODULES if module.__all__) + """
+Example:
+    >>> def my_output_size(n, k, p=0, s=1, d=1):
+    ...     return (n + 2 * p - d * (k - 1) - 1) // s + 1
+    >>> result = conv_output_size(my_output_size)
+    >>> result.passed
+    True
+    >>> print(conv_output_size(lambda n, k, p=0, s=1, d=1: n - k + 1))
+    ✗ conv_output_size: 3 of 12 cases pass. First failure: fn(n=28, k=5, p=2, s=1, d=1) returned 24, expected 28.
+      Hint: padding adds p cells on *each* side, so the padded input has n + 2p cells.
+"""

@@ -1,0 +1,96 @@
+"""Numeric answers: ``answer("c3_parameters", 1516)`` checks a number against the course's own code.
+
+==============================  ===================================================
+check                           your function
+==============================  ===================================================
+:func:`answer`                  a number: ``answer("c3_parameters", 1516)``
+==============================  ===================================================
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from .. import counting as _counting
+from .. import models as _models
+from ._core import (
+    CheckResult,
+)
+
+__all__ = ["QUESTIONS", "answer"]
+
+
+def _receptive_fields() -> dict[str, int]:
+    """Side of the input square one unit of each LeNet-5 layer sees (32×32 input)."""
+    sizes, r, jump = {}, 1, 1
+    for name, k, s in (("c1", 5, 1), ("s2", 2, 2), ("c3", 5, 1), ("s4", 2, 2), ("c5", 5, 1)):
+        r, jump = r + (k - 1) * jump, jump * s
+        sizes[f"receptive_field_{name}"] = r
+    return sizes
+
+
+def _answers() -> dict[str, int]:
+    table = _counting.lenet5_table()
+    rows = {row.layer.lower(): row for row in table}
+    found = {}
+    for layer in ("c1", "s2", "c3", "s4", "c5"):
+        found[f"{layer}_parameters"] = rows[layer].parameters
+        found[f"{layer}_connections"] = rows[layer].connections
+    found["f6_parameters"] = rows["f6"].parameters
+    found["lenet5_parameters"] = table.footer.parameters
+    found["lenet5_connections"] = table.footer.connections
+    found["c3_output_size"] = rows["c3"].output_shape[-1]
+    found.update(_receptive_fields())
+    found["modern_parameters"] = _counting.count_parameters(_models.LeNet5Modern())
+    return found
+
+
+#: The questions :func:`answer` knows, with a hint for each (the answers are computed, not stored).
+QUESTIONS = {
+    "c1_parameters": "C1: 6 kernels of 5×5 on one input map, and a bias each.",
+    "c1_connections": "C1: every one of the 6·28·28 units is fed by 25 inputs and a bias.",
+    "s2_parameters": "S2: each map has one trainable coefficient and one trainable bias.",
+    "s2_connections": "S2: every one of the 6·14·14 units is fed by a 2×2 window and a bias.",
+    "c3_parameters": "C3: add up, over the 16 maps, (number of S2 maps it sees · 25 + 1) — see Table I.",
+    "c3_connections": "C3: every unit of a 10×10 map uses all of its map's parameters.",
+    "s4_parameters": "S4: one coefficient and one bias per map, 16 maps.",
+    "s4_connections": "S4: every one of the 16·5·5 units is fed by a 2×2 window and a bias.",
+    "c5_parameters": "C5: 120 kernels, each 16×5×5, and a bias each.",
+    "c5_connections": "C5's maps are 1×1, so each parameter is used exactly once.",
+    "f6_parameters": "F6: 84 units fully connected to C5's 120, with biases.",
+    "lenet5_parameters": "add up the trainable parameters of all layers (the RBF centres are fixed).",
+    "lenet5_connections": "add up the connections of all layers, the output's 84·10 included.",
+    "c3_output_size": "C3 is a 5×5 convolution without padding on S2's 14×14 maps.",
+    "receptive_field_c1": "one C1 unit sees one 5×5 window of the input.",
+    "receptive_field_s2": "an S2 unit pools 2×2 neighbouring C1 units, which are one input pixel apart.",
+    "receptive_field_c3": "a C3 unit sees 5×5 S2 units, which are 2 input pixels apart.",
+    "receptive_field_s4": "an S4 unit pools 2×2 C3 units, which are 2 input pixels apart.",
+    "receptive_field_c5": "a C5 unit sees 5×5 S4 units, which are 4 input pixels apart.",
+    "modern_parameters": "count the modern variant's layers one by one (biases included, no RBF).",
+}
+
+
+def answer(question: str, value) -> CheckResult:
+    """Check a numeric answer to one of the :data:`QUESTIONS` (computed from the course's code).
+
+    ``value`` is your number; ``None`` (a placeholder not filled in yet) is reported as not done yet.
+
+    Example:
+        >>> answer("c3_parameters", 1516).passed
+        True
+        >>> print(answer("s2_parameters", 0))
+        ✗ s2_parameters: 0 is not right.
+          Hint: S2: each map has one trainable coefficient and one trainable bias.
+    """
+    if not isinstance(question, str) or question not in QUESTIONS:
+        known = ", ".join(repr(q) for q in QUESTIONS)
+        raise ValueError(f"question must be one of {known}; got {question!r}")
+    if value is None or value is Ellipsis:
+        return CheckResult(question, False, f"… {question}: not done yet. Replace None with your answer "
+                           "and run this cell again.")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"value must be a number (your answer), got {value!r} ({type(value).__name__})")
+    expected = _answers()[question]
+    if value == expected:
+        return CheckResult(question, True, f"✓ {question}: {value} is right.")
+    return CheckResult(question, False, f"✗ {question}: {value} is not right.\n  Hint: {QUESTIONS[question]}")

@@ -1,0 +1,93 @@
+"""The course's measured results: what `make bench` wrote on a real machine, shipped with the package.
+
+Some figures take too long to compute while a page is built (20 passes of the paper's training, three
+seeds). ``make bench`` (``benchmarks/bench.py``) measures them and writes
+``lenet_helpers/results/bench-<device>.json``; the file is committed, and installed with the package,
+so a chapter reads the same figures on the website, on Colab and on a learner's machine.
+
+Example:
+    >>> "cpu" in devices()
+    True
+    >>> bench_results("cpu")["device"]
+    'cpu'
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from ._validate import check_choice
+
+__all__ = ["RESULTS_DIR", "BENCH_DEVICES", "results_path", "devices", "bench_results"]
+
+#: The folder `make bench` writes into, inside the package (so the wheel carries it).
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+#: The devices `make bench` can write results for.
+BENCH_DEVICES = ("cpu", "cuda", "mps")
+
+
+def results_path(device="cpu") -> Path:
+    """Where the results for ``device`` are (or will be written): ``RESULTS_DIR/bench-<device>.json``.
+
+    Example:
+        >>> results_path("cuda").name
+        'bench-cuda.json'
+    """
+    if isinstance(device, torch.device):
+        device = device.type
+    check_choice(device, "device", BENCH_DEVICES)
+    return RESULTS_DIR / f"bench-{device}.json"
+
+
+def devices() -> list[str]:
+    """The devices that have results, in the order of :data:`BENCH_DEVICES`.
+
+    Example:
+        >>> set(devices()) <= set(BENCH_DEVICES)
+        True
+    """
+    return [d for d in BENCH_DEVICES if results_path(d).is_file()]
+
+
+def bench_results(device="cpu") -> dict:
+    """The results of `make bench` for a device, as a dict.
+
+    Args:
+        device: ``"cpu"``, ``"cuda"`` or ``"mps"`` (or a ``torch.device``): the machine the
+            benchmark ran on.
+
+    Returns:
+        The parsed JSON: the machine (``device_name``, ``torch``, ``date``, …), the course
+        and reference loops (``modern_time_to_99_s``, ``speedup``, …) and the faithful
+        LeNet-5's runs (``faithful_sdlm``, ``faithful_modern``, …).
+
+    Raises:
+        FileNotFoundError: there are no results for that device (``make bench`` has not been run
+            on one), naming the file and the devices that have results.
+        ValueError: the file is not a JSON object.
+
+    Example:
+        >>> results = bench_results("cpu")
+        >>> results["device"], "speedup" in results
+        ('cpu', True)
+    """
+    path = results_path(device)
+    if not path.is_file():
+        have = ", ".join(devices()) or "none"
+        raise FileNotFoundError(
+            f"no benchmark results for device {path.stem.removeprefix('bench-')!r}: {path} does not exist "
+            f"(devices with results: {have}). Run `make bench` on such a machine "
+            f"(python benchmarks/bench.py --device {path.stem.removeprefix('bench-')}) to create it."
+        )
+    text = path.read_text(encoding="utf-8")
+    try:
+        results = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON ({e}); run `make bench` again to rewrite it") from None
+    if not isinstance(results, dict):
+        raise ValueError(f"{path} must hold a JSON object (what `make bench` writes), got {type(results).__name__}")
+    return results

@@ -1,0 +1,57 @@
+"""evaluation.predictions: every prediction of a model, next to its label."""
+
+import pytest
+import torch
+
+from lenet_helpers import data, evaluation, models, plots, train
+
+
+
+def test_predictions_use_each_models_decision_rule_and_cover_every_image():
+    torch.manual_seed(0)
+    x, y = torch.randn(23, 1, 32, 32), torch.randint(0, 10, (23,))
+    for model in (models.LeNet5(), models.LeNet5Modern()):
+        model.train()
+        predicted, labels = evaluation.predictions(model, (x, y), batch_size=5)  # batches of 5, the last one of 3
+        assert predicted.dtype == labels.dtype == torch.int64 and predicted.shape == labels.shape == (23,)
+        assert torch.equal(labels, y)
+        with torch.no_grad():
+            model.eval()
+            assert torch.equal(predicted, model.scores(model(x)).argmax(dim=1))
+        # the mode is restored, and the error agrees with evaluate()
+        assert (predicted != labels).float().mean().item() == pytest.approx(train.evaluate(model, (x, y)).error)
+
+
+def test_predictions_restore_the_models_mode():
+    model = models.LeNet5Modern()
+    model.train()
+    evaluation.predictions(model, (torch.zeros(2, 1, 32, 32), torch.zeros(2, dtype=torch.long)))
+    assert model.training
+    model.eval()
+    evaluation.predictions(model, (torch.zeros(2, 1, 32, 32), torch.zeros(2, dtype=torch.long)))
+    assert not model.training
+
+
+def test_predictions_accept_a_dataset_and_feed_the_confusion_matrix():
+    test_set = data.load_mnist(train=False)
+    subset = torch.utils.data.Subset(test_set, range(50))
+    predicted, labels = evaluation.predictions(models.LeNet5(), subset, batch_size=20)
+    assert labels.tolist() == test_set.targets[:50].tolist()
+    matrix = plots.confusion_matrix(labels, predicted)
+    assert matrix.sum() == 50 and torch.equal(matrix.sum(dim=1), torch.bincount(labels, minlength=10))
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: evaluation.predictions("model", (torch.zeros(1, 1, 32, 32), torch.zeros(1))), TypeError, "model"),
+        (lambda: evaluation.predictions(models.LeNet5(), (torch.zeros(1, 1, 32, 32), torch.zeros(1)), batch_size=0),
+         ValueError, "batch_size"),
+        (lambda: evaluation.predictions(models.LeNet5(), "images"), TypeError, "data"),
+        (lambda: evaluation.predictions(models.LeNet5(), (torch.zeros(0, 1, 32, 32), torch.zeros(0))), ValueError,
+         "at least one"),
+    ],
+)
+def test_predictions_reject_bad_input(call, error, words):
+    with pytest.raises(error, match=words):
+        call()

@@ -1,0 +1,82 @@
+"""experiments.compare: several set-ups trained from scratch on the same data, seed by seed."""
+
+import pytest
+import torch
+
+from lenet_helpers import data, experiments, models, train
+from lenet_helpers.models import lenet_variant
+
+
+
+@pytest.fixture(scope="module")
+def tiny_mnist():
+    x, y = data.mnist_tensors(train=False)
+    return (x[:300], y[:300]), (x[300:500], y[300:500])
+
+
+def test_compare_gives_one_run_per_setup_and_seed(tiny_mnist):
+    setups = {
+        "relu": lenet_variant,
+        "sigmoid + SGD": (lambda: lenet_variant("sigmoid"), lambda params: torch.optim.SGD(params, lr=0.01)),
+    }
+    runs = experiments.compare(setups, *tiny_mnist, seeds=(0, 1), epochs=2, batch_size=100, device="cpu")
+    assert [(r.setup, r.seed) for r in runs] == [("relu", 0), ("relu", 1), ("sigmoid + SGD", 0), ("sigmoid + SGD", 1)]
+    assert runs.columns == ("setup", "seed", "train_loss", "train_error", "test_error", "seconds")
+    assert all(0 <= r.test_error <= 1 and 0 <= r.train_error <= 1 and r.seconds > 0 for r in runs)
+    assert "test error" in str(runs)
+    assert runs[0].train_loss != runs[1].train_loss  # another seed, another run
+
+
+def test_compare_is_repeatable_and_matches_a_hand_made_run(tiny_mnist):
+    (x, y), test = tiny_mnist
+    first = experiments.compare({"a": lenet_variant}, (x, y), test, seeds=(3,), batch_size=100, device="cpu")
+    again = experiments.compare({"b": lenet_variant}, (x, y), test, seeds=(3,), batch_size=100, device="cpu")
+    assert (first[0].train_loss, first[0].test_error) == (again[0].train_loss, again[0].test_error)
+    train.set_seed(3)
+    model = lenet_variant()
+    history = train.train(model, (x, y), batch_size=100, progress=False, device="cpu")
+    assert history[-1].train_loss == first[0].train_loss
+    assert train.evaluate(model, test).error == first[0].test_error
+
+
+def test_compare_uses_the_given_optimizer_and_lr(tiny_mnist):
+    made = []
+
+    def make_optimizer(params):
+        made.append(torch.optim.SGD(params, lr=0.0))  # lr 0: nothing moves
+        return made[-1]
+
+    runs = experiments.compare({"frozen": (lenet_variant, make_optimizer)}, *tiny_mnist, seeds=(0, 1), device="cpu")
+    assert len(made) == 2
+    train.set_seed(0)
+    untouched = train.evaluate(lenet_variant(), tiny_mnist[1])
+    assert runs[0].test_error == untouched.error
+    frozen_adam = experiments.compare({"adam lr tiny": lenet_variant}, *tiny_mnist, lr=1e-12, device="cpu")
+    assert frozen_adam[0].test_error == untouched.error
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda d: experiments.compare({}, d, d), TypeError, ["setups", "non-empty"]),
+        (lambda d: experiments.compare([lenet_variant], d, d), TypeError, ["setups", "dict"]),
+        (lambda d: experiments.compare({1: lenet_variant}, d, d), TypeError, ["named by strings"]),
+        (lambda d: experiments.compare({"a": models.LeNet5Modern()}, d, d), TypeError, ["setups['a']", "function"]),
+        (lambda d: experiments.compare({"a": (models.LeNet5Modern(), torch.optim.Adam)}, d, d), TypeError, ["not a model"]),
+        (lambda d: experiments.compare({"a": (lenet_variant,)}, d, d), TypeError, ["setups['a']", "pair"]),
+        (lambda d: experiments.compare({"a": lambda: "model"}, d, d), TypeError, ["setups['a']()", "nn.Module"]),
+        (lambda d: experiments.compare({"a": lenet_variant}, d, d, seeds=()), ValueError, ["seeds", "at least one"]),
+        (lambda d: experiments.compare({"a": lenet_variant}, d, d, seeds=0), TypeError, ["seeds", "list"]),
+        (lambda d: experiments.compare({"a": lenet_variant}, d, d, seeds=(-1,)), ValueError, ["seeds"]),
+        (lambda d: experiments.compare({"a": lenet_variant}, d, None), ValueError, ["test_data"]),
+        (lambda d: experiments.compare({"a": lenet_variant}, d, d, epochs=0), ValueError, ["epochs", "positive"]),
+        (lambda d: experiments.compare({"a": lenet_variant}, d, d, device="gpu0"), ValueError, ["device"]),
+        (lambda d: experiments.compare({"a": lenet_variant}, "mnist", d), TypeError, ["train_data"]),
+    ],
+)
+def test_compare_rejects_bad_arguments(call, error, words):
+    d = (torch.zeros(10, 1, 32, 32), torch.zeros(10, dtype=torch.long))
+    with pytest.raises(error) as info:
+        call(d)
+    for word in words:
+        assert word in str(info.value)

@@ -1,0 +1,83 @@
+"""modules: the device of a module, evaluation mode for a moment, a layer's description."""
+
+import pytest
+import torch
+from torch import nn
+
+from lenet_helpers import modules
+from lenet_helpers.layers import C3_TABLE, PartialConv2d, Squash
+
+
+def test_device_of_a_module_with_and_without_tensors():
+    assert modules.device_of(nn.Linear(2, 3)) == torch.device("cpu")
+    assert modules.device_of(nn.ReLU()) == torch.device("cpu")  # nothing inside: the CPU
+    with_buffer = nn.BatchNorm1d(3, affine=False)  # buffers only
+    assert modules.device_of(with_buffer) == torch.device("cpu")
+
+
+@pytest.mark.parametrize("start_training", [True, False])
+def test_evaluating_restores_the_mode_it_found(start_training):
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5)).train(start_training)
+    with modules.evaluating(model) as inside:
+        assert inside is model and not model.training and not model[1].training
+    assert model.training is start_training and model[1].training is start_training
+
+
+def test_evaluating_restores_the_mode_after_an_error():
+    model = nn.Dropout(0.5).train()
+    with pytest.raises(RuntimeError, match="boom"):
+        with modules.evaluating(model):
+            raise RuntimeError("boom")
+    assert model.training
+
+
+def test_describe():
+    assert modules.describe(nn.Sequential(nn.Conv2d(1, 6, 5), Squash())) == "conv 5×5, 1→6 + scaled tanh"
+    assert modules.describe(PartialConv2d(C3_TABLE)) == "conv 5×5, 6→16 (Table I)"
+    assert modules.describe(nn.MaxPool2d(2)) == "max pool 2×2"
+
+
+@pytest.mark.parametrize("call", [lambda: modules.device_of("model"), lambda: modules.evaluating(3).__enter__()])
+def test_a_module_is_required(call):
+    with pytest.raises(TypeError, match="module must be a torch.nn.Module"):
+        call()
+
+
+def test_the_eval_mode_pattern_is_written_once(root):
+    """Saving the mode, switching to eval and restoring it is modules.evaluating, not repeated code."""
+    for path in (root / "lenet_helpers").rglob("*.py"):
+        if path.name != "modules.py":
+            text = path.read_text()
+            assert "was_training" not in text, f"{path.name}: use modules.evaluating(model)"
+            assert "_model_device" not in text, f"{path.name}: use modules.device_of(model)"
+
+
+def test_the_import_graph_runs_down_and_has_no_circles(root):
+    """counting, sdlm and widgets use the paper's layers, not the networks; no module imports one above it."""
+    import ast
+
+    package = root / "lenet_helpers"
+    graph = {}
+    for path in package.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    found.add(node.module.split(".")[0])
+                else:
+                    found.update(alias.name for alias in node.names)
+        graph[path.stem] = found - {path.stem}
+    for low in ("counting", "sdlm", "widgets", "layers", "modules"):
+        assert "models" not in graph[low], f"{low} imports models: it should import layers"
+    assert graph["layers"] <= {"_validate"}, graph["layers"]
+
+    def visit(node, stack):
+        assert node not in stack, f"an import circle: {' -> '.join(stack + [node])}"
+        for child in graph.get(node, ()):
+            if child in graph:
+                visit(child, stack + [node])
+
+    for name in graph:
+        if name != "__init__":
+            visit(name, [])

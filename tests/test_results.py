@@ -1,0 +1,59 @@
+"""results: the figures `make bench` measured, read from the package (so the wheel carries them)."""
+
+import json
+
+import pytest
+import torch
+
+from lenet_helpers import results
+
+RESULTS = {"device": "cpu", "device_name": "a test CPU", "torch": "2.0", "date": "2026-01-01T00:00:00+00:00",
+           "speedup": 3.5, "faithful_sdlm_test_error_pct": None, "faithful_modern_test_error_pct": 0.9}
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    """An empty results folder in place of the package's."""
+    monkeypatch.setattr(results, "RESULTS_DIR", tmp_path)
+    return tmp_path
+
+
+def test_the_committed_cpu_results_are_in_the_package():
+    path = results.results_path("cpu")
+    assert path.parent.parent.name == "lenet_helpers" and path.is_file()
+    measured = results.bench_results("cpu")
+    assert measured["device"] == "cpu" and "modern_time_to_99_s" in measured and "faithful_sdlm" in measured
+    assert "cpu" in results.devices()
+
+
+def test_bench_results_reads_the_devices_file(folder):
+    (folder / "bench-cuda.json").write_text(json.dumps(RESULTS))
+    assert results.bench_results("cuda") == RESULTS
+    assert results.bench_results(torch.device("cuda")) == RESULTS  # a torch.device names its type
+    assert results.devices() == ["cuda"]
+
+
+def test_missing_results_name_the_file_the_devices_that_have_some_and_make_bench(folder):
+    (folder / "bench-cpu.json").write_text(json.dumps(RESULTS))
+    with pytest.raises(FileNotFoundError) as info:
+        results.bench_results("mps")
+    message = str(info.value)
+    assert "bench-mps.json" in message and "devices with results: cpu" in message and "make bench" in message
+
+
+@pytest.mark.parametrize("text, words", [("{not json", "not valid JSON"), ("[1, 2]", "JSON object")])
+def test_a_damaged_file_is_a_clear_error(folder, text, words):
+    (folder / "bench-cpu.json").write_text(text)
+    with pytest.raises(ValueError, match=words):
+        results.bench_results("cpu")
+
+
+@pytest.mark.parametrize("device", ["gpu", 3, None])
+def test_bench_results_rejects_bad_devices(device):
+    with pytest.raises((ValueError, TypeError), match="device"):
+        results.bench_results(device)
+
+
+def test_the_package_declares_its_results_as_package_data(root):
+    pyproject = (root / "pyproject.toml").read_text()
+    assert '"results/*.json"' in pyproject
