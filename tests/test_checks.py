@@ -1,64 +1,29 @@
 """The self-checks: right answers pass, each kind of wrong answer gets a clear message, nothing raises."""
 
 import pytest
-import torch
-import torch.nn.functional as F
 
-from lenet_helpers import checks, conv, counting, models, pool
+from lenet_helpers import checks, conv, counting, models
 
-
-def good_corr2d(X, K):
-    h, w = K.shape
-    Y = torch.zeros(X.shape[0] - h + 1, X.shape[1] - w + 1)
-    for i in range(Y.shape[0]):
-        for j in range(Y.shape[1]):
-            Y[i, j] = (X[i:i + h, j:j + w] * K).sum()
-    return Y
-
-
-def good_pool2d(X, pool_size, mode):
-    ph, pw = pool_size
-    Y = torch.zeros(X.shape[0] // ph, X.shape[1] // pw)
-    for i in range(Y.shape[0]):
-        for j in range(Y.shape[1]):
-            window = X[i * ph:(i + 1) * ph, j * pw:(j + 1) * pw]
-            Y[i, j] = window.max() if mode == "max" else window.mean()
-    return Y
-
-
-RIGHT = {
-    checks.corr2d: good_corr2d,
-    checks.conv_output_size: lambda n, k, p=0, s=1, d=1: (n + 2 * p - d * (k - 1) - 1) // s + 1,
-    checks.same_padding: lambda k, d=1: d * (k - 1) // 2,
-    checks.pool2d: good_pool2d,
-    checks.pool_output_size: lambda n, k, s, p=0: (n + 2 * p - k) // s + 1,
-    checks.conv_parameters: lambda in_channels, out_channels, kernel_size: out_channels * (in_channels * kernel_size**2 + 1),
-    checks.conv_connections: lambda in_channels, out_channels, kernel_size, output_size: (
-        out_channels * (in_channels * kernel_size**2 + 1) * output_size**2),
-    checks.linear_parameters: lambda in_features, out_features: (in_features + 1) * out_features,
-}
-
-WRONG = {
-    checks.corr2d: lambda X, K: F.conv2d(X[None, None], K.flip(0, 1)[None, None])[0, 0],  # a true convolution
-    checks.conv_output_size: lambda n, k, p=0, s=1, d=1: (n + p - k) // s + 1,  # padding on one side only
-    checks.same_padding: lambda k, d=1: (k - 1) // 2,  # ignores dilation
-    checks.pool2d: lambda X, pool_size, mode: pool.pool2d(X, pool_size, mode="max"),  # ignores mode
-    checks.pool_output_size: lambda n, k, s, p=0: round((n + 2 * p - k) / s) + 1,  # rounds instead of floor
-    checks.conv_parameters: lambda in_channels, out_channels, kernel_size: out_channels * in_channels * kernel_size**2,
-    checks.conv_connections: lambda in_channels, out_channels, kernel_size, output_size: (
-        out_channels * in_channels * kernel_size**2 * output_size**2),
-    checks.linear_parameters: lambda in_features, out_features: in_features * out_features,
-}
-
-
-# The checks of chapters 4–6 are tested here too, with the right and wrong answers their chapters' tests
-# define. A wrong answer may come with words the message must contain (the mistake it recognises).
+# Every chapter's checks are tested here, with the right and wrong answers its tests define. A wrong
+# answer may come with words the message must contain (the mistake it recognises).
+from test_checks_capstone import RIGHT as RIGHT_7, WRONG as WRONG_7  # noqa: E402
+from test_checks_conv import RIGHT as RIGHT_1, WRONG as WRONG_1, good_corr2d  # noqa: E402
+from test_checks_counting import RIGHT as RIGHT_3, WRONG as WRONG_3  # noqa: E402
+from test_checks_pool import RIGHT as RIGHT_2, WRONG as WRONG_2  # noqa: E402
 from test_lenet5_chapter_helpers import RIGHT as RIGHT_4, WRONG as WRONG_4  # noqa: E402
 from test_since_1998_helpers import RIGHT as RIGHT_6, WRONG as WRONG_6  # noqa: E402
 from test_training_chapter_helpers import RIGHT as RIGHT_5, WRONG as WRONG_5  # noqa: E402
 
-RIGHT = {**RIGHT, **RIGHT_4, **RIGHT_5, **RIGHT_6}
-WRONG = {**WRONG, **WRONG_4, **{c: (fn, "it matches") for c, fn in WRONG_5.items()}, **WRONG_6}
+RIGHT = {**RIGHT_1, **RIGHT_2, **RIGHT_3, **RIGHT_4, **RIGHT_5, **RIGHT_6, **RIGHT_7}
+WRONG = {**WRONG_1, **WRONG_2, **WRONG_3, **WRONG_4, **{c: (fn, "it matches") for c, fn in WRONG_5.items()}, **WRONG_6,
+         **WRONG_7}
+
+
+def test_every_check_is_tested_right_and_wrong():
+    for name in checks.__all__:
+        check = getattr(checks, name)
+        if callable(check) and name not in ("answer", "CheckResult"):
+            assert check in RIGHT and check in WRONG, f"checks.{name} needs a right and a wrong answer in the tests"
 
 
 @pytest.mark.parametrize("check", list(RIGHT), ids=lambda c: c.__name__)
@@ -146,7 +111,7 @@ def test_answers_are_the_courses_own_numbers():
 def test_every_question_has_an_answer_and_a_hint():
     answers = checks._answers()
     assert set(answers) == set(checks.QUESTIONS)
-    assert all(isinstance(v, int) and v > 0 for v in answers.values())
+    assert all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in answers.values())
 
 
 def test_bad_questions_and_values_are_clear_errors():

@@ -9,13 +9,13 @@ check                           your function
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from .. import counting as _counting
 from .. import models as _models
-from ._core import (
-    CheckResult,
-)
+from . import capstone, conv, counting, lenet5, modern, pool, training
+from ._core import CheckResult
 
 __all__ = ["QUESTIONS", "answer"]
 
@@ -42,6 +42,8 @@ def _answers() -> dict[str, int]:
     found["c3_output_size"] = rows["c3"].output_shape[-1]
     found.update(_receptive_fields())
     found["modern_parameters"] = _counting.count_parameters(_models.LeNet5Modern())
+    for module in _CHAPTERS:
+        found.update({name: compute() for name, (_, compute) in getattr(module, "QUESTIONS", {}).items()})
     return found
 
 
@@ -70,6 +72,16 @@ QUESTIONS = {
 }
 
 
+# Each chapter's check module may add questions of its own:
+#     QUESTIONS = {"name": ("hint", compute)}, compute() returning the answer (an int, or a float
+#     checked to 0.1%), so that the answers are computed from the course's code, never typed.
+_CHAPTERS = (conv, pool, counting, lenet5, training, modern, capstone)
+for _module in _CHAPTERS:
+    for _name, (_hint, _) in getattr(_module, "QUESTIONS", {}).items():
+        assert _name not in QUESTIONS, f"question {_name!r} is defined twice"
+        QUESTIONS[_name] = _hint
+
+
 def answer(question: str, value) -> CheckResult:
     """Check a numeric answer to one of the :data:`QUESTIONS` (computed from the course's code).
 
@@ -91,6 +103,7 @@ def answer(question: str, value) -> CheckResult:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"value must be a number (your answer), got {value!r} ({type(value).__name__})")
     expected = _answers()[question]
-    if value == expected:
+    right = value == expected if isinstance(expected, numbers.Integral) else math.isclose(value, expected, rel_tol=1e-3)
+    if right:
         return CheckResult(question, True, f"✓ {question}: {value} is right.")
     return CheckResult(question, False, f"✗ {question}: {value} is not right.\n  Hint: {QUESTIONS[question]}")
