@@ -14,6 +14,7 @@ one image through it.
 
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple, Sequence
 
 import torch
@@ -277,20 +278,66 @@ def _op_connections(func, args, kwargs, out) -> int:
     )
 
 
-def _layer_connections(module: nn.Module, output: torch.Tensor) -> int:
-    """Connections of the course's own layers, which are not plain PyTorch operations."""
-    if isinstance(module, Subsampling):
-        return subsampling_counts(module.channels, module.kernel_size, tuple(output.shape[-2:])).connections
-    if isinstance(module, PartialConv2d):
-        inputs = module.table.sum(dim=0).tolist()
-        return partial_conv_counts(inputs, module.kernel_size, tuple(output.shape[-2:])).connections
-    if isinstance(module, EuclideanRBF):
-        classes, features = module.centers.shape
-        return rbf_counts(features, classes).connections
-    raise AssertionError(f"no formula for {type(module).__name__}")
+def _subsampling_connections(layer: Subsampling, output: torch.Tensor) -> int:
+    return subsampling_counts(layer.channels, layer.kernel_size, tuple(output.shape[-2:])).connections
 
 
-_SELF_COUNTED = (Subsampling, PartialConv2d, EuclideanRBF)
+def _partial_conv_connections(layer: PartialConv2d, output: torch.Tensor) -> int:
+    inputs = layer.table.sum(dim=0).tolist()
+    return partial_conv_counts(inputs, layer.kernel_size, tuple(output.shape[-2:])).connections
+
+
+def _rbf_connections(layer: EuclideanRBF, output: torch.Tensor) -> int:
+    classes, features = layer.centers.shape
+    return rbf_counts(features, classes).connections
+
+
+# The course's own layers are not one PyTorch operation each: they are counted with the formulas above
+# (chapter 3's), given the layer and its output, and the operations inside them are not counted again.
+_FORMULAS = {Subsampling: _subsampling_connections, PartialConv2d: _partial_conv_connections,
+             EuclideanRBF: _rbf_connections}
+
+
+class _BadFormula(Exception):
+    """A formula given to count_connections failed or returned something that is not a count."""
+
+
+def _check_formulas(formulas) -> dict:
+    """The built-in formulas, extended (and overridden) by ``formulas``: {layer class: formula(layer, output)}."""
+    if formulas is None:
+        return dict(_FORMULAS)
+    expected = ("formulas must be a dict mapping layer classes (subclasses of torch.nn.Module) to functions "
+                "formula(layer, output) -> number of connections")
+    if not isinstance(formulas, dict):
+        raise TypeError(f"{expected}, got {type(formulas).__name__}")
+    for kind, formula in formulas.items():
+        if not (isinstance(kind, type) and issubclass(kind, nn.Module)):
+            raise TypeError(f"{expected}; the key {kind!r} is not such a class")
+        if not callable(formula):
+            raise TypeError(f"{expected}; the value for {kind.__name__} is a {type(formula).__name__}, not a function")
+    return {**_FORMULAS, **formulas}
+
+
+def _formula_for(module: nn.Module, formulas: dict):
+    """The formula for ``module``: that of its own class if given, else of the nearest class it derives from."""
+    for kind in type(module).__mro__:
+        if kind in formulas:
+            return formulas[kind]
+    return None
+
+
+def _apply(formula, module: nn.Module, output) -> int:
+    name = type(module).__name__
+    try:
+        n = formula(module, output)
+    except Exception as e:  # noqa: BLE001  (any failure of the caller's formula is reported with its layer)
+        raise _BadFormula(f"the connection formula for {name} raised {type(e).__name__}: {e}") from None
+    if isinstance(n, torch.Tensor) and n.numel() == 1 and not n.is_floating_point():
+        n = n.item()
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise _BadFormula(f"the connection formula for {name} returned {n!r}; expected a number of connections, "
+                          "an int >= 0")
+    return int(n)
 
 
 class _ConnectionCounter(TorchFunctionMode):
@@ -313,10 +360,11 @@ class _ConnectionCounter(TorchFunctionMode):
         return out
 
 
-def _measure(model: nn.Module, input_size):
+def _measure(model: nn.Module, input_size, formulas=None):
     """Run one zero image through ``model``; return connections per top-level layer, and output shapes."""
     check_module(model)
     size = check_input_size(input_size)
+    formulas = _check_formulas(formulas)
     counter = _ConnectionCounter()
     shapes: dict[str, tuple] = {}
     handles = []
@@ -324,15 +372,17 @@ def _measure(model: nn.Module, input_size):
     def enter(module, inputs):
         counter.depth += 1
 
-    def leave(module, inputs, output):
+    def leave(module, inputs, output, formula):
         if counter.depth == 1:  # still > 0 here, so the counter ignores the arithmetic of the formula itself
-            counter.add(_layer_connections(module, output))
+            counter.add(_apply(formula, module, output))
         counter.depth -= 1
 
     for module in model.modules():
-        if isinstance(module, _SELF_COUNTED):
+        formula = _formula_for(module, formulas)
+        if formula is not None:
             handles.append(module.register_forward_pre_hook(enter))
-            handles.append(module.register_forward_hook(leave))
+            handles.append(module.register_forward_hook(
+                lambda module, inputs, output, formula=formula: leave(module, inputs, output, formula)))
 
     def set_layer(name):
         def pre(module, inputs):
@@ -353,7 +403,7 @@ def _measure(model: nn.Module, input_size):
     try:
         with evaluating(model), torch.no_grad(), counter:
             model(x)
-    except _Uncountable as e:
+    except (_Uncountable, _BadFormula) as e:
         raise TypeError(str(e)) from None
     except (RuntimeError, ValueError) as e:
         raise ValueError(f"input_size {size} does not fit this model: {e}") from None
@@ -363,7 +413,7 @@ def _measure(model: nn.Module, input_size):
     return counter.by_layer, shapes
 
 
-def count_connections(model: nn.Module, input_size) -> int:
+def count_connections(model: nn.Module, input_size, formulas=None) -> int:
     """Number of connections of ``model`` for one input image of size ``input_size``.
 
     Works on any model built from 2-D convolutions, max/average pooling,
@@ -374,6 +424,13 @@ def count_connections(model: nn.Module, input_size) -> int:
     only the operations in :data:`NO_CONNECTIONS` (element-wise functions,
     reshaping, dropout) count as making none.
 
+    The course's own layers (``Subsampling``, ``PartialConv2d``,
+    ``EuclideanRBF``) are counted with chapter 3's formulas. ``formulas`` adds
+    formulas for layers of your own, ``{LayerClass: formula}``, where
+    ``formula(layer, output)`` returns the connections of one call of the layer
+    (``output`` is its output for one image); the operations inside such a layer
+    are then not counted again.
+
     Shapes:
         input_size: (C, H, W), e.g. (1, 32, 32) for LeNet-5.
 
@@ -381,23 +438,29 @@ def count_connections(model: nn.Module, input_size) -> int:
         >>> from lenet_helpers.models import LeNet5
         >>> count_connections(LeNet5(), (1, 32, 32))
         340908
+        >>> class Distances(nn.Module):   # every one of 84 inputs feeds each of 10 units
+        ...     def forward(self, x):
+        ...         return torch.cdist(x.flatten(1), torch.ones(10, 84))
+        >>> count_connections(Distances(), (84, 1, 1), formulas={Distances: lambda layer, output: 84 * 10})
+        840
     """
-    by_layer, _ = _measure(model, input_size)
+    by_layer, _ = _measure(model, input_size, formulas)
     return sum(by_layer.values())
 
 
-def count_table(model: nn.Module, input_size) -> Table:
+def count_table(model: nn.Module, input_size, formulas=None) -> Table:
     """Per-layer parameters and connections of ``model``, measured; same columns as :func:`lenet5_table`.
 
     One row per top-level layer (``model.named_children()``), plus a
     ``(forward)`` row for connections made by functional calls outside them.
+    ``formulas``: as for :func:`count_connections`.
 
     Example:
         >>> from lenet_helpers.models import LeNet5
         >>> [row.connections for row in count_table(LeNet5(), (1, 32, 32))]
         [122304, 5880, 151600, 2000, 48120, 10164, 840]
     """
-    by_layer, shapes = _measure(model, input_size)
+    by_layer, shapes = _measure(model, input_size, formulas)
     rows = [
         LayerCount(name, describe(child), shapes.get(name), count_parameters(child), by_layer.get(name, 0))
         for name, child in model.named_children()

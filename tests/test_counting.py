@@ -135,6 +135,70 @@ def test_element_wise_work_and_reshaping_make_no_connections():
     assert {"relu", "tanh", "mul", "add", "flatten", "dropout"} <= counting.NO_CONNECTIONS
 
 
+class Distances(nn.Module):
+    """A layer of one's own that count_connections cannot read operation by operation (cdist is refused)."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.register_buffer("centers", torch.ones(classes, 16))
+
+    def forward(self, x):
+        return torch.cdist(x.flatten(1), self.centers) ** 2
+
+
+def rbf_formula(layer, output):
+    return layer.centers.numel()  # every input feeds every unit
+
+
+def test_formulas_count_layers_of_ones_own_and_nothing_inside_them_twice():
+    model = nn.Sequential(nn.Conv2d(1, 1, 1), Distances())  # 16 weights·inputs + 16 biases, then 10·16
+    with pytest.raises(TypeError, match="'cdist'"):
+        counting.count_connections(model, (1, 4, 4))
+    assert counting.count_connections(model, (1, 4, 4), formulas={Distances: rbf_formula}) == 16 * 2 + 160
+    rows = {row.layer: row.connections for row in counting.count_table(model, (1, 4, 4), formulas={Distances: rbf_formula})}
+    assert rows == {"0": 32, "1": 160}
+
+
+def test_a_formula_is_given_the_layer_and_its_output_and_applies_to_subclasses():
+    seen = []
+
+    class Wider(Distances):
+        pass
+
+    def formula(layer, output):
+        seen.append((type(layer).__name__, tuple(output.shape)))
+        return torch.tensor(layer.centers.numel())  # an integer tensor is accepted too
+
+    assert counting.count_connections(Wider(3), (1, 4, 4), formulas={Distances: formula}) == 48
+    assert seen == [("Wider", (1, 3))]
+
+
+def test_a_formula_replaces_the_courses_own_and_the_defaults_stay():
+    assert counting.count_connections(Subsampling(6), (6, 28, 28), formulas={Subsampling: lambda layer, output: 0}) == 0
+    assert counting.count_connections(LeNet5(), (1, 32, 32), formulas={}) == 340_908
+    assert counting.count_connections(LeNet5(), (1, 32, 32), formulas={Distances: rbf_formula}) == 340_908
+
+
+@pytest.mark.parametrize(
+    "formulas, words",
+    [
+        ([rbf_formula], ["formulas must be a dict", "list"]),
+        ({"Distances": rbf_formula}, ["formulas must be a dict", "'Distances' is not such a class"]),
+        ({int: rbf_formula}, ["is not such a class"]),
+        ({Distances: 160}, ["the value for Distances is a int, not a function"]),
+        ({Distances: lambda layer, output: -1}, ["formula for Distances returned -1", "an int >= 0"]),
+        ({Distances: lambda layer, output: 1.5}, ["formula for Distances returned 1.5"]),
+        ({Distances: lambda layer, output: True}, ["formula for Distances returned True"]),
+        ({Distances: lambda layer, output: layer.no_such_thing}, ["formula for Distances raised AttributeError"]),
+    ],
+)
+def test_bad_formulas_are_clear_errors(formulas, words):
+    with pytest.raises(TypeError) as info:
+        counting.count_connections(nn.Sequential(Distances()), (1, 4, 4), formulas=formulas)
+    for word in words:
+        assert word in str(info.value)
+
+
 @pytest.mark.parametrize(
     "call, error, words",
     [
