@@ -139,8 +139,17 @@ def map_loss_by_hand(penalties, target, j=0.1):
     return total / len(penalties)
 
 
+def subsample_by_reshape(x, weight, bias, kernel_size=2):
+    """The exercise's answer: window sums by a reshape, then the coefficient and the bias of each map."""
+    n, c, h, w = x.shape
+    k = kernel_size
+    sums = x.reshape(n, c, h // k, k, w // k, k).sum(dim=(3, 5))
+    return sums * weight.view(1, c, 1, 1) + bias.view(1, c, 1, 1)
+
+
 RIGHT = {
     checks.squash: lambda a: 1.7159 * torch.tanh(2 / 3 * a),
+    checks.subsample: subsample_by_reshape,
     checks.c3_forward: c3_loop,
     checks.rbf_penalties: rbf_loop,
     checks.map_loss: map_loss_by_hand,  # a float is accepted as well as a 0-d tensor
@@ -148,6 +157,9 @@ RIGHT = {
 
 WRONG = {
     checks.squash: lambda a: torch.tanh(2 / 3 * a),  # forgot the amplitude A
+    checks.subsample: (lambda x, weight, bias, kernel_size=2: (  # the mean of the window, not its sum
+        F.avg_pool2d(x, kernel_size) * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)),
+        "it matches the mean of each window instead of its sum"),
     checks.c3_forward: lambda x, weight, bias, table: F.conv2d(x, weight, bias),  # ignores Table I
     checks.rbf_penalties: lambda x, centers: torch.cdist(x, centers),  # the distance, not its square
     checks.map_loss: lambda penalties, target, j=0.1: (  # forgot the rubbish class e^(-j)
@@ -195,3 +207,36 @@ def test_passing_something_that_is_not_a_function_is_a_clear_error():
     for check in RIGHT:
         with pytest.raises(TypeError, match="fn must be your function"):
             check(torch.zeros(3))
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda x, weight, bias, kernel_size=2: F.max_pool2d(x, kernel_size) * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1),
+     "max pooling"),
+    (lambda x, weight, bias, kernel_size=2: subsample_by_reshape(x, weight, torch.zeros_like(bias), kernel_size),
+     "without the bias"),
+    (lambda x, weight, bias, kernel_size=2: models.squash(subsample_by_reshape(x, weight, bias, kernel_size)),
+     "followed by the squashing function"),
+    (lambda x, weight, bias, kernel_size=2: subsample_by_reshape(x, weight, bias, 2), "raised"),  # the window size ignored
+])
+def test_subsample_names_each_typical_mistake(wrong, words):
+    result = checks.subsample(wrong)
+    assert not result.passed and words in result.message and "Hint:" in result.message, result.message
+
+
+def test_subsample_is_the_courses_layer():
+    layer = models.Subsampling(6)
+    assert checks.subsample(lambda x, weight, bias, kernel_size=2: (
+        F.avg_pool2d(x, kernel_size, divisor_override=1) * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1))).passed
+    x = torch.randn(2, 6, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(subsample_by_reshape(x, layer.weight, layer.bias), layer(x), atol=1e-6)
+
+
+def test_the_lowest_map_loss_is_computed_and_wrong_values_get_the_hint():
+    lowest = math.log(1 + math.exp(-0.1))
+    assert checks.answer("map_loss_lowest", lowest).passed
+    assert checks.answer("map_loss_lowest", round(lowest, 4)).passed  # 0.6444, to 0.1%
+    for wrong in (0.0, math.log(2), math.exp(-0.1), 0.1):  # zero, j = 0, forgetting the log, j itself
+        result = checks.answer("map_loss_lowest", wrong)
+        assert not result.passed and "correct penalty is 0" in result.message
+    assert checks.answer("map_loss_lowest", None).message.startswith("… map_loss_lowest: not done yet")

@@ -4,10 +4,13 @@
 check                           your function
 ==============================  ===================================================
 :func:`squash`                  ``fn(a) -> tensor`` (A·tanh(S·a))
+:func:`subsample`               ``fn(x, weight, bias, kernel_size=2) -> tensor`` (S2, S4, before the squash)
 :func:`c3_forward`              ``fn(x, weight, bias, table) -> tensor``
 :func:`rbf_penalties`           ``fn(x, centers) -> tensor``
 :func:`map_loss`                ``fn(penalties, target, j=0.1) -> tensor``
 ==============================  ===================================================
+
+Numeric questions for :func:`~lenet_helpers.checks.answer`: ``map_loss_lowest``.
 """
 
 from __future__ import annotations
@@ -20,10 +23,26 @@ from ._core import (
     CheckResult,
     _compare_scalar,
     _compare_tensor,
+    _compare_with_mistakes,
+    _Expected,
     _run,
 )
 
-__all__ = ["squash", "c3_forward", "rbf_penalties", "map_loss"]
+__all__ = ["squash", "subsample", "c3_forward", "rbf_penalties", "map_loss"]
+
+
+def _map_loss_lowest() -> float:
+    """The smallest value of the MAP loss with j = 0.1: the correct penalty 0, every other one very large."""
+    penalties = torch.tensor([[0.0] + [1e4] * 9], dtype=torch.float64)
+    return _layers.map_loss(penalties, torch.tensor([0])).item()
+
+
+#: Numeric questions (``checks.answer(name, value)``), answered by the course's code.
+QUESTIONS = {
+    "map_loss_lowest": ("both terms are smallest when the correct penalty is 0 and all the others are very large; "
+                        "what is Σ_i e^(−y_i) then (the sum includes the correct class)? Use j = 0.1.",
+                        _map_loss_lowest),
+}
 
 
 def squash(fn) -> CheckResult:
@@ -50,6 +69,56 @@ def squash(fn) -> CheckResult:
                 "f(-1) = -1, and f approaches ±1.7159 for large |a|. Keep the input's shape.")
 
     return _run("squash", fn, cases, reference, _compare_tensor, hint)
+
+
+def subsample(fn) -> CheckResult:
+    """Check ``fn(x, weight, bias, kernel_size=2)``: LeNet-5's trainable subsampling (S2, S4), before the squash.
+
+    Each output unit adds the kernel_size × kernel_size inputs of its window
+    (non-overlapping windows), multiplies the sum by its map's coefficient
+    ``weight[c]`` and adds its map's bias ``bias[c]``.
+
+    Shapes: x: N×C×H×W (H and W multiples of kernel_size), weight: C, bias: C
+    -> N×C×(H/k)×(W/k). Hidden cases: S2- and S4-sized maps, a 3×3 window.
+
+    Example:
+        >>> def by_pooling(x, weight, bias, kernel_size=2):
+        ...     sums = F.avg_pool2d(x, kernel_size) * kernel_size ** 2
+        ...     return sums * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)
+        >>> subsample(by_pooling).passed
+        True
+    """
+    g = torch.Generator().manual_seed(1998)
+
+    def case(n, c, side, k):
+        return {"x": torch.randn(n, c, side, side, generator=g), "weight": torch.randn(c, generator=g),
+                "bias": torch.randn(c, generator=g), "kernel_size": k}
+
+    cases = [case(2, 6, 28, 2), case(1, 16, 10, 2), case(3, 1, 4, 2), case(2, 3, 9, 3), case(1, 2, 6, 2)]
+
+    def reference(x, weight, bias, kernel_size):
+        layer = _layers.Subsampling(x.shape[1], kernel_size)
+        with torch.no_grad():
+            layer.weight.copy_(weight)
+            layer.bias.copy_(bias)
+            value = layer(x)
+            w, b = weight.view(1, -1, 1, 1), bias.view(1, -1, 1, 1)
+            mean = F.avg_pool2d(x, kernel_size)
+            mistakes = {
+                "the mean of each window instead of its sum (the paper adds the inputs)": mean * w + b,
+                "the largest input of each window (max pooling) instead of their sum": F.max_pool2d(x, kernel_size) * w + b,
+                "the window sum times the coefficient, without the bias": value - b,
+                "the layer followed by the squashing function (this exercise stops before it)": _layers.squash(value),
+            }
+        return _Expected(value, mistakes)
+
+    def hint(args):
+        k = args["kernel_size"]
+        return (f"split each side into windows of {k} (x.reshape(N, C, H // {k}, {k}, W // {k}, {k})), add the "
+                f"{k * k} values of each window, then multiply by weight[c] and add bias[c], one of each per map c "
+                "(weight.view(1, -1, 1, 1) broadcasts over the batch and the positions).")
+
+    return _run("subsample", fn, cases, reference, _compare_with_mistakes(_compare_tensor), hint)
 
 
 def c3_forward(fn) -> CheckResult:
