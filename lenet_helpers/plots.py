@@ -115,6 +115,9 @@ def plot_history(history, *, evaluated_on: str = "test", train_error_after_epoch
             after each epoch, in evaluation mode: drawn beside the error measured during
             the epoch, which the weights changed as it went.
 
+    The error panel uses a log scale when its largest error is more than ten times its
+    smallest, so that small errors stay readable next to a large first one.
+
     Example:
         >>> rows = [dict(epoch=e, train_loss=1 / e, train_error=0.1 / e, test_loss=None, test_error=None) for e in (1, 2, 3)]
         >>> len(plot_history(rows).axes)
@@ -154,6 +157,14 @@ def plot_history(history, *, evaluated_on: str = "test", train_error_after_epoch
                         markersize=4)
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
     ax_err.set(xlabel="epoch", ylabel="error (%)", title="error")
+    plotted = [v for line in ax_err.lines for v in line.get_ydata()]
+    if plotted and min(plotted) > 0 and max(plotted) > 10 * min(plotted):
+        import matplotlib.ticker
+
+        ax_err.set(yscale="log", ylabel="error (%, log scale)")
+        ax_err.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax_err.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
+            lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
     for ax in (ax_loss, ax_err):
         ax.legend()
         ax.grid(alpha=0.3)

@@ -58,6 +58,9 @@ def test_plot_history_names_the_held_out_set_and_draws_the_training_error_after_
     assert [line.get_label() for line in error.lines] == ["train (during the epoch)", "train (after the epoch)",
                                                           "validation"]
     assert list(error.lines[1].get_ydata()) == pytest.approx([5, 3, 2])
+    assert error.get_yscale() == "linear"  # 2% to 12%: less than a factor of ten
+    wide = [EpochStats(e, 1 / e, 0.3 / e ** 3, 1.2 / e, 0.02 / e, float(e)) for e in (1, 2, 3)]
+    assert plots.plot_history(wide).axes[1].get_yscale() == "log"  # 0.7% to 30%
     assert [line.get_label() for line in plots.plot_history(history).axes[1].lines] == ["train", "test"]
     with pytest.raises(ValueError, match="train_error_after_epoch must have one error per epoch"):
         plots.plot_history(history, train_error_after_epoch=[0.1])
