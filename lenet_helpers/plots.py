@@ -22,6 +22,7 @@ __all__ = [
     "Figure",
     "show_images",
     "plot_history",
+    "plot_error_per_pass",
     "show_kernels",
     "show_feature_maps",
     "confusion_matrix",
@@ -100,16 +101,30 @@ def _column(row, name):
     return row[name] if isinstance(row, dict) else getattr(row, name)
 
 
-def plot_history(history) -> Figure:
-    """Training curves: loss and error (%) per epoch, for the training set and, if measured, the test set.
+def plot_history(history, *, evaluated_on: str = "test", train_error_after_epoch=None) -> Figure:
+    """Training curves: loss and error (%) per epoch, for the training set and, if measured, a held-out set.
 
     ``history`` is what :func:`lenet_helpers.train.train` returns (or a list of
     dicts with the same keys: epoch, train_loss, train_error, test_loss, test_error).
+
+    Args:
+        evaluated_on: what the ``test_*`` columns were measured on, for the legend:
+            ``"test"``, or ``"validation"`` when ``train`` was given a validation set as
+            ``test_data``.
+        train_error_after_epoch: optionally, the training error (a fraction) measured
+            after each epoch, in evaluation mode: drawn beside the error measured during
+            the epoch, which the weights changed as it went.
+
+    The error panel uses a log scale when its largest error is more than ten times its
+    smallest, so that small errors stay readable next to a large first one.
 
     Example:
         >>> rows = [dict(epoch=e, train_loss=1 / e, train_error=0.1 / e, test_loss=None, test_error=None) for e in (1, 2, 3)]
         >>> len(plot_history(rows).axes)
         2
+        >>> fig = plot_history(rows, train_error_after_epoch=[0.05, 0.03, 0.02])
+        >>> [line.get_label() for line in fig.axes[1].lines]
+        ['train (during the epoch)', 'train (after the epoch)']
     """
     if not isinstance(history, (list, tuple)) or not history:
         raise ValueError("history must be a non-empty list of epochs, as returned by train()")
@@ -119,22 +134,115 @@ def plot_history(history) -> Figure:
         missing = [name for name in needed if name not in fields]
         if missing:
             raise ValueError(f"history rows must have the fields {', '.join(needed)}; a row lacks {', '.join(missing)}")
+    if not isinstance(evaluated_on, str) or not evaluated_on:
+        raise ValueError(f"evaluated_on must name the held-out set, e.g. 'test' or 'validation', got {evaluated_on!r}")
     epochs = [_column(r, "epoch") for r in history]
+    after = None
+    if train_error_after_epoch is not None:
+        after = [float(e) for e in train_error_after_epoch]
+        if len(after) != len(history):
+            raise ValueError(f"train_error_after_epoch must have one error per epoch ({len(history)}), got {len(after)}")
     fig = Figure(figsize=(9, 3.2), layout="constrained")
     ax_loss, ax_err = fig.subplots(1, 2)
-    for split, style in (("train", "-o"), ("test", "--s")):
+    train_label = "train (during the epoch)" if after is not None else "train"
+    for split, label, style in (("train", train_label, "-o"), ("test", evaluated_on, "--s")):
         losses = [_column(r, f"{split}_loss") for r in history]
         errors = [_column(r, f"{split}_error") for r in history]
         if all(v is not None for v in losses):
-            ax_loss.plot(epochs, losses, style, label=split, markersize=4)
+            ax_loss.plot(epochs, losses, style, label=label, markersize=4)
         if all(v is not None for v in errors):
-            ax_err.plot(epochs, [100 * e for e in errors], style, label=split, markersize=4)
+            ax_err.plot(epochs, [100 * e for e in errors], style, label=label, markersize=4)
+        if split == "train" and after is not None:
+            ax_err.plot(epochs, [100 * e for e in after], ":^", color="tab:green", label="train (after the epoch)",
+                        markersize=4)
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
     ax_err.set(xlabel="epoch", ylabel="error (%)", title="error")
+    plotted = [v for line in ax_err.lines for v in line.get_ydata()]
+    if plotted and min(plotted) > 0 and max(plotted) > 10 * min(plotted):
+        import matplotlib.ticker
+
+        ax_err.set(yscale="log", ylabel="error (%, log scale)")
+        ax_err.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax_err.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
+            lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
     for ax in (ax_loss, ax_err):
         ax.legend()
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
+    return fig
+
+
+def plot_error_per_pass(runs, *, paper=None, title: str | None = None) -> Figure:
+    """Test and training error after each pass, over several runs (seeds): the median and the range.
+
+    ``runs`` is a list of dicts, each with ``test_error_per_pass`` and, optionally,
+    ``train_error_per_pass`` (fractions, one per pass): the layout of the runs in the
+    benchmark's results file (:func:`lenet_helpers.results.bench_results`). The errors
+    are drawn in percent on a log scale. ``paper``, a dict such as
+    :data:`lenet_helpers.results.PAPER`, adds what the paper reports: the test error
+    (``test_error_pct``), the pass after which it settles
+    (``test_error_settles_after_passes``) and the training error after a given pass
+    (``train_error_pct``, ``train_error_after_passes``).
+
+    Example:
+        >>> runs = [{"test_error_per_pass": [0.05, 0.02, 0.012], "train_error_per_pass": [0.1, 0.02, 0.01]},
+        ...         {"test_error_per_pass": [0.04, 0.02, 0.011], "train_error_per_pass": [0.09, 0.03, 0.008]}]
+        >>> fig = plot_error_per_pass(runs, paper={"test_error_pct": 0.95})
+        >>> [line.get_label() for line in fig.axes[0].lines][:3]
+        ['test error (median of 2 runs)', 'training error (median of 2 runs)', 'paper: test error 0.95%']
+    """
+    import statistics
+
+    import matplotlib.ticker
+
+    if not isinstance(runs, (list, tuple)) or not runs or not all(isinstance(r, dict) for r in runs):
+        raise ValueError("runs must be a non-empty list of dicts with test_error_per_pass, as in the results file")
+    if any("test_error_per_pass" not in r for r in runs):
+        raise ValueError("every run must have test_error_per_pass (one error per pass)")
+    passes = len(runs[0]["test_error_per_pass"])
+    if passes == 0 or any(len(r[k]) != passes for r in runs for k in ("test_error_per_pass", "train_error_per_pass")
+                          if k in r):
+        raise ValueError("every run must have the same number of passes (at least one) in each of its curves")
+    paper = dict(paper or {})
+    fig = Figure(figsize=(7, 3.4), layout="constrained")
+    ax = fig.subplots()
+    x = list(range(1, passes + 1))
+    lowest = []
+    for key, name, colour in (("test_error_per_pass", "test error", "tab:blue"),
+                              ("train_error_per_pass", "training error", "tab:orange")):
+        curves = [[100 * e for e in r[key]] for r in runs if key in r]
+        if not curves:
+            continue
+        columns = list(zip(*curves))
+        median = [statistics.median(c) for c in columns]
+        which = f"median of {len(curves)} runs" if len(curves) > 1 else "one run"
+        ax.plot(x, median, "-o", color=colour, markersize=3, label=f"{name} ({which})")
+        if len(curves) > 1:
+            ax.fill_between(x, [min(c) for c in columns], [max(c) for c in columns], color=colour, alpha=0.2,
+                            linewidth=0)
+        lowest.append(min(min(c) for c in columns))
+    if "test_error_pct" in paper:
+        ax.axhline(paper["test_error_pct"], color="tab:blue", linestyle="--", linewidth=1,
+                   label=f"paper: test error {paper['test_error_pct']}%")
+        lowest.append(paper["test_error_pct"])
+    if "train_error_pct" in paper and "train_error_after_passes" in paper:
+        ax.plot([paper["train_error_after_passes"]], [paper["train_error_pct"]], "*", color="tab:red", markersize=11,
+                label=f"paper: training error {paper['train_error_pct']}% after {paper['train_error_after_passes']} passes")
+        lowest.append(paper["train_error_pct"])
+    if "test_error_settles_after_passes" in paper:
+        settled = paper["test_error_settles_after_passes"]
+        ax.axvspan(settled, max(passes, settled) + 0.5, color="0.85", alpha=0.5, linewidth=0,
+                   label=f"paper: test error settled (after about {settled} passes)")
+    ax.set(xlabel="pass through the training set", ylabel="error (%, log scale)", yscale="log",
+           xlim=(0.5, passes + 0.5), title=title)
+    ax.set_ylim(bottom=0.8 * min(lowest))
+    ticks = [t for t in (0.1, 0.2, 0.35, 0.5, 1, 2, 5, 10, 20, 50, 100) if t >= 0.8 * min(lowest)]
+    ax.set_yticks(ticks)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize=7, loc="upper right")
+    ax.grid(alpha=0.3)
     return fig
 
 

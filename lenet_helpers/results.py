@@ -21,7 +21,22 @@ import torch
 
 from ._validate import check_choice
 
-__all__ = ["RESULTS_DIR", "BENCH_DEVICES", "results_path", "devices", "bench_results"]
+__all__ = ["PAPER", "RESULTS_DIR", "BENCH_DEVICES", "results_path", "devices", "bench_results"]
+
+#: What the paper reports about LeNet-5's training and results (Sec. III-B, III-C), to show beside
+#: the course's measurements. Error rates in percent.
+PAPER = {
+    "passes": 20,  # passes through the 60,000 training images (Sec. III-B)
+    "test_error_pct": 0.95,  # LeNet-5 without distortions (Sec. III-C)
+    "test_error_settles_after_passes": 10,  # the test error settles after about 10 passes
+    "train_error_pct": 0.35,  # training error ...
+    "train_error_after_passes": 19,  # ... after 19 passes
+    "distorted_test_error_pct": 0.8,  # with 540,000 affine-distorted training images added
+    "boosted_lenet4_test_error_pct": 0.7,  # boosted LeNet-4 (Sec. III-C)
+    "training_days": (2, 3),  # CPU time of the 20 passes ...
+    "training_cpu": "a 200 MHz R10000",  # ... on this processor
+    "multiply_accumulates": 401_000,  # per character, about (Fig. 11)
+}
 
 #: The folder `make bench` writes into, inside the package (so the wheel carries it).
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

@@ -116,7 +116,7 @@ def test_readme_shows_the_two_commands_first():
     assert "make test" in ci
 
 
-LESSONS = [p for p in NOTEBOOKS if not p.stem.startswith("00")]
+LESSONS = [p for p in NOTEBOOKS if p.stem[:2].isdigit() and not p.stem.startswith("00")]  # numbered chapters; appendices are not lessons
 EXERCISE = re.compile(r"```\{exercise\}[^\n]*\n(?:(?!```).)*?:label:\s*(\S+)", re.S)
 SOLUTION = re.compile(r"```\{solution(?:-start)?\}\s*(\S+)\s*\n((?:(?!```).)*)```", re.S)
 

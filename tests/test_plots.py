@@ -50,6 +50,57 @@ def test_confusion_matrix():
     assert cm.sum() == len(y_true) and cm.trace() == 4
 
 
+def test_plot_history_names_the_held_out_set_and_draws_the_training_error_after_each_epoch():
+    history = [EpochStats(e, 1 / e, 0.1 / e, 1.2 / e, 0.12 / e, float(e)) for e in (1, 2, 3)]
+    fig = plots.plot_history(history, evaluated_on="validation", train_error_after_epoch=[0.05, 0.03, 0.02])
+    loss, error = fig.axes
+    assert [line.get_label() for line in loss.lines] == ["train (during the epoch)", "validation"]
+    assert [line.get_label() for line in error.lines] == ["train (during the epoch)", "train (after the epoch)",
+                                                          "validation"]
+    assert list(error.lines[1].get_ydata()) == pytest.approx([5, 3, 2])
+    assert error.get_yscale() == "linear"  # 2% to 12%: less than a factor of ten
+    wide = [EpochStats(e, 1 / e, 0.3 / e ** 3, 1.2 / e, 0.02 / e, float(e)) for e in (1, 2, 3)]
+    assert plots.plot_history(wide).axes[1].get_yscale() == "log"  # 0.7% to 30%
+    assert [line.get_label() for line in plots.plot_history(history).axes[1].lines] == ["train", "test"]
+    with pytest.raises(ValueError, match="train_error_after_epoch must have one error per epoch"):
+        plots.plot_history(history, train_error_after_epoch=[0.1])
+    with pytest.raises(ValueError, match="evaluated_on"):
+        plots.plot_history(history, evaluated_on="")
+
+
+def test_plot_error_per_pass_draws_the_median_the_range_and_the_papers_points():
+    from lenet_helpers.results import PAPER, bench_results
+
+    runs = [{"test_error_per_pass": [0.05, 0.02, 0.01], "train_error_per_pass": [0.1, 0.02, 0.004]},
+            {"test_error_per_pass": [0.03, 0.02, 0.012], "train_error_per_pass": [0.2, 0.03, 0.006]},
+            {"test_error_per_pass": [0.04, 0.01, 0.011], "train_error_per_pass": [0.3, 0.01, 0.005]}]
+    fig = plots.plot_error_per_pass(runs, paper=PAPER, title="three runs")
+    ax = fig.axes[0]
+    test, training = ax.lines[:2]
+    assert list(test.get_ydata()) == pytest.approx([4, 2, 1.1]) and list(training.get_ydata()) == pytest.approx([20, 2, 0.5])
+    assert len(ax.collections) >= 2  # the range of each curve
+    labels = [line.get_label() for line in ax.lines]
+    assert f"paper: test error {PAPER['test_error_pct']}%" in labels
+    star = ax.lines[labels.index(f"paper: training error {PAPER['train_error_pct']}% after "
+                                 f"{PAPER['train_error_after_passes']} passes")]
+    assert list(star.get_xdata()) == [PAPER["train_error_after_passes"]]
+    assert is_png(fig)
+    one = plots.plot_error_per_pass([{"test_error_per_pass": [0.1, 0.05]}])  # no training curve, no paper
+    assert [line.get_label() for line in one.axes[0].lines] == ["test error (one run)"]
+    assert is_png(plots.plot_error_per_pass(bench_results("cpu")["faithful_modern"]["runs"], paper=PAPER))
+
+
+@pytest.mark.parametrize("runs, words", [
+    ([], "non-empty list"),
+    ([{"train_error_per_pass": [0.1]}], "test_error_per_pass"),
+    ([{"test_error_per_pass": [0.1, 0.05]}, {"test_error_per_pass": [0.1]}], "same number of passes"),
+    ([{"test_error_per_pass": [0.1, 0.05], "train_error_per_pass": [0.2]}], "same number of passes"),
+])
+def test_plot_error_per_pass_rejects_bad_runs(runs, words):
+    with pytest.raises(ValueError, match=words):
+        plots.plot_error_per_pass(runs)
+
+
 @pytest.mark.parametrize(
     "call, error, words",
     [

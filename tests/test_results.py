@@ -57,3 +57,13 @@ def test_bench_results_rejects_bad_devices(device):
 def test_the_package_declares_its_results_as_package_data(root):
     pyproject = (root / "pyproject.toml").read_text()
     assert '"results/*.json"' in pyproject
+
+
+def test_the_papers_figures_are_the_ones_sec_iii_reports():
+    """The figures the pages show beside the measurements (Sec. III-B, III-C of the paper)."""
+    paper = results.PAPER
+    assert (paper["passes"], paper["test_error_pct"], paper["test_error_settles_after_passes"]) == (20, 0.95, 10)
+    assert (paper["train_error_pct"], paper["train_error_after_passes"]) == (0.35, 19)
+    assert (paper["distorted_test_error_pct"], paper["boosted_lenet4_test_error_pct"]) == (0.8, 0.7)
+    assert paper["training_days"] == (2, 3) and "R10000" in paper["training_cpu"]
+    assert paper["multiply_accumulates"] == 401_000

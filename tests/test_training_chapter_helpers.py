@@ -21,16 +21,45 @@ def confusion_loop(y_true, y_pred, num_classes):
     return matrix
 
 
+def epoch(model, optimizer, images, labels, batch_size, *, zero_grad=True, mean_of_batches=False, raw_argmax=False,
+          shuffle=True):
+    """One epoch written as a learner would, right by default; each flag is a typical mistake."""
+    total, wrong, means = 0.0, 0, []
+    batches = (data.batches(images, labels, batch_size) if shuffle
+               else zip(images.split(batch_size), labels.split(batch_size)))
+    for x, y in batches:
+        output = model(x)
+        loss = model.loss(output, y)
+        if zero_grad:
+            optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(y)
+        means.append(loss.item())
+        wrong += int(((output if raw_argmax else model.scores(output)).argmax(dim=1) != y).sum())
+    return (sum(means) / len(means) if mean_of_batches else total / len(labels)), wrong / len(labels)
+
+
+def settled_after(errors, tolerance):
+    for p in range(1, len(errors) + 1):
+        if all(abs(e - errors[-1]) <= tolerance for e in errors[p - 1:]):
+            return p
+
+
 RIGHT = {
     checks.paper_normalization: lambda images: F.pad(images, (2, 2, 2, 2)) * 1.275 - 0.1,
     checks.error_rate: lambda scores, labels: float((scores.argmax(dim=1) != labels).sum()) / len(labels),
     checks.confusion_matrix: confusion_loop,
+    checks.train_epoch: epoch,
+    checks.settled_after: settled_after,
 }
 
 WRONG = {
     checks.paper_normalization: lambda images: F.pad(images * 1.275 - 0.1, (2, 2, 2, 2)),  # pads with 0, not -0.1
     checks.error_rate: lambda scores, labels: (scores.argmax(dim=1) == labels).float().mean(),  # the accuracy
     checks.confusion_matrix: lambda y_true, y_pred, num_classes: confusion_loop(y_pred, y_true, num_classes),
+    checks.train_epoch: lambda *args: epoch(*args, zero_grad=False),  # the gradients add up
+    checks.settled_after: lambda errors, tolerance: settled_after(errors, tolerance) - 1,  # counted from 0
 }
 
 
@@ -66,6 +95,97 @@ def test_other_mistakes_are_recognised():
     too_small = checks.confusion_matrix(
         lambda y_true, y_pred, num_classes: confusion_loop(y_true, y_pred, int(max(y_true.max(), y_pred.max())) + 1))
     assert not too_small.passed and "returned shape" in too_small.message
+
+
+@pytest.mark.parametrize("mistake, words", [
+    (dict(mean_of_batches=True), "mean of the batch losses"),
+    (dict(raw_argmax=True), "penalties"),
+    (dict(shuffle=False), "shuffle"),
+    (dict(zero_grad=False), "zero_grad"),
+])
+def test_train_epoch_names_each_typical_mistake(mistake, words):
+    result = checks.train_epoch(lambda *args: epoch(*args, **mistake))
+    assert not result.passed and words in result.message, result.message
+
+
+def test_train_epoch_recognises_other_mistakes():
+    def cross_entropy(model, optimizer, images, labels, batch_size):
+        total, wrong = 0.0, 0
+        for x, y in data.batches(images, labels, batch_size):
+            output = model(x)
+            loss = F.cross_entropy(output, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(y)
+            wrong += int((model.scores(output).argmax(dim=1) != y).sum())
+        return total / len(labels), wrong / len(labels)
+
+    def accuracy(*args):
+        loss, error = epoch(*args)
+        return loss, 1 - error
+
+    def summed(*args):
+        loss, error = epoch(*args)
+        return loss * len(args[3]), error
+
+    for wrong, words in ((cross_entropy, "cross-entropy on LeNet5's penalties"), (accuracy, "accuracy"),
+                         (lambda *args: epoch(*args)[0], "expected a pair"), (summed, "sum of the batch losses")):
+        result = checks.train_epoch(wrong)
+        assert not result.passed and words in result.message, result.message
+
+
+def test_train_epoch_sees_the_weights_not_only_the_numbers():
+    def right_numbers_no_step(model, optimizer, images, labels, batch_size):
+        before = [p.detach().clone() for p in model.parameters()]
+        numbers = epoch(model, optimizer, images, labels, batch_size)
+        with torch.no_grad():
+            for p, q in zip(model.parameters(), before):
+                p.copy_(q)  # undo the training
+        return numbers
+
+    result = checks.train_epoch(right_numbers_no_step)
+    assert not result.passed and "weights after the epoch differ" in result.message, result.message
+
+
+def test_train_epoch_matches_the_courses_loop():
+    """The reference is train.train's epoch: same weights and the same row (loss, error) from the same start."""
+    torch.manual_seed(0)
+    x, y = torch.randn(40, 1, 32, 32), torch.randint(0, 10, (40,))
+    runs = []
+    for run in ("train.train", "learner"):
+        torch.manual_seed(1)
+        model = models.LeNet5()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+        torch.manual_seed(2)
+        if run == "train.train":
+            row = train.train(model, (x, y), optimizer=optimizer, batch_size=16, device="cpu", progress=False)[0]
+            numbers = (row.train_loss, row.train_error)
+        else:
+            numbers = epoch(model, optimizer, x, y, 16)
+        runs.append((numbers, torch.cat([p.detach().flatten() for p in model.parameters()])))
+    (ours, weights), (theirs, their_weights) = runs
+    assert ours == pytest.approx(theirs, rel=1e-5) and torch.allclose(weights, their_weights, atol=1e-6)
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda errors, tolerance: next(i + 1 for i, e in enumerate(errors) if abs(e - errors[-1]) <= tolerance),
+     "leaves it again"),
+    (lambda errors, tolerance: min(range(len(errors)), key=errors.__getitem__) + 1, "lowest error"),
+    (lambda errors, tolerance: settled_after(errors[:-1] + [min(errors)], tolerance), "around the lowest error"),
+    (lambda errors, tolerance: float(settled_after(errors, tolerance)), "return an int"),
+])
+def test_settled_after_names_each_typical_mistake(wrong, words):
+    result = checks.settled_after(wrong)
+    assert not result.passed and words in result.message, result.message
+
+
+def test_settled_after_on_the_benchmarks_curves():
+    """A sanity check of the reference on real curves: a pass between 1 and 20."""
+    from lenet_helpers.results import bench_results
+
+    run = bench_results("cpu")["faithful_modern"]["runs"][0]
+    assert 1 <= settled_after(run["test_error_per_pass"], 0.001) <= len(run["test_error_per_pass"])
 
 
 def test_the_learners_inputs_cannot_spoil_the_reference():

@@ -6,10 +6,14 @@ check                           your function
 :func:`paper_normalization`     ``fn(images) -> tensor`` (N×28×28 in [0, 1] -> N×32×32, −0.1/1.175)
 :func:`error_rate`              ``fn(scores, labels) -> number`` (fraction wrong)
 :func:`confusion_matrix`        ``fn(y_true, y_pred, num_classes) -> tensor``
+:func:`train_epoch`             ``fn(model, optimizer, images, labels, batch_size) -> (mean loss, error rate)``
+:func:`settled_after`           ``fn(errors, tolerance) -> int`` (the pass from which the error stays settled)
 ==============================  ===================================================
 """
 
 from __future__ import annotations
+
+from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +21,8 @@ import torch.nn.functional as F
 from ._core import (
     CheckResult,
     _cases,
+    _check_callable,
+    _compare_int,
     _compare_scalar,
     _compare_tensor,
     _compare_with_mistakes,
@@ -24,7 +30,7 @@ from ._core import (
     _run,
 )
 
-__all__ = ["paper_normalization", "error_rate", "confusion_matrix"]
+__all__ = ["paper_normalization", "error_rate", "confusion_matrix", "train_epoch", "settled_after"]
 
 
 def paper_normalization(fn) -> CheckResult:
@@ -148,3 +154,234 @@ def confusion_matrix(fn) -> CheckResult:
                 "[true, predicted] for every example: rows are the true classes, columns the predicted ones.")
 
     return _run("confusion_matrix", fn, cases, reference, _compare_with_mistakes(_compare_tensor), hint)
+
+
+class _Spec(NamedTuple):
+    """A model or an optimiser that a hidden case builds afresh for every run; messages show ``text``."""
+
+    text: str
+    build: Callable
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class _Trained(NamedTuple):
+    """What one run of an epoch gives: the function's return value and the weights it left behind."""
+
+    result: object
+    weights: torch.Tensor
+
+
+_ORDER_SEED = 5  # the global seed set just before the epoch, so that every run sees the batches in one order
+
+
+def _fresh(model: _Spec, optimizer: _Spec):
+    torch.manual_seed(1998)  # the same initial weights for every run of a case
+    net = model.build()
+    return net, optimizer.build(net.parameters())
+
+
+def _weights(net) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in net.parameters()])
+
+
+def _reference_epoch(model, optimizer, images, labels, batch_size, *, zero_grad=True, shuffle=True,
+                     mean_of_batches=False, raw_argmax=False, cross_entropy=False, after_step=False) -> _Trained:
+    """The epoch as train.train runs it, or with one of the mistakes the flags name."""
+    from .. import data as _data
+
+    net, opt = _fresh(model, optimizer)
+    torch.manual_seed(_ORDER_SEED)
+    total, wrong, means = 0.0, 0, []
+    for x, y in _data.batches(images, labels, batch_size, shuffle=shuffle):
+        output = net(x)
+        loss = F.cross_entropy(output, y) if cross_entropy else net.loss(output, y)
+        if zero_grad:
+            opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(y)
+        means.append(loss.item())
+        if after_step:
+            with torch.no_grad():
+                output = net(x)
+        scores = output if raw_argmax else net.scores(output)
+        wrong += (scores.argmax(dim=1) != y).sum().item()
+    n = len(labels)
+    mean = sum(means) / len(means) if mean_of_batches else total / n
+    return _Trained((mean, wrong / n), _weights(net))
+
+
+def _compare_epoch(got: _Trained, expected: _Trained):
+    result = got.result
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        return f"returned a {type(result).__name__}, expected a pair (mean loss, error rate)"
+    for what, got_one, expected_one in zip(("the mean loss", "the error rate"), result, expected.result):
+        problem = _compare_scalar(got_one, expected_one)
+        if problem is not None:
+            return f"{what}: {problem}"
+    if got.weights.shape != expected.weights.shape:
+        return "changed the model's parameters' shapes"
+    if not torch.allclose(got.weights, expected.weights, rtol=1e-4, atol=1e-5):
+        gap = (got.weights - expected.weights).abs().max().item()
+        return f"returned the right numbers, but the weights after the epoch differ from the reference's by up to {gap:.2g}"
+    return None
+
+
+def train_epoch(fn) -> CheckResult:
+    """Check ``fn(model, optimizer, images, labels, batch_size)``: one epoch of training, as ``train.train`` runs it.
+
+    For each mini-batch of ``data.batches(images, labels, batch_size)`` (shuffled: one
+    random permutation per epoch): the output, the model's own loss
+    ``model.loss(output, y)``, ``optimizer.zero_grad()``, ``loss.backward()``,
+    ``optimizer.step()``. Return the pair (mean loss, error rate) over the epoch,
+    as training went: the loss averaged over the *images* (each batch's loss weighted
+    by its size) and the fraction of images whose prediction,
+    ``model.scores(output).argmax(dim=1)``, was wrong when their batch was seen.
+    The check runs the function on fresh models (``LeNet5`` and ``LeNet5Modern``) and
+    optimisers, with the global seed set just before, and compares the pair and the
+    weights it leaves with the course's own loop run from the same start.
+
+    Shapes: images: N×1×32×32, labels: N class indices, batch_size: int -> (float, float).
+
+    Example:
+        >>> from lenet_helpers import data
+        >>> def my_epoch(model, optimizer, images, labels, batch_size):
+        ...     total, wrong = 0.0, 0
+        ...     for x, y in data.batches(images, labels, batch_size):
+        ...         output = model(x)
+        ...         loss = model.loss(output, y)
+        ...         optimizer.zero_grad()
+        ...         loss.backward()
+        ...         optimizer.step()
+        ...         total += loss.item() * len(y)
+        ...         wrong += (model.scores(output).argmax(dim=1) != y).sum().item()
+        ...     return total / len(labels), wrong / len(labels)
+        >>> train_epoch(my_epoch).passed
+        True
+    """
+    from .. import models as _models
+
+    fn = _check_callable(fn)
+    g = torch.Generator().manual_seed(1998)
+
+    def spec_model(name):
+        return _Spec(f"{name}()", getattr(_models, name))
+
+    def sgd(lr):
+        return _Spec(f"SGD(lr={lr})", lambda params: torch.optim.SGD(params, lr=lr))
+
+    def adam(lr):
+        return _Spec(f"Adam(lr={lr})", lambda params: torch.optim.Adam(params, lr=lr))
+
+    def digits(n):
+        return torch.randn(n, 1, 32, 32, generator=g), torch.randint(0, 10, (n,), generator=g)
+
+    keys = ("model", "optimizer", "images", "labels", "batch_size")
+    cases = _cases((spec_model("LeNet5Modern"), sgd(0.05), *digits(40), 16),
+                   (spec_model("LeNet5"), sgd(0.05), *digits(40), 16),
+                   (spec_model("LeNet5Modern"), adam(1e-3), *digits(24), 8),
+                   (spec_model("LeNet5"), adam(1e-3), *digits(30), 30),
+                   (spec_model("LeNet5"), sgd(0.1), *digits(21), 4), keys=keys)
+
+    def run_learners(model, optimizer, images, labels, batch_size):
+        net, opt = _fresh(model, optimizer)
+        torch.manual_seed(_ORDER_SEED)
+        result = fn(net, opt, images, labels, batch_size)
+        return _Trained(result, _weights(net))
+
+    def reference(model, optimizer, images, labels, batch_size):
+        args = (model, optimizer, images, labels, batch_size)
+        value = _reference_epoch(*args)
+        n, several = len(labels), len(labels) > batch_size
+        mistakes = {"the accuracy (the fraction right); the error rate is 1 − accuracy":
+                    _Trained((value.result[0], 1 - value.result[1]), value.weights),
+                    "the sum of the batch losses times their sizes (divide by the number of images)":
+                    _Trained((value.result[0] * n, value.result[1]), value.weights)}
+        if several:
+            mistakes["a missing optimizer.zero_grad(): the gradients of all the batches so far add up"] = (
+                _reference_epoch(*args, zero_grad=False))
+            mistakes["the batches in the data's order: shuffle them, one random permutation per epoch "
+                     "(data.batches does)"] = _reference_epoch(*args, shuffle=False)
+        mistakes["predictions made after the step (count the mistakes of the output the loss was computed on, "
+                 "before the weights changed)"] = _reference_epoch(*args, after_step=True)
+        if n % batch_size:
+            mistakes["the mean of the batch losses: the last, smaller batch counts as much as a full one "
+                     "(weight each batch's loss by its size)"] = _reference_epoch(*args, mean_of_batches=True)
+        if model.text == "LeNet5()":
+            mistakes["the argmax of LeNet5's outputs, which are penalties: the smallest wins "
+                     "(model.scores(output) turns them into scores)"] = _reference_epoch(*args, raw_argmax=True)
+            mistakes["cross-entropy on LeNet5's penalties (use the model's own loss, model.loss: the MAP "
+                     "criterion)"] = _reference_epoch(*args, cross_entropy=True)
+        return _Expected(value, mistakes)
+
+    def hint(args):
+        return ("for each batch (x, y) of data.batches(images, labels, batch_size): output = model(x), "
+                "loss = model.loss(output, y), then zero_grad, backward, step. Add loss.item() × len(y) to a total "
+                "and count the wrong predictions, model.scores(output).argmax(dim=1) != y; divide both by the "
+                f"{len(args['labels'])} images at the end.")
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # batches of a few images: one thread is as fast, and spares a busy machine
+    try:
+        return _run("train_epoch", run_learners, cases, reference, _compare_with_mistakes(_compare_epoch), hint)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def settled_after(fn) -> CheckResult:
+    """Check ``fn(errors, tolerance)``: the first pass from which the error stays within ``tolerance`` of its last value.
+
+    ``errors[i]`` is the error measured after pass ``i + 1``. The answer is the
+    smallest pass ``p`` (counted from 1) such that every error from pass ``p`` to
+    the last is within ``tolerance`` of the last pass's error,
+    ``abs(errors[q - 1] - errors[-1]) <= tolerance`` for every ``q >= p``. An error
+    that comes within the tolerance and then leaves it again has not settled yet.
+    Hidden cases: a curve that settles, one that dips early and rises again, a
+    constant one, a single pass, and one whose lowest point is not its last.
+
+    Shapes: errors: a list of P numbers (P >= 1), tolerance: a number >= 0 -> an int in 1..P.
+
+    Example:
+        >>> def my_settled_after(errors, tolerance):
+        ...     p = len(errors)
+        ...     while p > 1 and abs(errors[p - 2] - errors[-1]) <= tolerance:
+        ...         p -= 1
+        ...     return p
+        >>> settled_after(my_settled_after).passed
+        True
+    """
+    keys = ("errors", "tolerance")
+    cases = _cases(([5.0, 2.0, 1.4, 1.15, 1.05, 1.0, 1.02, 0.98, 1.0], 0.1),
+                   ([3.0, 1.0, 2.0, 1.3, 1.05, 1.0], 0.1),
+                   ([2.0, 0.8, 1.0, 1.0, 1.0], 0.1),
+                   ([3.0, 2.0, 1.0], 0.5),
+                   ([1.0, 1.0, 1.0], 0.0),
+                   ([2.5], 0.1),
+                   ([9.5, 2.7, 2.1, 1.75, 1.6, 1.5, 1.35, 1.3, 1.2, 1.1, 1.0, 0.97, 0.93, 0.9, 0.88], 0.15),
+                   keys=keys)
+
+    def settled(errors, tolerance, target):
+        p = len(errors)
+        while p > 1 and abs(errors[p - 2] - target) <= tolerance:
+            p -= 1
+        return p
+
+    def reference(errors, tolerance):
+        value = settled(errors, tolerance, errors[-1])
+        first_within = next(i for i, e in enumerate(errors) if abs(e - errors[-1]) <= tolerance) + 1
+        lowest = min(range(len(errors)), key=errors.__getitem__) + 1
+        mistakes = {"a pass counted from 0 (the first pass is pass 1)": value - 1,
+                    "the first pass that comes within the tolerance, although the error leaves it again later "
+                    "(every pass from there on must stay within it)": first_within,
+                    "the pass with the lowest error (the question is when the error stops changing)": lowest,
+                    "settling around the lowest error (compare with the last pass's error)":
+                        settled(errors, tolerance, min(errors))}
+        return _Expected(value, {k: v for k, v in mistakes.items() if v != value})
+
+    def hint(args):
+        return (f"start from the last pass ({len(args['errors'])}) and walk backwards while the error stays within "
+                f"{args['tolerance']} of the last pass's error; the answer is the earliest pass reached, counted from 1.")
+
+    return _run("settled_after", fn, cases, reference, _compare_with_mistakes(_compare_int), hint)
