@@ -52,7 +52,8 @@ def _reference_network() -> nn.Module:
     """The course's faithful LeNet-5 (``models.LeNet5``), imported late: models imports nothing from checks."""
     from .. import models
 
-    return models.LeNet5()
+    with torch.random.fork_rng(devices=[]):
+        return models.LeNet5()
 
 
 def _make(fn, name: str) -> nn.Module:
@@ -336,13 +337,15 @@ def _steps(step, seed: int, optimizer_name: str, x, y, calls: int = 2) -> dict:
     model = _plain_lenet5(seed)
     optimizer = _optimizer_for(model, optimizer_name)
     start = _weights(model)
-    with torch.no_grad():
-        before = _layers.map_loss(model(x), y).item()
-    returned = [step(model, optimizer, x.clone(), y.clone()) for _ in range(calls)]
+    losses, returned = [], []   # the MAP loss of the batch before each call, and what the call returned
+    for _ in range(calls):
+        with torch.no_grad():
+            losses.append(_layers.map_loss(model(x), y).item())
+        returned.append(step(model, optimizer, x.clone(), y.clone()))
     with torch.no_grad():
         after = _layers.map_loss(model(x), y).item()
-    return {"returned": returned, "before": before, "after": after, "start": start, "weights": _weights(model),
-            "n": len(y)}
+    return {"returned": returned, "losses": losses, "before": losses[0], "after": after, "start": start,
+            "weights": _weights(model), "n": len(y)}
 
 
 def _step_with(loss_of, zero_grad: bool = True):
@@ -420,30 +423,31 @@ def train_step(fn) -> CheckResult:
 
     def compare(got, expected):
         right = expected.value
-        for call, (value, loss) in enumerate(zip(got["returned"], right["returned"]), start=1):
+        if not _close(got["weights"], right["weights"]):
+            if got["after"] >= got["before"]:
+                problem = (f"did not lower the MAP loss of the fixed batch (before the two calls {got['before']:.4g}, "
+                           f"after {got['after']:.4g}; two right steps give {right['after']:.4g})")
+            else:
+                problem = (f"lowered the loss of the fixed batch (from {got['before']:.4g} to {got['after']:.4g}), "
+                           f"but not as two optimiser steps on the MAP loss do (to {right['after']:.4g})")
+            if torch.equal(got["weights"], got["start"]):
+                return problem + "; the weights did not change at all: call loss.backward(), then optimizer.step()"
+            for why, weights in expected.mistakes.items():
+                if _close(got["weights"], weights):
+                    return f"{problem}; it matches {why}"
+            return problem
+        for call, (value, loss) in enumerate(zip(got["returned"], got["losses"]), start=1):
             number = _as_number(value)
             if number is None:
                 return (f"returned {_short(value)} at call {call}, expected the loss, one number (loss.item(), or "
                         "the 0-d tensor itself)")
             if abs(number - loss) > 1e-4 + 1e-4 * abs(loss):
-                problem = f"returned {number:.6g} at call {call}, expected {loss:.6g}, the MAP loss of the batch before the step"
+                problem = (f"returned {number:.6g} at call {call}, expected {loss:.6g}, the MAP loss of the batch "
+                           "before the step (the steps themselves are right)")
                 if abs(number - loss * got["n"]) <= 1e-4 * abs(loss) * got["n"]:
-                    problem += "; it matches the loss summed over the batch (eq. (9) here is the mean over the batch)"
+                    problem += "; it matches the loss summed over the batch (return the mean, the loss you step on)"
                 return problem
-        if _close(got["weights"], right["weights"]):
-            return None
-        if got["after"] >= got["before"]:
-            problem = (f"did not lower the MAP loss of the fixed batch (before the two calls {got['before']:.4g}, "
-                       f"after {got['after']:.4g}; two right steps give {right['after']:.4g})")
-        else:
-            problem = (f"lowered the loss of the fixed batch (from {got['before']:.4g} to {got['after']:.4g}), but not "
-                       f"as two optimiser steps on the MAP loss do (to {right['after']:.4g})")
-        if torch.equal(got["weights"], got["start"]):
-            return problem + "; the weights did not change at all: call loss.backward(), then optimizer.step()"
-        for why, weights in expected.mistakes.items():
-            if _close(got["weights"], weights):
-                return f"{problem}; it matches {why}"
-        return problem
+        return None
 
     def hint(args):
         return ("penalties = model(x); loss = map_loss(penalties, y) (eq. 9, the mean over the batch); "
