@@ -440,7 +440,7 @@ def train_step(fn) -> CheckResult:
             number = _as_number(value)
             if number is None:
                 return (f"returned {_short(value)} at call {call}, expected the loss, one number (loss.item(), or "
-                        "the 0-d tensor itself)")
+                        "the 0-d tensor itself); the steps themselves are right")
             if abs(number - loss) > 1e-4 + 1e-4 * abs(loss):
                 problem = (f"returned {number:.6g} at call {call}, expected {loss:.6g}, the MAP loss of the batch "
                            "before the step (the steps themselves are right)")
