@@ -138,10 +138,11 @@ def step_with_model_loss(model, optimizer, x, y):
 
 
 def good_error(model, images, labels):
+    device = next(model.parameters()).device   # the notebook's way: the stand-in networks have a parameter
     model.eval()
     with torch.no_grad():
-        penalties = torch.cat([model(batch) for batch in images.split(16)])
-    return (penalties.argmin(dim=1) != labels).float().mean().item()
+        penalties = torch.cat([model(batch.to(device)) for batch in images.split(16)])
+    return (penalties.argmin(dim=1) != labels.to(device)).float().mean().item()
 
 
 def error_by_argmax(model, images, labels):

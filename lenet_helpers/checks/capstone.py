@@ -473,7 +473,7 @@ class _FixedPenalties(nn.Module):
     def __init__(self, seed: int):
         super().__init__()
         g = torch.Generator().manual_seed(seed)
-        self.register_buffer("weight", torch.randn(84, 32 * 32, generator=g) / 8)
+        self.weight = nn.Parameter(torch.randn(84, 32 * 32, generator=g) / 8, requires_grad=False)
         self.register_buffer("centers", _layers.rbf_codes())
 
     def forward(self, x):
