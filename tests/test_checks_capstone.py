@@ -249,8 +249,11 @@ def test_lenet5_parameters(make, words):
 
 
 def test_the_network_checks_want_the_class_not_an_instance():
-    result = checks.lenet5_shapes(PageLeNet5())  # an instance is callable, but calling it makes no network
-    assert not result.passed and "raised" in result.message
+    for check in (checks.lenet5_shapes, checks.lenet5_parameters):
+        with pytest.raises(TypeError, match=r"pass the class itself, lenet5_\w+\(PageLeNet5\)"):
+            check(PageLeNet5())  # an instance is callable, but calling it makes no network
+        with pytest.raises(TypeError, match="fn must be your function"):
+            check(5)
     made = checks.lenet5_parameters(lambda: "not a network")
     assert not made.passed and "nn.Module" in made.message and "not lenet5_parameters(MyLeNet5())" in made.message
 

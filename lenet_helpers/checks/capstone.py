@@ -31,6 +31,7 @@ from ..modules import device_of as _device_of
 from ..modules import evaluating as _evaluating
 from ._core import (
     CheckResult,
+    _check_callable,
     _compare_scalar,
     _compare_tensor,
     _compare_with_mistakes,
@@ -54,6 +55,14 @@ def _reference_network() -> nn.Module:
 
     with torch.random.fork_rng(devices=[]):
         return models.LeNet5()
+
+
+def _check_maker(fn, name: str) -> None:
+    """A network check takes the class (or a function that makes the network), not a network."""
+    if isinstance(fn, nn.Module):
+        raise TypeError(f"fn must make your network: pass the class itself, {name}({type(fn).__name__}), "
+                        f"not a network already made, {name}({type(fn).__name__}())")
+    _check_callable(fn)
 
 
 def _make(fn, name: str) -> nn.Module:
@@ -108,6 +117,7 @@ def lenet5_shapes(fn) -> CheckResult:
         >>> lenet5_shapes(models.LeNet5).passed
         True
     """
+    _check_maker(fn, "lenet5_shapes")
     expected = _expected_shapes()
     g = torch.Generator().manual_seed(1998)
     cases = [{"x": torch.rand(1, 1, 32, 32, generator=g) * 1.275 - 0.1},
@@ -205,6 +215,7 @@ def lenet5_parameters(fn) -> CheckResult:
         >>> lenet5_parameters(models.LeNet5).passed
         True
     """
+    _check_maker(fn, "lenet5_parameters")
     reference_model = _reference_network()
 
     def count(module):
