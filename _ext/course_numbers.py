@@ -9,6 +9,7 @@ from fractions import Fraction
 
 def course_numbers() -> dict[str, str]:
     from lenet_helpers import counting, data, models
+    from lenet_helpers.checks import capstone
 
     table = counting.lenet5_table()
     bitmap_rows = models.RBF_BITMAPS[0].strip().splitlines()
@@ -20,6 +21,8 @@ def course_numbers() -> dict[str, str]:
         "rbf_bitmap": f"{len(bitmap_rows[0])}×{len(bitmap_rows)}",
         "paper_background": f"{data.PAPER_BACKGROUND:g}".replace("-", "−"),
         "paper_foreground": f"{data.PAPER_FOREGROUND:g}",
+        "capstone_target_error": f"{capstone.TARGET_ERROR:.1%}",
+        "capstone_target_seconds": f"{capstone.TARGET_SECONDS:g}",
     }
 
 
