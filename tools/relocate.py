@@ -71,8 +71,8 @@ class Repository:
 def parse_repository(url: str) -> Repository:
     """The repository at ``url``, which must be https://github.com/OWNER/NAME (a trailing / or .git is fine).
 
-    >>> parse_repository("https://github.com/alice/lenet-course.git").slug
-    'alice/lenet-course'
+    >>> parse_repository("https://github.com/example/lenet-course.git").slug
+    'example/lenet-course'
     >>> parse_repository("github.com/alice")
     Traceback (most recent call last):
     ...
@@ -254,11 +254,11 @@ def rewrite_addresses(text: str, old: Repository, new: Repository) -> str:
     addresses (github.com/OWNER/NAME, git@github.com:OWNER/NAME.git), Colab and raw-file links
     (…/github/OWNER/NAME, githubusercontent.com/OWNER/NAME) and the Pages site (OWNER.github.io/NAME).
 
-    >>> old, new = Repository("a", "course"), Repository("bob", "lenet")
-    >>> rewrite_addresses("see https://github.com/a/course/issues and https://a.github.io/course/", old, new)
-    'see https://github.com/bob/lenet/issues and https://bob.github.io/lenet/'
-    >>> rewrite_addresses("https://github.com/a/course-two stays", old, new)
-    'https://github.com/a/course-two stays'
+    >>> old, new = Repository("example-a", "course"), Repository("example-b", "lenet")
+    >>> rewrite_addresses("see https://github.com/example-a/course/issues, https://example-a.github.io/course/", old, new)
+    'see https://github.com/example-b/lenet/issues, https://example-b.github.io/lenet/'
+    >>> rewrite_addresses("https://github.com/example-a/course-two stays", old, new)
+    'https://github.com/example-a/course-two stays'
     """
     slug = rf"{re.escape(old.owner)}/{re.escape(old.name)}(?=\.git\b|(?![\w.-]))"
     text = re.sub(rf"(?i)((?:github\.com[/:]|/github/|githubusercontent\.com/)){slug}",
