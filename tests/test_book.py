@@ -106,7 +106,7 @@ def test_configuration():
 
 # Addresses of GitHub repositories and Pages sites, as the course writes them (web, git, Colab, raw files).
 ADDRESS = re.compile(r"(?i)(?:github\.com[/:]|colab\.research\.google\.com/github/|githubusercontent\.com/)"
-                     r"([A-Za-z0-9-]+)/([\w.-]+?)(?:\.git)?(?![\w.-])|\b([A-Za-z0-9-]+)\.github\.io/([\w.-]*)")
+                     r"([A-Za-z0-9][A-Za-z0-9-]*)/([\w.-]+?)(?:\.git)?(?![\w.-])|\b([A-Za-z0-9-]+)\.github\.io/([\w.-]*)")
 # Files that name other people's repositories: npm's record of the site's front-end packages.
 NOT_OURS = {"assets/package-lock.json"}
 
