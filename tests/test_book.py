@@ -83,7 +83,8 @@ def test_every_notebook_starts_with_the_colab_set_up_cell(path):
     assert relocate.is_setup_cell(first), f"{path.name}: the first code cell must be the set-up cell (copy chapter 0's)"
     version, url = relocate.package_version(ROOT), CONFIG["repository"]["url"]
     named_version, named_url = relocate.setup_cell_named(first)
-    stale = [f"it installs version {named_version}, the package is {version}"] if named_version != version else []
+    stale = [f"it installs {f'version {named_version}' if named_version else 'no pinned version'}, the package is {version}"
+             ] if named_version != version else []
     stale += [f"it names {named_url}, _config.yml says {url}"] if named_url != url else []
     assert first == relocate.setup_cell(version, url), (
         f"{path.name}: the set-up cell is stale ({'; '.join(stale) or 'its code differs from tools/relocate.py'}). "

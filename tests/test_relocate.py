@@ -111,6 +111,14 @@ def test_check_names_the_command_to_run():
     assert f"make relocate REPOSITORY={FORK}" in problem and configured.url in problem
 
 
+def test_check_annotates_the_workflow_run_on_github(monkeypatch, capsys):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert relocate.main(["--check", "example-fork/lenet-course"]) == 1
+    out, err = capsys.readouterr()
+    assert out.startswith("::error title=") and f"make relocate REPOSITORY={FORK}" in out
+    assert err.startswith("error: _config.yml names the repository")
+
+
 # ---------------------------------------------------------------------------------------------------
 # The set-up cell, run with pip replaced by a stand-in
 # ---------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import re
 import subprocess
 import sys
@@ -327,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
             problem = check(args.check)
             if problem:
                 print(f"error: {problem}", file=sys.stderr)
+                if os.environ.get("GITHUB_ACTIONS") == "true":  # also as an annotation on the workflow run's page
+                    print(f"::error title=_config.yml names another repository::{' '.join(problem.split())}")
                 return 1
             print(f"_config.yml names this repository ({args.check}).")
             return 0
