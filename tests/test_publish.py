@@ -172,3 +172,17 @@ def test_ci_runs_the_colab_simulation_after_the_tests():
     assert commands.index("make test") < commands.index("make colab")
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^colab:.*\n\t.*tools/colab\.py", makefile, re.M)
+
+
+def test_colab_reports_the_set_up_cells_time(tmp_path):
+    import colab
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# A chapter"), nbformat.v4.new_code_cell("pass"), nbformat.v4.new_code_cell("pass")]
+    nb.cells[1].metadata["execution"] = {"iopub.execute_input": "2026-01-01T10:00:00.000000Z",
+                                         "shell.execute_reply": "2026-01-01T10:00:12.500000Z"}
+    nbformat.write(nb, tmp_path / "timed.ipynb")
+    assert colab.setup_seconds(tmp_path / "timed.ipynb") == 12.5
+    nb.cells[1].metadata = {}
+    nbformat.write(nb, tmp_path / "untimed.ipynb")
+    assert colab.setup_seconds(tmp_path / "untimed.ipynb") is None

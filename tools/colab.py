@@ -141,6 +141,21 @@ def execute(notebook: Path, content: Path, env: dict, out: Path) -> tuple[float,
     return seconds, error
 
 
+def setup_seconds(executed: Path) -> float | None:
+    """How long the set-up cell (the first code cell) of an executed notebook took, from nbclient's timings."""
+    import nbformat
+    from datetime import datetime
+
+    cell = next((c for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code"), None)
+    timing = cell.metadata.get("execution", {}) if cell is not None else {}
+    try:
+        start, end = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
+                      for k in ("iopub.execute_input", "shell.execute_reply"))
+    except (KeyError, ValueError):
+        return None
+    return (end - start).total_seconds()
+
+
 def short(error: str, lines: int = 30) -> str:
     """The end of an error: the failing cell's last lines and the exception."""
     kept = [line for line in error.strip().splitlines() if line.strip()]
@@ -179,7 +194,9 @@ def simulate(selected: list[str], folder: Path) -> int:
     for notebook in notebooks:
         seconds, error = execute(notebook, content, env, out)
         results.append((notebook.name, seconds, error))
-        print(f"  {notebook.name:<28} {seconds:6.1f} s  {'ok' if error is None else 'FAILED'}", flush=True)
+        setup = setup_seconds(out / notebook.name)
+        setup = f"(set-up cell {setup:5.1f} s)" if setup is not None else ""
+        print(f"  {notebook.name:<28} {seconds:6.1f} s  {setup:<22} {'ok' if error is None else 'FAILED'}", flush=True)
         if error:
             print(short(error), flush=True)
 
