@@ -119,14 +119,14 @@ def put_mnist(content: Path) -> Path:
     return raw
 
 
-def execute(notebook: Path, content: Path, env: dict, out: Path) -> tuple[float, str | None]:
+def execute(notebook: Path, content: Path, env: dict, out: Path, timeout: int = 1800) -> tuple[float, str | None]:
     """Run ``notebook`` with the simulation's kernel in ``content``; save it to ``out``. Returns (seconds, error or None)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(notebook, as_version=4)
-    client = NotebookClient(nb, kernel_name=KERNEL, timeout=900, startup_timeout=120,
+    client = NotebookClient(nb, kernel_name=KERNEL, timeout=timeout, startup_timeout=120,
                             resources={"metadata": {"path": str(content)}})
     start, error = time.perf_counter(), None
     with open(out / f"{notebook.stem}.kernel.log", "w") as log:  # the kernel's own messages, kept aside
@@ -162,7 +162,7 @@ def short(error: str, lines: int = 30) -> str:
     return "\n".join("    " + line for line in kept[-lines:])
 
 
-def simulate(selected: list[str], folder: Path) -> int:
+def simulate(selected: list[str], folder: Path, timeout: int = 1800) -> int:
     version = relocate.package_version()
     notebooks = [p for p in relocate.chapters() if not selected or any(p.name.startswith(s) for s in selected)]
     if not notebooks:
@@ -192,7 +192,7 @@ def simulate(selected: list[str], folder: Path) -> int:
 
     results = []
     for notebook in notebooks:
-        seconds, error = execute(notebook, content, env, out)
+        seconds, error = execute(notebook, content, env, out, timeout)
         results.append((notebook.name, seconds, error))
         setup = setup_seconds(out / notebook.name)
         setup = f"(set-up cell {setup:5.1f} s)" if setup is not None else ""
@@ -226,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("chapters", nargs="*", help="run only the chapters whose file names start with these")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="work in DIR (new or empty) and keep it: the environment, the built files, the executed notebooks")
+    parser.add_argument("--timeout", type=int, default=1800, metavar="SECONDS",
+                        help="the longest any one cell may run (default 1800: generous, for a busy machine)")
     args = parser.parse_args(argv)
     if args.keep:
         folder = args.keep.resolve()
@@ -240,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tempfile.mkdtemp(prefix="lenet-colab-"))
     status = 1
     try:
-        status = simulate(args.chapters, folder)
+        status = simulate(args.chapters, folder, args.timeout)
     except (SimulationError, release.ReleaseError, relocate.RelocateError) as e:
         print(f"error: {e}", file=sys.stderr)
         print("colab: 0 passed, 1 failed")
