@@ -16,7 +16,7 @@ ASSETS := assets/node_modules/.package-lock.json
 export CHROMIUM
 
 .DEFAULT_GOAL := help
-.PHONY: help book test lab venv clean browser bench
+.PHONY: help book test lab venv clean browser bench relocate setup-cells colab lint-workflows
 
 help:
 	@echo "make book    build the website into _build/html (sets up .venv on first use)"
@@ -24,6 +24,10 @@ help:
 	@echo "make lab     open the chapters in JupyterLab"
 	@echo "make bench   measure training speed, the faithful LeNet-5's error and the book's build time"
 	@echo "make clean   remove _build (the website and the notebook execution cache)"
+	@echo "make colab   Colab simulated: build the package, run every chapter against it in a fresh environment"
+	@echo "make relocate REPOSITORY=https://github.com/OWNER/NAME   move the course (a fork, say) to that repository"
+	@echo "make setup-cells   rewrite the chapters' set-up cells after changing lenet_helpers.__version__"
+	@echo "make lint-workflows   check .github/workflows with jactionlint and zizmor (make test does too)"
 
 venv: $(READY)
 
@@ -72,3 +76,22 @@ lab: $(READY)
 
 clean:
 	rm -rf _build
+
+# Publishing (see the README, "Publish your own copy"). relocate and setup-cells need only Python, no .venv.
+relocate:
+	@test -n "$(REPOSITORY)" || { \
+	  echo "error: say where the course now lives: make relocate REPOSITORY=https://github.com/OWNER/NAME"; exit 2; }
+	@$(PYTHON) tools/relocate.py "$(REPOSITORY)"
+
+setup-cells:
+	@$(PYTHON) tools/relocate.py --setup-cells
+
+# Google Colab, simulated (tools/colab.py): the built wheel in a fresh venv with only torch and torchvision,
+# every chapter executed outside the checkout. Minutes: .ci/run runs it after make test.
+colab: $(READY)
+	$(BIN)/python tools/colab.py $(COLAB_ARGS)
+
+# The same checks as tests/test_workflows.py, on their own.
+lint-workflows: $(READY)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jactionlint
+	$(BIN)/zizmor --offline .github/workflows

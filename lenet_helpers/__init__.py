@@ -42,7 +42,7 @@ from . import (
     widgets,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["conv", "pool", "counting", "layers", "models", "modules", "data", "train", "evaluation", "experiments",
            "sdlm", "results", "plots", "widgets", "checks", "__version__"]

@@ -7,6 +7,7 @@ so stale outputs can never hide a broken notebook. Skip it while iterating: pyte
 
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -17,6 +18,8 @@ from conftest import jupyter_book
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+sys.path.insert(0, str(ROOT / "tools"))
+import relocate  # noqa: E402  (tools/relocate.py: the set-up cell and the repository's address)
 
 
 def toc_entries() -> list[str]:
@@ -72,17 +75,21 @@ def test_notebooks_are_committed_without_outputs(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
 def test_every_notebook_starts_with_the_colab_set_up_cell(path):
-    """The first code cell installs lenet_helpers only if it is missing, from the configured repository."""
+    """The first code cell installs the package's one version (lenet_helpers.__version__) from PyPI, else
+    from the release tag of the repository in _config.yml: the same cell in every chapter, written by
+    tools/relocate.py. A chapter copied from another, or one left behind by a version bump, is stale."""
     nb = nbformat.read(path, as_version=4)
     first = next(cell.source for cell in nb.cells if cell.cell_type == "code")
-    url, branch = CONFIG["repository"]["url"], CONFIG["repository"]["branch"]
-    assert 'find_spec("lenet_helpers") is None' in first
-    install = [line for line in first.splitlines() if "pip install" in line]
-    assert len(install) == 1, f"{path.name}: the set-up cell must have one pip install line"
-    assert f"lenet-helpers @ git+{url}@{branch}" in install[0], (
-        f"{path.name}: the set-up cell must install from the repository in _config.yml ({url}, branch {branch})"
+    assert relocate.is_setup_cell(first), f"{path.name}: the first code cell must be the set-up cell (copy chapter 0's)"
+    version, url = relocate.package_version(ROOT), CONFIG["repository"]["url"]
+    named_version, named_url = relocate.setup_cell_named(first)
+    stale = [f"it installs {f'version {named_version}' if named_version else 'no pinned version'}, the package is {version}"
+             ] if named_version != version else []
+    stale += [f"it names {named_url}, _config.yml says {url}"] if named_url != url else []
+    assert first == relocate.setup_cell(version, url), (
+        f"{path.name}: the set-up cell is stale ({'; '.join(stale) or 'its code differs from tools/relocate.py'}). "
+        "Run `make setup-cells` to rewrite it."
     )
-    assert "torch" not in install[0], f"{path.name}: the set-up cell must not (re)install torch"
 
 
 def test_configuration():
@@ -98,14 +105,41 @@ def test_configuration():
     assert "@article{lecun1998gradient," in bib and "1998" in bib
 
 
+# Addresses of GitHub repositories and Pages sites, as the course writes them (web, git, Colab, raw files).
+ADDRESS = re.compile(r"(?i)(?:github\.com[/:]|colab\.research\.google\.com/github/|githubusercontent\.com/)"
+                     r"([A-Za-z0-9][A-Za-z0-9-]*)/([\w.-]+?)(?:\.git)?(?![\w.-])|\b([A-Za-z0-9-]+)\.github\.io/([\w.-]*)")
+# Files that name other people's repositories: npm's record of the site's front-end packages.
+NOT_OURS = {"assets/package-lock.json"}
+
+
+def is_placeholder(owner: str) -> bool:
+    """OWNER/NAME in instructions, example…/… in examples and tests."""
+    return owner in {"OWNER", "owner"} or owner.lower().startswith("example")
+
+
 def test_repository_url_is_written_in_one_form():
-    """_config.yml is where the repository is set; anything else naming it must agree."""
-    url = CONFIG["repository"]["url"]
-    repo_name = url.rstrip("/").rsplit("/", 1)[-1]
-    texts = {p: p.read_text() for p in [ROOT / "README.md", ROOT / "intro.md", *NOTEBOOKS]}
-    for path, text in texts.items():
-        for found in re.findall(rf"https://github\.com/[\w.-]+/{re.escape(repo_name)}\b", text):
-            assert found == url, f"{path.name} names {found}, but _config.yml says {url}"
+    """_config.yml says where the course lives; every file of the checkout that names a GitHub repository
+    or a GitHub Pages site (set-up cells, README, package metadata, workflows, …) names that one."""
+    configured = relocate.configured_repository(ROOT)
+    assert configured.url == CONFIG["repository"]["url"]
+    stale = []
+    for path in relocate.checkout_files(ROOT):
+        name = path.relative_to(ROOT).as_posix()
+        if name in NOT_OURS:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        for match in ADDRESS.finditer(text):
+            owner, repo, pages_owner, pages_name = match.groups()
+            if owner and not is_placeholder(owner) and relocate.Repository(owner, repo) != configured:
+                stale.append(f"{name}: {match.group(0)}")
+            if pages_owner and not is_placeholder(pages_owner):
+                if f"https://{match.group(0).lower().rstrip('/')}/" != configured.pages_url.lower():
+                    stale.append(f"{name}: {match.group(0)}")
+    assert not stale, (f"_config.yml says the course is {configured.url} (site {configured.pages_url}), but these "
+                       "name another place. Run `make relocate REPOSITORY=<the right address>`:\n" + "\n".join(stale))
 
 
 def test_readme_shows_the_two_commands_first():
