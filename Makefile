@@ -7,6 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Stamp file: the venv is (re)installed when requirements.txt or pyproject.toml change.
 READY  := $(VENV)/.installed
+UV_INSTALL = "$$uv" pip install --quiet --python $(BIN)/python
 # Notebook outputs are cached (jupyter-cache) and keyed on each notebook's code. They also depend on
 # lenet_helpers, so when it (or a pinned version) changes, the cache and Sphinx's saved state are dropped
 # and every notebook runs again. With nothing changed, a rebuild executes nothing.
@@ -36,8 +37,18 @@ $(READY): requirements.txt pyproject.toml
 	  echo "error: the course needs Python 3.10 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)."; \
 	  echo "       Run with another interpreter, e.g.: make book PYTHON=python3.11"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --editable .
+	@# uv installs the same pins about 7× faster than pip: the uv on PATH, else uv bootstrapped into the
+	@# venv from PyPI; if neither works, pip. requirements.txt stays the one list of versions.
+	@uv=$$(command -v uv || true); \
+	if [ -z "$$uv" ] && $(BIN)/python -m pip install --quiet --disable-pip-version-check uv >/dev/null 2>&1; then \
+	  uv=$(BIN)/uv; fi; \
+	if [ -n "$$uv" ] && $(UV_INSTALL) -r requirements.txt && $(UV_INSTALL) --no-deps --editable .; then \
+	  echo "installed requirements.txt with $$uv"; \
+	else \
+	  echo "installing requirements.txt with pip (uv was not available, or failed)"; \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt && \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --editable .; \
+	fi
 	@touch $@
 
 # The website's own copies of MathJax, require.js, the widget manager and anywidget (no CDN), from npm.
@@ -57,8 +68,10 @@ book: $(READY) $(ASSETS) $(FRESH)
 	$(BIN)/jupyter-book build . --builder html --warningiserror --keep-going
 	@echo "The website is in _build/html: open _build/html/index.html"
 
+# Two pytest workers: one builds the book and runs the tests that need it, the other runs the rest beside it.
+TEST_WORKERS ?= 2
 test: $(READY) $(ASSETS) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # The browser tests drive a headless Chromium from the system (Debian/Ubuntu: apt-get install chromium).
 browser:

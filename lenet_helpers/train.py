@@ -177,6 +177,7 @@ def train(
     scheduler=None,
     before_epoch: Callable[[int], None] | None = None,
     progress: bool = True,
+    channels_last: bool | None = None,
 ) -> Table:
     """Train ``model`` for ``epochs`` passes over ``train_data``; return one row of statistics per epoch.
 
@@ -189,6 +190,10 @@ def train(
         scheduler: a learning-rate scheduler, stepped after every batch (e.g. ``OneCycleLR``).
         before_epoch: called with the epoch number (1, 2, …) before each epoch.
         progress: show a progress bar (``tqdm``) per epoch.
+        channels_last: compute convolutions on ``torch.channels_last`` weights (each pixel's channels
+            side by side in memory), which PyTorch's CPU and CUDA kernels run faster. ``None``
+            (default): on a CPU or a CUDA GPU, for a model with convolutions. The model's
+            weights are given back in the usual layout afterwards; their values are the same.
 
     Returns:
         A table of :class:`EpochStats`: epoch, train_loss, train_error, test_loss,
@@ -206,17 +211,33 @@ def train(
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if before_epoch is not None and not callable(before_epoch):
         raise TypeError(f"before_epoch must be a function of the epoch number, got {type(before_epoch).__name__}")
+    if channels_last is not None and not isinstance(channels_last, bool):
+        raise TypeError(f"channels_last must be True, False or None (automatic), got {channels_last!r}")
     dev = _as_device(device) if device is not None else _best_device()
     model.to(dev)
     if optimizer is None:
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
             raise ValueError(f"lr must be a positive number, got {lr!r}")
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        # fused: one kernel updates every weight (PyTorch has one for CPUs and CUDA GPUs); the same updates
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=dev.type in ("cpu", "cuda"))
     elif not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     criterion = _loss_fn(model, loss_fn)
     source, n_batches = _batch_source(train_data, "train_data", batch_size, True, dev)
+    if channels_last is None:
+        channels_last = dev.type in ("cpu", "cuda") and any(p.ndim == 4 for p in model.parameters())
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    try:
+        return _epochs(model, source, n_batches, optimizer, criterion, scheduler, before_epoch, epochs, test_data,
+                       loss_fn, dev, progress)
+    finally:
+        if channels_last:
+            model.to(memory_format=torch.contiguous_format)
 
+
+def _epochs(model, source, n_batches, optimizer, criterion, scheduler, before_epoch, epochs, test_data, loss_fn,
+            dev, progress) -> Table:
     history = Table()
     seconds = 0.0
     for epoch in range(1, epochs + 1):

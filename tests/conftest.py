@@ -13,6 +13,14 @@ settings.register_profile("course", max_examples=60, deadline=None)
 settings.load_profile("course")
 
 
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`make test` runs two workers, --dist loadgroup), every test that needs the
+    built book runs on the same worker, so the book is built once while the other tests run beside it."""
+    for item in items:
+        if item.get_closest_marker("book"):
+            item.add_marker(pytest.mark.xdist_group("book"))
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     """The course checkout."""

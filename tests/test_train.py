@@ -143,3 +143,21 @@ def test_train_rejects_bad_input(call, error, words):
         call(models.LeNet5Modern(), d)
     for word in words:
         assert word in str(info.value)
+
+
+def test_channels_last_training_gives_the_weights_back_in_the_usual_layout():
+    """train() computes on channels_last weights (faster on CPUs) and restores the layout after."""
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 1, 32, 32), torch.randint(0, 10, (32,))
+    runs = {}
+    for channels_last in (True, False):
+        train.set_seed(0)
+        model = models.LeNet5Modern()
+        history = train.train(model, (x, y), epochs=2, batch_size=8, progress=False, device="cpu",
+                              channels_last=channels_last)
+        assert all(p.is_contiguous() for p in model.parameters())
+        model.C3.conv.weight.view(16, -1)  # a plain view works, as on any freshly made model
+        runs[channels_last] = history[-1].train_loss
+    assert runs[True] == pytest.approx(runs[False], rel=1e-3)  # the same training, up to rounding
+    with pytest.raises(TypeError, match="channels_last must be True, False or None"):
+        train.train(models.LeNet5Modern(), (x, y), progress=False, device="cpu", channels_last="yes")
