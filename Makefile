@@ -60,7 +60,7 @@ $(ASSETS): assets/package.json assets/package-lock.json
 	npm ci --prefix assets --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(FRESH): $(wildcard lenet_helpers/*.py lenet_helpers/static/* _ext/*.py) requirements.txt
+$(FRESH): $(shell find lenet_helpers _ext -type f \( -name "*.py" -o -name "*.js" -o -name "*.css" -o -name "*.json" \) 2>/dev/null) requirements.txt
 	rm -rf _build/.jupyter_cache _build/.doctrees
 	@mkdir -p _build && touch $@
 
