@@ -572,9 +572,9 @@ def tab_through(page, root) -> list[dict]:
             page.keyboard.press("Tab")
             control = root.evaluate("""r => { const e = document.activeElement;
                 if (!r.contains(e)) return null;
-                const s = getComputedStyle(e);
-                return {name: e.getAttribute("name") || e.getAttribute("aria-label"),
-                        ring: e.matches(":focus-visible") && s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2};
+                const ring = (n) => { const s = getComputedStyle(n); return s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2; };
+                return {name: e.getAttribute("name") || e.getAttribute("aria-label"),  // the ring: on it, or on its box
+                        ring: e.matches(":focus-visible") && (ring(e) || ring(e.parentElement))};
             }""")
             if control is None:
                 break
