@@ -632,9 +632,9 @@ def test_explorers_work_from_the_keyboard(opened, entry):
         play = explorer.locator('button[name="play"]')
         play.focus()
         page.keyboard.press("Space")
-        assert play.get_attribute("aria-pressed") == "true"
+        assert play.get_attribute("data-playing") == "true" and play.text_content().strip() == "pause"
         page.keyboard.press("Space")
-        assert play.get_attribute("aria-pressed") == "false"
+        assert play.get_attribute("data-playing") == "false" and play.text_content().strip() == "play"
 
         if pool:
             mode = explorer.locator('select[name="mode"]')

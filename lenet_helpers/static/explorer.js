@@ -169,7 +169,7 @@ function render({ model, el }) {
   next.appendChild(icon("next"));
   function showPlay(playing) {
     play.replaceChildren(icon(playing ? "pause" : "play"), document.createTextNode(` ${playing ? TEXT.pause : TEXT.play}`));
-    play.setAttribute("aria-pressed", String(playing));
+    play.dataset.playing = String(playing); // the label says what a press does: play, or pause
   }
   showPlay(false);
 
