@@ -9,6 +9,10 @@
 - The bibliography (References) is written by docutils as a ``role="list"`` whose items have the role
   ``doc-biblioentry``, which ARIA 1.2 deprecated: a list must hold list items (aria-required-children, critical).
   The entries are given the role ``listitem``.
+- Code blocks and outputs too wide for the page scroll, so they must be reachable from the keyboard (WCAG 2.1.1;
+  axe: scrollable-region-focusable). The theme gives them ``tabindex="0"`` when the page loads, the window resizes or
+  the content changes, but not when a block starts to scroll later: a hidden solution the reader opens, say.
+  ``SCROLL_TAB_STOPS`` watches each of them and does the same whenever its size changes.
 
 The two templates are the theme's own (pydata-sphinx-theme, version 0.17.1) with those changes only. When the
 theme is upgraded, the build stops (a warning, and warnings are errors) until they are compared with its new ones.
@@ -27,6 +31,25 @@ THEME_VERSION = "0.17.1"  # the pydata-sphinx-theme the templates were copied fr
 _BIBLIOENTRY = re.compile(r'(<div class="citation"[^>]*) role="doc-biblioentry"')
 
 logger = logging.getLogger(__name__)
+
+# The theme's own test (pydata-sphinx-theme: addTabStopsToScrollableElements), run again whenever an element's size
+# changes: a tab stop for every code block or output that scrolls.
+SCROLL_TAB_STOPS = """
+(() => {
+  const selector = "pre, .cell_output > .output, .jp-RenderedHTMLCommon, .pst-scrollable-table-container";
+  const check = (el) => {
+    if (el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight) el.tabIndex = 0;
+  };
+  const watch = () => {
+    if (!window.ResizeObserver) return;
+    const observer = new ResizeObserver((entries) => entries.forEach((entry) => check(entry.target)));
+    document.querySelectorAll(selector).forEach((el) => observer.observe(el));
+    if (document.fonts) document.fonts.ready.then(() => document.querySelectorAll(selector).forEach(check));
+  };
+  if (document.readyState === "complete") watch();
+  else window.addEventListener("load", watch);
+})();
+"""
 
 
 def use_templates(app: Sphinx, config) -> None:
@@ -50,4 +73,5 @@ def bibliography_list_items(app: Sphinx, pagename, templatename, context, doctre
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", use_templates)
     app.connect("html-page-context", bibliography_list_items)
+    app.add_js_file(None, body=SCROLL_TAB_STOPS, id="scroll-tab-stops")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

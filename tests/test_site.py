@@ -160,7 +160,7 @@ def executed_notebook(build: Path, source: Path):
 def explorer_state(explorer) -> dict:
     return explorer.evaluate("""e => ({
         formula: e.querySelector('.lenet-formula').textContent,
-        picture: e.querySelector('svg').innerHTML,
+        picture: e.querySelector('svg.lenet-picture').innerHTML,
         size: e.dataset.outputSize,
     })""")
 
