@@ -334,6 +334,10 @@ _PLAYER_ICONS = {
     "faster": "M7 3h2v4h4v2H9v4H7V9H3V7h4z",
 }
 
+# The book's dark theme (pydata-sphinx-theme) shows HTML outputs on a light panel: the player's native controls (slider,
+# radio buttons) are drawn for a light background there.
+_PLAYER_STYLE = '<style>html[data-theme="dark"] .cell_output .animation { color-scheme: light; }</style>\n'
+
 _BUTTON = re.compile(r'<button\b[^>]*onclick="(anim\w+)\.(\w+)\(\)"[^>]*>\s*<i class="fa[^"]*"></i>\s*</button>')
 
 
@@ -350,7 +354,7 @@ def _icon_button(match: re.Match) -> str:
 def _self_contained(html: str, alt: str) -> str:
     """matplotlib's player, offline and labelled: no Font Awesome stylesheet (a CDN request), buttons drawn as inline
     SVG with a text label each, ``alt`` on the frame's image, labels on the slider and on the loop-mode radio buttons."""
-    html = re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
+    html = _PLAYER_STYLE + re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
     html = _BUTTON.sub(_icon_button, html)
     html = re.sub(r'<img id="(_anim_img\w*)">', lambda m: f'<img id="{m.group(1)}" alt="{html_escape(alt)}">', html)
     html = re.sub(r'(<input id="_anim_slider\w*" type="range")',

@@ -144,6 +144,7 @@ def test_the_player_needs_no_font_and_every_control_has_a_label():
     assert "12, 27, 24; 63, 108, 81; 72, 117, 84" in anim.alt  # the output, as torch computes it:
     expected = torch.nn.functional.conv2d(torch.arange(25.0).view(1, 1, 5, 5), torch.ones(1, 1, 3, 3), padding=1, stride=2)
     assert expected.flatten().int().tolist() == [12, 27, 24, 63, 108, 81, 72, 117, 84]
+    assert 'html[data-theme="dark"] .cell_output .animation { color-scheme: light; }' in anim.html  # on the light panel
     [slider] = [i for i in player.inputs if i.get("type") == "range"]
     assert slider.get("aria-label") == plots._PLAYER_TEXT["slider"]
     radios = [i for i in player.inputs if i.get("type") == "radio"]
