@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import math
+import re
+from html import escape as html_escape
 
 import matplotlib
 import matplotlib.figure
@@ -406,27 +408,71 @@ def plot_c3_table(table=None) -> Figure:
     return fig
 
 
-# matplotlib's player draws its buttons with Font Awesome icons from a CDN; text symbols need no network.
-_PLAYER_ICONS = {
-    '<i class="fa fa-minus"></i>': "−",
-    '<i class="fa fa-fast-backward"></i>': "⏮",
-    '<i class="fa fa-step-backward"></i>': "◁",
-    '<i class="fa fa-play fa-flip-horizontal"></i>': "◀",
-    '<i class="fa fa-pause"></i>': "⏸",
-    '<i class="fa fa-play"></i>': "▶",
-    '<i class="fa fa-step-forward"></i>': "▷",
-    '<i class="fa fa-fast-forward"></i>': "⏭",
-    '<i class="fa fa-plus"></i>': "+",
+# The player is matplotlib's ``to_jshtml``. Its buttons are Font Awesome icons loaded from a CDN; here they are drawn
+# as inline SVG instead (no network, no font needed), each with a text label, and the frame, the slider and the loop
+# mode get labels too. Every word the reader sees or hears is in _PLAYER_TEXT, so another language can replace it.
+_PLAYER_TEXT = {
+    "slower": "Decrease speed",
+    "first_frame": "First frame",
+    "previous_frame": "Previous frame",
+    "reverse_animation": "Play backwards",
+    "pause_animation": "Pause",
+    "play_animation": "Play",
+    "next_frame": "Next frame",
+    "last_frame": "Last frame",
+    "faster": "Increase speed",
+    "slider": "Frame",
+    "loop_mode": "Repetition mode",
+    "once": "Once",
+    "loop": "Loop",
+    "reflect": "Reflect",
+    "animation": "Animation, {frames} frames",
 }
 
+# The icons, 16×16, filled with the button's text colour: (matplotlib's method the button calls, SVG path).
+_PLAYER_ICONS = {
+    "slower": "M3 7h10v2H3z",
+    "first_frame": "M2 3h2v10H2zM9 3v10L4 8zM15 3v10l-5-5z",
+    "previous_frame": "M3 3h2v10H3zM13 3v10L6 8z",
+    "reverse_animation": "M12 3v10L4 8z",
+    "pause_animation": "M4 3h3v10H4zM9 3h3v10H9z",
+    "play_animation": "M4 3v10l8-5z",
+    "next_frame": "M3 3v10l7-5zM11 3h2v10h-2z",
+    "last_frame": "M1 3v10l5-5zM7 3v10l5-5zM12 3h2v10h-2z",
+    "faster": "M7 3h2v4h4v2H9v4H7V9H3V7h4z",
+}
 
-def _self_contained(html: str) -> str:
-    """Drop the player's Font Awesome stylesheet (a CDN request) and draw its buttons with text symbols."""
-    import re
+# The book's dark theme (pydata-sphinx-theme) shows HTML outputs on a light panel: the player's native controls (slider,
+# radio buttons) are drawn for a light background there.
+_PLAYER_STYLE = '<style>html[data-theme="dark"] .cell_output .animation { color-scheme: light; }</style>\n'
 
-    html = re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
-    for icon, symbol in _PLAYER_ICONS.items():
-        html = html.replace(icon, symbol)
+_BUTTON = re.compile(r'<button\b[^>]*onclick="(anim\w+)\.(\w+)\(\)"[^>]*>\s*<i class="fa[^"]*"></i>\s*</button>')
+
+
+def _icon_button(match: re.Match) -> str:
+    player, method = match.group(1), match.group(2)
+    if method not in _PLAYER_ICONS:
+        return match.group(0)
+    label = html_escape(_PLAYER_TEXT[method])
+    return (f'<button type="button" title="{label}" aria-label="{label}" onclick="{player}.{method}()">'
+            f'<svg class="anim-icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">'
+            f'<path fill="currentColor" d="{_PLAYER_ICONS[method]}"/></svg></button>')
+
+
+def _self_contained(html: str, alt: str) -> str:
+    """matplotlib's player, offline and labelled: no Font Awesome stylesheet (a CDN request), buttons drawn as inline
+    SVG with a text label each, ``alt`` on the frame's image, labels on the slider and on the loop-mode radio buttons."""
+    html = _PLAYER_STYLE + re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
+    html = _BUTTON.sub(_icon_button, html)
+    html = re.sub(r'<img id="(_anim_img\w*)">', lambda m: f'<img id="{m.group(1)}" alt="{html_escape(alt)}">', html)
+    html = re.sub(r'(<input id="_anim_slider\w*" type="range")',
+                  lambda m: f'{m.group(1)} aria-label="{html_escape(_PLAYER_TEXT["slider"])}"', html)
+    label = html_escape(_PLAYER_TEXT["loop_mode"])
+    html = html.replace('<form title="Repetition mode" aria-label="Repetition mode"',
+                        f'<form title="{label}" aria-label="{label}"')
+    for value in ("once", "loop", "reflect"):
+        html = re.sub(rf'(<label for="_anim_radio\d_\w*">){value.capitalize()}</label>',
+                      lambda m: f"{m.group(1)}{html_escape(_PLAYER_TEXT[value])}</label>", html)
     return html
 
 
@@ -434,11 +480,13 @@ class Animation:
     """An animation that displays as an HTML player (matplotlib's ``to_jshtml``): frames are embedded
     PNGs and the player is plain JavaScript, so it plays on the static website without a kernel.
 
-    ``frames`` is the number of frames; ``html`` the player; ``save(path)`` writes a standalone page.
+    ``frames`` is the number of frames; ``alt`` the text that stands for the picture (screen readers read it);
+    ``html`` the player; ``save(path)`` writes a standalone page.
     """
 
-    def __init__(self, html: str, frames: int):
-        self.html = _self_contained(html)
+    def __init__(self, html: str, frames: int, alt: str | None = None):
+        self.alt = _PLAYER_TEXT["animation"].format(frames=frames) if alt is None else alt
+        self.html = _self_contained(html, self.alt)
         self.frames = frames
 
     def _repr_html_(self) -> str:
@@ -450,7 +498,8 @@ class Animation:
     def save(self, path) -> None:
         """Write the player as a standalone HTML page."""
         with open(path, "w", encoding="utf-8") as f:
-            f.write(f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{self.html}</body></html>")
+            f.write(f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html_escape(self.alt)}</title>"
+                    f"</head><body>{self.html}</body></html>")
 
 
 def animate_correlation(X, K, padding=0, stride=1, dilation=1, *, interval: int = 700) -> Animation:
@@ -550,7 +599,37 @@ def animate_correlation(X, K, padding=0, stride=1, dilation=1, *, interval: int 
     frame(0)
     anim = matplotlib.animation.FuncAnimation(fig, frame, frames=oh * ow, interval=interval, blit=False)
     html = anim.to_jshtml(default_mode="loop")
-    return Animation(html, oh * ow)
+    return Animation(html, oh * ow, alt=_correlation_alt(Xt.shape, k.shape, (H, W), (sh, sw), (dh, dw), y, fmt))
+
+
+# The text that stands for the animation (its image's alt), in one place so that another language can replace it.
+_CORRELATION_TEXT = {
+    "alt": "Animation, {frames} frames: a {kernel} kernel slides over a {input} input{padded}{stride}{dilation}. "
+           "At each position the products of the kernel with the input cells under it are summed into one cell "
+           "of the {output} output{values}.",
+    "padded": ", padded with zeros to {size}",
+    "stride": ", {step} cells at a time",
+    "dilation": ", its taps {step} cells apart",
+    "values": ", which ends as: {rows}",
+}
+
+
+def _correlation_alt(input_shape, kernel_shape, padded_shape, stride, dilation, y, fmt) -> str:
+    text = _CORRELATION_TEXT
+
+    def size(shape):
+        return f"{shape[0]}×{shape[1]}"
+
+    def pair(values):
+        return str(values[0]) if values[0] == values[1] else f"{values[0]} down and {values[1]} across"
+
+    rows = "; ".join(", ".join(fmt(v) for v in row) for row in y)
+    return text["alt"].format(
+        frames=y.size, kernel=size(kernel_shape), input=size(tuple(input_shape)), output=size(y.shape),
+        padded=text["padded"].format(size=size(padded_shape)) if tuple(padded_shape) != tuple(input_shape) else "",
+        stride=text["stride"].format(step=pair(stride)) if stride != (1, 1) else "",
+        dilation=text["dilation"].format(step=pair(dilation)) if dilation != (1, 1) else "",
+        values=text["values"].format(rows=rows) if y.size <= 25 else "")
 
 
 # ---------------------------------------------------------------------------

@@ -259,25 +259,39 @@ def _ops(module: nn.Module, name: str, tensors: dict) -> list:
                     "Squash, ReLU, Tanh, Sigmoid and Dropout")
 
 
+# The words of the layers' headings in the DrawDigit widget (the rest of its words are in static/draw.js's TEXT).
+_DESCRIBE_TEXT = {
+    "conv": "conv {kh}×{kw}, {cin}→{cout}",
+    "partial": "conv {k}×{k} through Table I, {cin}→{cout}",
+    "subsampling": "subsampling {k}×{k} (coefficient × sum + bias)",
+    "pooling": "{mode} pooling {k}",
+    "linear": "fully connected {cin}→{cout}",
+    "rbf": "Euclidean RBF with the fixed 7×12 codes",
+    "squash": "squash", "relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid",
+    "separator": ", ",
+}
+
+
 def _describe(module: nn.Module) -> str:
     """A few words for a layer's heading in the widget, e.g. "conv 5×5, 1→6, squash"."""
-    words = []
+    text, words = _DESCRIBE_TEXT, []
     for m in (module.children() if isinstance(module, nn.Sequential) else [module]):
         if isinstance(m, nn.Conv2d):
-            words.append(f"conv {m.kernel_size[0]}×{m.kernel_size[1]}, {m.in_channels}→{m.out_channels}")
+            words.append(text["conv"].format(kh=m.kernel_size[0], kw=m.kernel_size[1], cin=m.in_channels,
+                                             cout=m.out_channels))
         elif isinstance(m, _layers.PartialConv2d):
-            words.append(f"conv {m.kernel_size}×{m.kernel_size} through Table I, {m.in_channels}→{m.out_channels}")
+            words.append(text["partial"].format(k=m.kernel_size, cin=m.in_channels, cout=m.out_channels))
         elif isinstance(m, _layers.Subsampling):
-            words.append(f"subsampling {m.kernel_size}×{m.kernel_size} (coefficient × sum + bias)")
+            words.append(text["subsampling"].format(k=m.kernel_size))
         elif type(m) in _POOLS:
-            words.append(f"{_POOLS[type(m)]} pooling {m.kernel_size}")
+            words.append(text["pooling"].format(mode=_POOLS[type(m)], k=m.kernel_size))
         elif isinstance(m, nn.Linear):
-            words.append(f"fully connected {m.in_features}→{m.out_features}")
+            words.append(text["linear"].format(cin=m.in_features, cout=m.out_features))
         elif isinstance(m, _layers.EuclideanRBF):
-            words.append("Euclidean RBF with the fixed 7×12 codes")
+            words.append(text["rbf"])
         elif type(m) in _ELEMENTWISE:
-            words.append(_ELEMENTWISE[type(m)])
-    return ", ".join(words)
+            words.append(text[_ELEMENTWISE[type(m)]])
+    return text["separator"].join(words)
 
 
 def export_model(model: nn.Module, name: str, *, normalize: str = "paper", input_size: int = 32):

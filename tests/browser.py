@@ -2,6 +2,8 @@
 
 Every request that does not go to the local server is blocked and recorded, so a page that still
 needs a CDN fails its test. Console errors, uncaught exceptions and failed requests are recorded too.
+``axe`` runs the axe-core accessibility checks (from the npm package pinned in assets/package-lock.json)
+on an open page.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+AXE = Path(__file__).resolve().parent.parent / "assets" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")  # the rules of WCAG 2.0 and 2.1, levels A and AA
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--no-first-run"]
@@ -90,3 +94,18 @@ def browser():
             yield instance
         finally:
             instance.close()
+
+
+def axe(page, tags=WCAG_TAGS) -> list[dict]:
+    """The axe-core violations on a Playwright page, for the rules tagged ``tags``: a list of
+    {"id", "impact", "help", "nodes": [{"target", "summary"}]}. axe is injected from assets/node_modules (it is a
+    test tool: the site does not ship it)."""
+    if not AXE.exists():
+        raise FileNotFoundError(f"axe-core is not installed ({AXE}): run `npm ci --prefix assets` (make book does)")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE))
+    return page.evaluate("""async (tags) => {
+        const result = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+        return result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map((n) => ({target: n.target.join(" "), summary: n.failureSummary}))}));
+    }""", list(tags))

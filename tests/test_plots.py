@@ -138,6 +138,78 @@ def test_animate_correlation_has_one_frame_per_output_cell_and_plays_without_a_k
     assert "frames" in repr(anim)
 
 
+def test_the_player_needs_no_font_and_every_control_has_a_label():
+    """Buttons drawn as inline SVG (no icon font, no symbols a font may lack), each with a text label; the image
+    has alternative text that says what the animation shows; the slider and the loop-mode radio buttons have labels."""
+    from html.parser import HTMLParser
+
+    anim = plots.animate_correlation(torch.arange(25.0).reshape(5, 5), torch.ones(3, 3), padding=1, stride=2)
+
+    class Player(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.buttons, self.images, self.inputs, self.labels, self.open_button = [], [], [], {}, None
+            self.label_for = None
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "button":
+                self.open_button = {"attrs": attrs, "svg": 0, "text": ""}
+                self.buttons.append(self.open_button)
+            elif tag == "svg" and self.open_button is not None:
+                self.open_button["svg"] += 1
+                assert attrs.get("aria-hidden") == "true"
+            elif tag == "img":
+                self.images.append(attrs)
+            elif tag == "input":
+                self.inputs.append(attrs)
+            elif tag == "label":
+                self.label_for = attrs.get("for")
+
+        def handle_endtag(self, tag):
+            if tag == "button":
+                self.open_button = None
+            elif tag == "label":
+                self.label_for = None
+
+        def handle_data(self, data):
+            if self.open_button is not None:
+                self.open_button["text"] += data.strip()
+            if self.label_for:
+                self.labels[self.label_for] = self.labels.get(self.label_for, "") + data.strip()
+
+    player = Player()
+    player.feed(anim.html)
+    assert len(player.buttons) == len(plots._PLAYER_ICONS) == 9
+    for button in player.buttons:
+        label = button["attrs"].get("aria-label")
+        assert label and button["attrs"].get("title") == label, button
+        assert button["svg"] == 1 and button["text"] == "", f"{label}: drawn as SVG, with no text symbol"
+    assert [b["attrs"]["aria-label"] for b in player.buttons] == [
+        plots._PLAYER_TEXT[m] for m in plots._PLAYER_ICONS]
+    for symbol in "⏮⏸⏭◀▶◁▷−":
+        assert symbol not in anim.html
+    [image] = player.images
+    assert image["alt"] == anim.alt
+    assert "3×3 kernel" in anim.alt and "5×5 input" in anim.alt and "padded with zeros to 7×7" in anim.alt
+    assert "12, 27, 24; 63, 108, 81; 72, 117, 84" in anim.alt  # the output, as torch computes it:
+    expected = torch.nn.functional.conv2d(torch.arange(25.0).view(1, 1, 5, 5), torch.ones(1, 1, 3, 3), padding=1, stride=2)
+    assert expected.flatten().int().tolist() == [12, 27, 24, 63, 108, 81, 72, 117, 84]
+    assert 'html[data-theme="dark"] .cell_output .animation { color-scheme: light; }' in anim.html  # on the light panel
+    [slider] = [i for i in player.inputs if i.get("type") == "range"]
+    assert slider.get("aria-label") == plots._PLAYER_TEXT["slider"]
+    radios = [i for i in player.inputs if i.get("type") == "radio"]
+    assert [player.labels[r["id"]] for r in radios] == ["Once", "Loop", "Reflect"]
+
+
+def test_animation_alt_defaults_to_a_description_and_is_escaped(tmp_path):
+    html = '<div class="animation">\n  <img id="_anim_img0">\n</div>'
+    assert 'alt="Animation, 3 frames"' in plots.Animation(html, 3).html
+    assert 'alt="a &lt; b &amp; &quot;c&quot;"' in plots.Animation(html, 3, alt='a < b & "c"').html
+    plots.Animation(html, 3, alt="x").save(tmp_path / "page.html")
+    assert "<title>x</title>" in (tmp_path / "page.html").read_text()
+
+
 def test_animate_correlation_rejects_bad_input():
     with pytest.raises(ValueError, match="X must be a 2-D tensor"):
         plots.animate_correlation(torch.zeros(1, 3, 3), torch.ones(2, 2))

@@ -2,10 +2,13 @@
 
 These tests use the strict build of the whole book (the session fixture ``book`` in conftest.py), serve
 it on localhost and block every other request. A page added to _toc.yml is tested without editing this
-file. A full-page screenshot of every page is saved under _build/screenshots/ for reviewers.
+file. A full-page screenshot of every page, in the light and in the dark theme, is saved under _build/screenshots/
+for reviewers, with the widgets of chapters 1, 2 and 5 on their own; axe-core's findings on every page, in both
+themes, are saved under _build/axe/.
 """
 
 import json
+import math
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,6 +26,7 @@ pytestmark = pytest.mark.book
 
 PAGES = toc_entries()
 SCREENSHOTS = ROOT / "_build" / "screenshots"
+AXE_REPORTS = ROOT / "_build" / "axe"
 COLAB = "https://colab.research.google.com/github/{repo}/blob/{branch}/{path}"
 
 
@@ -50,16 +54,19 @@ def chromium():
 class _Opened(dict):
     """Pages opened on first use, then kept: {entry: browser.Page}. Each is screenshotted once loaded."""
 
-    def __init__(self, context, base):
+    def __init__(self, context, base, suffix=""):
         super().__init__()
-        self.context, self.base = context, base
+        self.context, self.base, self.suffix = context, base, suffix
+
+    def screenshot_path(self, entry: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS / f"{entry.replace('/', '__')}{self.suffix}.png"
 
     def __missing__(self, entry):
         page = browser.Page(self.context, self.base)
         page.page.goto(self.base + page_path(entry), wait_until="load")
         settle(page.page)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.page.screenshot(path=str(SCREENSHOTS / f"{entry.replace('/', '__')}.png"), full_page=True)
+        page.page.screenshot(path=str(self.screenshot_path(entry)), full_page=True)
         self[entry] = page
         return page
 
@@ -70,6 +77,19 @@ def opened(site, chromium):
     base, _, _ = site
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     yield _Opened(context, base)
+    context.close()
+
+
+DARK = "localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');"  # how the theme keeps the choice
+
+
+@pytest.fixture(scope="session")
+def opened_dark(site, chromium):
+    """Every page of the book in the dark theme, as a reader who chose it sees them (screenshots: <page>-dark.png)."""
+    base, _, _ = site
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark")
+    context.add_init_script(DARK)
+    yield _Opened(context, base, suffix="-dark")
     context.close()
 
 
@@ -140,7 +160,7 @@ def executed_notebook(build: Path, source: Path):
 def explorer_state(explorer) -> dict:
     return explorer.evaluate("""e => ({
         formula: e.querySelector('.lenet-formula').textContent,
-        picture: e.querySelector('svg').innerHTML,
+        picture: e.querySelector('svg.lenet-picture').innerHTML,
         size: e.dataset.outputSize,
     })""")
 
@@ -386,3 +406,304 @@ def test_the_pad_works_with_touch_on_a_phone(site, chromium, entry):
         assert page.problems() == []
     finally:
         context.close()
+
+
+
+# ---------------------------------------------------------------------------
+# Accessibility: axe-core (WCAG 2.0 and 2.1, A and AA) on every page, in the light and the dark theme
+# ---------------------------------------------------------------------------
+
+THEMES = ("light", "dark")
+SERIOUS = ("serious", "critical")
+
+# Serious or critical violations that stay, each with its reason: {rule: (pages, or "*" for all; most nodes on a
+# page; why)}. A rule not listed here, a page not listed, or more nodes than listed fails the test.
+ACCEPTED: dict[str, tuple] = {}
+
+
+def themed(request, theme: str) -> _Opened:
+    return request.getfixturevalue("opened" if theme == "light" else "opened_dark")
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("entry", PAGES)
+def test_no_serious_accessibility_violations(request, entry, theme):
+    page = themed(request, theme)[entry]
+    assert page.page.evaluate("() => document.documentElement.dataset.theme") == theme
+    toggles = page.page.locator(".solution.dropdown.toggle-hidden button.toggle-button").element_handles()
+    for toggle in toggles:  # the hidden solutions are checked too, opened
+        toggle.click()
+    page.page.wait_for_timeout(500)
+    violations = browser.axe(page.page)
+    for toggle in toggles:  # closed again, as the other tests expect them
+        toggle.click()
+    report = AXE_REPORTS / theme / f"{entry.replace('/', '__')}.json"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(violations, indent=1, ensure_ascii=False))
+    unexplained = []
+    for v in violations:
+        if v["impact"] not in SERIOUS:
+            continue
+        pages, most, _ = ACCEPTED.get(v["id"], ((), 0, ""))
+        if (pages != "*" and entry not in pages) or len(v["nodes"]) > most:
+            unexplained.append(f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']}\n    "
+                               + "\n    ".join(f"{n['target']}: {n['summary']}" for n in v["nodes"][:6]))
+    assert not unexplained, f"{entry} ({theme} theme):\n" + "\n".join(unexplained)
+    assert page.problems() == [], f"{entry} ({theme}): " + "\n".join(page.problems())
+
+
+# ---------------------------------------------------------------------------
+# The widgets: readable in both themes, switching with the theme, usable from the keyboard
+# ---------------------------------------------------------------------------
+
+EXPLORER_PAGES = [e for e in PAGES if "Explorer(" in source_of(e).read_text()]
+WIDGET_PAGES = EXPLORER_PAGES + [e for e in DRAW_PAGES if e not in EXPLORER_PAGES]
+
+# Every text of an explorer's picture (SVG: axe does not check it), with the contrast against what it is written on:
+# the cell drawn just before it, or the widget's background.
+SVG_CONTRAST = r"""root => {
+    const rgb = (c) => c.match(/[\d.]+/g).map(Number);
+    const channel = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    const lum = (c) => { const [r, g, b] = rgb(c).map(channel); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+    const frame = getComputedStyle(root).backgroundColor;
+    if ((rgb(frame)[3] ?? 1) === 0) throw new Error("the widget has no background of its own");
+    return Array.from(root.querySelectorAll("svg text"), (t) => {
+        const before = t.previousElementSibling;
+        const cell = before && before.tagName === "rect" ? before : null;
+        const back = cell ? getComputedStyle(cell).fill : frame, fill = getComputedStyle(t).fill;
+        return {text: t.textContent, on: cell ? cell.getAttribute("class") : "frame", fill, back, ratio: ratio(fill, back)};
+    });
+}"""
+
+# Pooling settings that show every kind of cell with a number in it: padding (average mode writes its zeros), cells
+# no window reaches, the window's cells, the selected output cell.
+EVERY_CELL = {"n": "8", "pool_size": "2", "padding": "1", "stride": "3"}
+
+
+def slug(entry: str) -> str:
+    return entry.replace("/", "__")
+
+
+def theme_of(page) -> str:
+    return page.evaluate("() => document.documentElement.dataset.theme")
+
+
+def check_explorer_contrast(explorer, where: str) -> None:
+    if explorer.locator('select[name="mode"]').count():
+        for name, value in EVERY_CELL.items():
+            explorer.locator(f'input[name="{name}"]').fill(value)
+        explorer.locator('select[name="mode"]').select_option("avg")
+    texts = explorer.evaluate(SVG_CONTRAST)
+    assert texts, f"{where}: the picture has no text"
+    if explorer.locator('select[name="mode"]').count():
+        kinds = {t["on"] for t in texts}
+        for kind in ("lenet-cell lenet-pad", "lenet-cell lenet-unseen", "lenet-cell lenet-tap", "lenet-cell lenet-current"):
+            assert any(k.startswith(kind) for k in kinds), f"{where}: no number on a '{kind}' cell: {kinds}"
+    low = [t for t in texts if t["ratio"] < 4.5]
+    assert not low, f"{where}: text below 4.5:1 (WCAG AA): {low[:5]}"
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("entry", WIDGET_PAGES)
+def test_widgets_are_readable_in_both_themes(request, entry, theme):
+    """The numbers and captions in the explorers' pictures keep 4.5:1; the pad and the maps are inverted in the
+    dark theme. Screenshots of each widget (the pad with a test digit) and of the whole page, in this theme."""
+    pages = themed(request, theme)
+    page = pages[entry].page
+    assert theme_of(page) == theme
+    explorers = page.locator(".lenet-explorer")
+    for i in range(explorers.count()):
+        explorers.nth(i).scroll_into_view_if_needed()
+        check_explorer_contrast(explorers.nth(i), f"{entry}, explorer {i}, {theme} theme")
+    pads = page.locator(".lenet-draw")
+    for i in range(pads.count()):
+        pads.nth(i).locator('button[name="test-digit"]').click()
+        wanted = "none" if theme == "light" else "invert(1)"
+        assert pads.nth(i).locator("canvas.lenet-draw-pad").evaluate("c => getComputedStyle(c).filter") == wanted
+    viewport = page.viewport_size
+    for i, widget in enumerate(page.locator(".lenet-explorer, .lenet-draw").all()):
+        # a window taller than the widget, so that the page's sticky header is not drawn over it
+        page.set_viewport_size({"width": viewport["width"], "height": int(widget.bounding_box()["height"]) + 400})
+        widget.scroll_into_view_if_needed()
+        widget.screenshot(path=str(SCREENSHOTS / f"{slug(entry)}-widget-{i}-{theme}.png"))
+    page.set_viewport_size(viewport)
+    page.screenshot(path=str(pages.screenshot_path(entry)), full_page=True)
+    assert pages[entry].problems() == []
+
+
+def widget_colours(page) -> list[dict]:
+    return page.evaluate("""() => Array.from(document.querySelectorAll(".lenet-explorer, .lenet-draw"), (w) => {
+        const style = (selector, property) => { const e = w.querySelector(selector); return e && getComputedStyle(e)[property]; };
+        return {text: getComputedStyle(w).color, background: getComputedStyle(w).backgroundColor,
+                cell: style(".lenet-cell", "fill"), number: style(".lenet-num", "fill"),
+                button: style("button", "backgroundColor"), pad: style("canvas.lenet-draw-pad", "filter")};
+    })""")
+
+
+@pytest.mark.parametrize("entry", WIDGET_PAGES)
+def test_widgets_switch_with_the_theme_button(site, chromium, entry):
+    """The reader presses the theme's light/dark button: every widget changes its colours at once, no reload."""
+    base, _, _ = site
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = browser.Page(context, base)
+        page.page.goto(base + page_path(entry), wait_until="load")
+        settle(page.page)
+        assert theme_of(page.page) == "light"
+        light = widget_colours(page.page)
+        for _ in range(3):  # the button cycles through auto, dark and light
+            if theme_of(page.page) == "dark":
+                break
+            page.page.locator(".theme-switch-button:visible").first.click()
+        assert theme_of(page.page) == "dark"
+        dark = widget_colours(page.page)
+        assert light and len(light) == len(dark)
+        for before, after in zip(light, dark):
+            for key in ("text", "background", "cell", "number", "button", "pad"):
+                if before[key] is not None:
+                    assert before[key] != after[key], f"{entry}: {key} stayed {before[key]} in the dark theme"
+        for i in range(page.page.locator(".lenet-explorer").count()):
+            check_explorer_contrast(page.page.locator(".lenet-explorer").nth(i), f"{entry}, explorer {i}, switched")
+        assert page.problems() == []
+    finally:
+        context.close()
+
+
+def tab_through(page, root) -> list[dict]:
+    """Reach the controls of a widget with the Tab key, from a button put just before it: for each control in the
+    order reached, its name and whether it shows a visible focus ring."""
+    root.evaluate("""r => { const b = document.createElement("button"); b.id = "tab-start"; b.textContent = "start";
+                            r.before(b); }""")
+    try:
+        page.focus("#tab-start")
+        reached = []
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            control = root.evaluate("""r => { const e = document.activeElement;
+                if (!r.contains(e)) return null;
+                const ring = (n) => { const s = getComputedStyle(n); return s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2; };
+                return {name: e.getAttribute("name") || e.getAttribute("aria-label"),  // the ring: on it, or on its box
+                        ring: e.matches(":focus-visible") && (ring(e) || ring(e.parentElement))};
+            }""")
+            if control is None:
+                break
+            reached.append(control)
+        return reached
+    finally:
+        page.evaluate("() => document.getElementById('tab-start').remove()")
+
+
+def picture_position(explorer) -> tuple[int, int]:
+    picture = explorer.locator("svg.lenet-picture")
+    return int(picture.get_attribute("aria-valuenow")), int(picture.get_attribute("aria-valuemax")) + 1
+
+
+@pytest.mark.parametrize("entry", EXPLORER_PAGES)
+def test_explorers_work_from_the_keyboard(opened, entry):
+    """Tab reaches every control, each with a visible focus ring; arrow keys move the sliders, the menu and the
+    selected output cell; Enter and Space press the buttons."""
+    page = opened[entry].page
+    explorers = page.locator(".lenet-explorer")
+    for i in range(explorers.count()):
+        explorer = explorers.nth(i)
+        explorer.scroll_into_view_if_needed()
+        pool = explorer.locator('select[name="mode"]').count() == 1
+        sliders = ["n", "pool_size", "padding", "stride"] if pool else ["n", "kernel_size", "padding", "stride", "dilation"]
+        reached = tab_through(page, explorer)
+        assert [c["name"] for c in reached] == sliders + (["mode"] if pool else []) + [
+            "previous", "play", "next", "output cell"], reached
+        assert all(c["ring"] for c in reached), f"{entry}: no visible focus on {[c for c in reached if not c['ring']]}"
+
+        slider = explorer.locator('input[name="n"]')
+        slider.focus()
+        before, value = explorer_state(explorer), int(slider.input_value())
+        key, expected = ("ArrowLeft", value - 1) if value == int(slider.get_attribute("max")) else ("ArrowRight", value + 1)
+        page.keyboard.press(key)
+        assert int(slider.input_value()) == expected and explorer_state(explorer)["formula"] != before["formula"]
+
+        picture = explorer.locator("svg.lenet-picture")
+        picture.focus()
+        page.keyboard.press("Home")
+        assert picture_position(explorer)[0] == 0
+        page.keyboard.press("ArrowRight")
+        count = picture_position(explorer)[1]
+        out = math.isqrt(count)
+        assert picture_position(explorer)[0] == min(1, count - 1)
+        page.keyboard.press("ArrowDown")
+        assert picture_position(explorer)[0] == (min(1 + out, count - 1) if out > 1 else 0)
+        page.keyboard.press("End")
+        assert picture_position(explorer)[0] == count - 1
+        assert picture.get_attribute("aria-valuetext").startswith(f"row {out}, column {out} of the {out}×{out} output")
+
+        explorer.locator('button[name="next"]').focus()
+        page.keyboard.press("Enter")
+        assert picture_position(explorer)[0] == 0  # from the last cell, "next" goes round to the first
+        play = explorer.locator('button[name="play"]')
+        play.focus()
+        page.keyboard.press("Space")
+        assert play.get_attribute("data-playing") == "true" and play.text_content().strip() == "pause"
+        page.keyboard.press("Space")
+        assert play.get_attribute("data-playing") == "false" and play.text_content().strip() == "play"
+
+        if pool:
+            mode = explorer.locator('select[name="mode"]')
+            mode.select_option("max")
+            mode.focus()
+            picture_before = explorer_state(explorer)["picture"]
+            page.keyboard.press("ArrowDown")
+            assert mode.input_value() == "avg" and explorer_state(explorer)["picture"] != picture_before
+    assert opened[entry].problems() == []
+
+
+@pytest.mark.parametrize("entry", DRAW_PAGES)
+def test_the_pad_works_from_the_keyboard(opened, entry):
+    """Tab reaches the menu, both buttons and the pad, each with a visible focus ring. On the pad, the arrow keys move
+    a pen, Space puts it down and lifts it, Delete clears: a line drawn so is read as a 1, and the reading is
+    announced (a status region)."""
+    page = opened[entry]
+    root = page.page.locator(".lenet-draw")
+    root.scroll_into_view_if_needed()
+    reached = tab_through(page.page, root)
+    assert [c["name"] for c in reached] == ["model", "clear", "test-digit", "drawing pad"], reached
+    assert all(c["ring"] for c in reached), reached
+
+    root.locator('button[name="test-digit"]').focus()
+    page.page.keyboard.press("Enter")
+    first = widget_state(root)["source"]
+    page.page.keyboard.press("Enter")
+    assert first.startswith("test ") and widget_state(root)["source"] == f"test {int(first[5:]) + 1}"
+    root.locator('button[name="clear"]').focus()
+    page.page.keyboard.press("Enter")
+    assert widget_state(root)["source"] == "empty"
+
+    select = root.locator('select[name="model"]')
+    select.focus()
+    page.page.keyboard.press("ArrowDown")
+    assert widget_state(root)["model"] == "LeNet5Modern"
+    page.page.keyboard.press("ArrowUp")
+    assert widget_state(root)["model"] == "LeNet-5 (1998)"
+
+    pad = root.locator("canvas.lenet-draw-pad")
+    pad.focus()
+    page.page.keyboard.press("Delete")
+    assert widget_state(root)["source"] == "empty"
+    pen = root.evaluate("r => r.lenet.pen()")
+    size = pad.evaluate("c => c.width")
+    step = 10  # draw.js's PEN_STEP
+    for _ in range(round((pen["x"] - size / 2) / step)):
+        page.page.keyboard.press("ArrowLeft")
+    for _ in range(round((pen["y"] - 0.15 * size) / step)):
+        page.page.keyboard.press("ArrowUp")
+    assert root.locator(".lenet-draw-pen").is_visible()
+    page.page.keyboard.press("Space")
+    assert root.evaluate("r => r.lenet.pen().down")
+    for _ in range(round(0.7 * size / step)):
+        page.page.keyboard.press("ArrowDown")
+    page.page.keyboard.press("Space")
+    state = widget_state(root)
+    assert state["source"] == "drawn" and state["prediction"] == 1, state
+    assert "reads a 1" in root.locator('[role="status"]').text_content()
+    page.page.keyboard.press("Delete")
+    assert widget_state(root)["source"] == "empty"
+    assert page.problems() == []

@@ -264,6 +264,46 @@ function softmax(scores) {
 // The widget
 // ---------------------------------------------------------------------------
 
+// Every word the reader sees or hears, in one place, so that another language can replace it.
+// {name} is filled in by text(). (The layers' descriptions come from Python: widgets._describe.)
+const TEXT = {
+  network: "network",
+  clear: "Clear",
+  testDigit: "Show me a test digit",
+  pad: "drawing pad",
+  padRole: "drawing pad",
+  hint: "Draw a digit here, with the mouse or a finger.",
+  keys: "Keyboard: the arrow keys move the pen (with Shift, faster), Space or Enter puts it down or lifts it, " +
+    "Delete clears.",
+  preprocessing: "Preprocessing, as MNIST was made",
+  crop: "1. bounding box of the ink",
+  fitted: "2. scaled to fit 20×20",
+  digit: "3. centred by mass in 28×28",
+  input: "4. padded to 32×32, normalised",
+  cropDone: "1. bounding box of the ink: {width}×{height} pad pixels",
+  fittedDone: "2. scaled to {width}×{height} (longer side 20)",
+  byMnist: "1.–2. done by MNIST for its test digits",
+  digitDone: "3. in 28×28, centre of mass at ({x}, {y})",
+  inputDone: "4. {size}×{size}, background {background}, ink {ink}",
+  maps: "{c} maps {h}×{w}",
+  values: "{c} values",
+  heading: "{name}: {what}",
+  headingShape: "{name}: {what} → {shape}",
+  code: "← F6, and the RBF code of {digit} it is compared with",
+  start: "Draw a digit, or press “Show me a test digit”.",
+  reads: "{model} reads a {digit}",
+  readsTest: "{model} reads a {digit} (the test digit is a {label})",
+  penalties: "numbers: RBF penalties y_i (smallest wins); bars: softmax of −y",
+  logits: "numbers: logits (largest wins); bars: softmax probabilities",
+};
+
+function text(key, values = {}) {
+  return TEXT[key].replace(/\{(\w+)\}/g, (_, name) => String(values[name]));
+}
+
+const PEN_STEP = 10; // pad pixels the keyboard's pen moves per arrow key (one MNIST pixel before scaling) ...
+const PEN_FAST = 3; // ... times this with Shift
+
 function html(tag, attrs, parent, text) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
@@ -325,24 +365,31 @@ function render({ model, el }) {
   const root = html("div", { class: "lenet-draw" }, el);
   const controls = html("div", { class: "lenet-draw-controls" }, root);
   const modelLabel = html("label", {}, controls);
-  html("span", {}, modelLabel, "network ");
-  const select = html("select", { name: "model", "aria-label": "network" }, modelLabel);
+  html("span", {}, modelLabel, `${TEXT.network} `);
+  const select = html("select", { name: "model", "aria-label": TEXT.network }, modelLabel);
   for (const s of specs) html("option", { value: s.name }, select, s.name);
   select.value = spec.name;
-  const clearButton = html("button", { type: "button", name: "clear" }, controls, "Clear");
-  const testButton = html("button", { type: "button", name: "test-digit" }, controls, "Show me a test digit");
+  const clearButton = html("button", { type: "button", name: "clear" }, controls, TEXT.clear);
+  const testButton = html("button", { type: "button", name: "test-digit" }, controls, TEXT.testDigit);
   if (!labels.length) testButton.disabled = true;
 
   const top = html("div", { class: "lenet-draw-top" }, root);
-  const padBox = html("div", { class: "lenet-draw-padbox" }, top);
-  const pad = html("canvas", { class: "lenet-draw-pad", width: PAD_SIZE, height: PAD_SIZE, "aria-label": "drawing pad" },
-    padBox);
+  const padColumn = html("div", { class: "lenet-draw-padcolumn" }, top);
+  const padBox = html("div", { class: "lenet-draw-padbox" }, padColumn);
+  const keysId = `lenet-draw-keys-${Math.random().toString(36).slice(2)}`;
+  const pad = html("canvas", {
+    class: "lenet-draw-pad", width: PAD_SIZE, height: PAD_SIZE, tabindex: 0, role: "application",
+    "aria-roledescription": TEXT.padRole, "aria-label": TEXT.pad, "aria-describedby": keysId,
+  }, padBox);
   const padCtx = pad.getContext("2d", { willReadFrequently: true });
-  const hint = html("div", { class: "lenet-draw-hint" }, padBox, "Draw a digit here, with the mouse or a finger.");
+  const hint = html("div", { class: "lenet-draw-hint" }, padBox, TEXT.hint);
+  const penMark = html("div", { class: "lenet-draw-pen", "aria-hidden": "true" }, padBox);
+  penMark.hidden = true;
+  html("div", { class: "lenet-draw-keys", id: keysId }, padColumn, TEXT.keys);
 
   const verdict = html("div", { class: "lenet-draw-verdict" }, top);
-  const predicted = html("div", { class: "lenet-draw-predicted" }, verdict, "?");
-  const verdictText = html("div", { class: "lenet-draw-verdict-text" }, verdict, "");
+  const predicted = html("div", { class: "lenet-draw-predicted", "aria-hidden": "true" }, verdict, "?");
+  const verdictText = html("div", { class: "lenet-draw-verdict-text", role: "status" }, verdict, "");
   const bars = html("div", { class: "lenet-draw-bars" }, verdict);
   const barRows = [];
   for (let d = 0; d < 10; d++) {
@@ -357,14 +404,13 @@ function render({ model, el }) {
 
   // The preprocessing, step by step
   const stepsBox = html("div", { class: "lenet-draw-section" }, root);
-  html("div", { class: "lenet-draw-heading" }, stepsBox, "Preprocessing, as MNIST was made");
+  html("div", { class: "lenet-draw-heading" }, stepsBox, TEXT.preprocessing);
   const steps = html("div", { class: "lenet-draw-row" }, stepsBox);
   const stepCanvas = {};
-  for (const [key, caption] of [["crop", "1. bounding box of the ink"], ["fitted", "2. scaled to fit 20×20"],
-    ["digit", "3. centred by mass in 28×28"], ["input", "4. padded to 32×32, normalised"]]) {
+  for (const key of ["crop", "fitted", "digit", "input"]) {
     const figure = html("figure", { class: `lenet-draw-step lenet-draw-step-${key}` }, steps);
-    stepCanvas[key] = html("canvas", { class: "lenet-draw-map", width: 1, height: 1 }, figure);
-    stepCanvas[key + "Caption"] = html("figcaption", {}, figure, caption);
+    stepCanvas[key] = html("canvas", { class: "lenet-draw-map", width: 1, height: 1, "aria-hidden": "true" }, figure);
+    stepCanvas[key + "Caption"] = html("figcaption", {}, figure, TEXT[key]);
   }
 
   // The layers
@@ -393,29 +439,29 @@ function render({ model, el }) {
     if (steps_.crop) {
       paint(stepCanvas.crop, steps_.crop, steps_.box.height, steps_.box.width, "ink", [0, 1]);
       paint(stepCanvas.fitted, steps_.fitted, steps_.fittedHeight, steps_.fittedWidth, "ink", [0, 1]);
-      stepCanvas.cropCaption.textContent = `1. bounding box of the ink: ${steps_.box.width}×${steps_.box.height} pad pixels`;
-      stepCanvas.fittedCaption.textContent = `2. scaled to ${steps_.fittedWidth}×${steps_.fittedHeight} (longer side 20)`;
+      stepCanvas.cropCaption.textContent = text("cropDone", steps_.box);
+      stepCanvas.fittedCaption.textContent = text("fittedDone", { width: steps_.fittedWidth, height: steps_.fittedHeight });
     } else {
       blank(stepCanvas.crop);
       blank(stepCanvas.fitted);
-      stepCanvas.cropCaption.textContent = "1.–2. done by MNIST for its test digits";
+      stepCanvas.cropCaption.textContent = TEXT.byMnist;
       stepCanvas.fittedCaption.textContent = "";
     }
     paint(stepCanvas.digit, steps_.digit, FIELD, FIELD, "ink", [0, 1]);
     const [cy, cx] = steps_.centre;
-    stepCanvas.digitCaption.textContent = `3. in 28×28, centre of mass at (${cx.toFixed(1)}, ${cy.toFixed(1)})`;
+    stepCanvas.digitCaption.textContent = text("digitDone", { x: cx.toFixed(1), y: cy.toFixed(1) });
     const { size, mean, std } = spec.input;
     paint(stepCanvas.input, steps_.input, size, size, "ink", [(0 - mean) / std, (1 - mean) / std]);
-    stepCanvas.inputCaption.textContent = `4. ${size}×${size}, background ${((0 - mean) / std).toFixed(3)}, ` +
-      `ink ${((1 - mean) / std).toFixed(3)}`;
+    stepCanvas.inputCaption.textContent = text("inputDone",
+      { size, background: ((0 - mean) / std).toFixed(3), ink: ((1 - mean) / std).toFixed(3) });
   }
 
   function showLayers(res) {
     for (const layer of spec.layers) {
       const view = layerViews[layer.name];
       const out = res ? res.layers.find((l) => l.name === layer.name) : null;
-      const shape = out ? (out.h > 1 ? `${out.c} maps ${out.h}×${out.w}` : `${out.c} values`) : "";
-      view.heading.textContent = `${layer.name}: ${layer.what}${shape ? ` → ${shape}` : ""}`;
+      const shape = out ? text(out.h > 1 ? "maps" : "values", out) : "";
+      view.heading.textContent = text(shape ? "headingShape" : "heading", { name: layer.name, what: layer.what, shape });
       if (!out) {
         view.maps.replaceChildren();
         view.canvases = [];
@@ -442,7 +488,7 @@ function render({ model, el }) {
         if (spec.codes) {
           const codes = tensor(spec, weights, spec.codes);
           paint(view.canvases[1], codes, 12, 7, "signed", 1, res.prediction * 84);
-          view.codeCaption.textContent = `← F6, and the RBF code of ${res.prediction} it is compared with`;
+          view.codeCaption.textContent = text("code", { digit: res.prediction });
         }
       } else { // C5: a strip of values
         if (!view.canvases.length) view.canvases.push(html("canvas", { class: "lenet-draw-map lenet-draw-strip" }, view.maps));
@@ -454,23 +500,22 @@ function render({ model, el }) {
   function showOutput(res) {
     if (!res) {
       predicted.textContent = "?";
-      verdictText.textContent = "Draw a digit, or press “Show me a test digit”.";
+      verdictText.textContent = TEXT.start;
       barRows.forEach((r) => { r.fill.style.width = "0%"; r.value.textContent = ""; r.row.classList.remove("lenet-draw-best"); });
       scoreNote.textContent = "";
       return;
     }
     const p = softmax(res.scores);
     predicted.textContent = String(res.prediction);
-    const truth = source.kind === "test" ? ` (the test digit is a ${labels[source.index]})` : "";
-    verdictText.textContent = `${spec.name} reads a ${res.prediction}${truth}`;
+    verdictText.textContent = source.kind === "test"
+      ? text("readsTest", { model: spec.name, digit: res.prediction, label: labels[source.index] })
+      : text("reads", { model: spec.name, digit: res.prediction });
     barRows.forEach((r, d) => {
       r.fill.style.width = `${(100 * p[d]).toFixed(1)}%`;
       r.value.textContent = res.output[d].toFixed(2);
       r.row.classList.toggle("lenet-draw-best", d === res.prediction);
     });
-    scoreNote.textContent = spec.output === "penalties"
-      ? "numbers: RBF penalties y_i (smallest wins); bars: softmax of −y"
-      : "numbers: logits (largest wins); bars: softmax probabilities";
+    scoreNote.textContent = spec.output === "penalties" ? TEXT.penalties : TEXT.logits;
   }
 
   function readPad() {
@@ -578,6 +623,54 @@ function render({ model, el }) {
   pad.addEventListener("pointerup", finish);
   pad.addEventListener("pointercancel", finish);
 
+  // Drawing from the keyboard: a pen the arrow keys move, put down and lifted with Space or Enter.
+  const pen = { x: PAD_SIZE / 2, y: PAD_SIZE / 2, down: false };
+  function showPen() {
+    penMark.style.left = `${(100 * pen.x) / PAD_SIZE}%`;
+    penMark.style.top = `${(100 * pen.y) / PAD_SIZE}%`;
+    penMark.dataset.down = String(pen.down);
+    penMark.hidden = false;
+  }
+  function lift() {
+    if (!pen.down) return;
+    pen.down = false;
+    updateAndSync();
+  }
+  const MOVES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+  pad.addEventListener("keydown", (event) => {
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key in MOVES) {
+      const [dx, dy] = MOVES[event.key];
+      const step = PEN_STEP * (event.shiftKey ? PEN_FAST : 1);
+      const from = [pen.x, pen.y];
+      pen.x = Math.min(PAD_SIZE - 1, Math.max(0, pen.x + dx * step));
+      pen.y = Math.min(PAD_SIZE - 1, Math.max(0, pen.y + dy * step));
+      if (pen.down) {
+        stroke(from, [pen.x, pen.y]);
+        schedule();
+      }
+    } else if (event.key === " " || event.key === "Enter") {
+      if (pen.down) {
+        lift();
+      } else {
+        pen.down = true;
+        source = { kind: "drawn" };
+        stroke([pen.x, pen.y], [pen.x + 0.01, pen.y]);
+        schedule();
+      }
+    } else if (event.key === "Delete" || event.key === "Backspace") {
+      pen.down = false;
+      clear();
+    } else {
+      return;
+    }
+    event.preventDefault();
+    showPen();
+  });
+  pad.addEventListener("focus", () => { if (pad.matches(":focus-visible")) showPen(); });
+  pad.addEventListener("blur", () => { lift(); penMark.hidden = true; });
+  pad.addEventListener("pointerdown", () => { penMark.hidden = true; });
+
   function clear() {
     padCtx.clearRect(0, 0, PAD_SIZE, PAD_SIZE);
     source = { kind: "empty" };
@@ -625,6 +718,7 @@ function render({ model, el }) {
       return Array.from(digits.subarray(i * FIELD * FIELD, (i + 1) * FIELD * FIELD), (v) => v / 255);
     },
     showTestDigit, clear,
+    pen: () => ({ ...pen }),
     state: () => ({
       model: spec.name, source: root.dataset.source, prediction: result ? result.prediction : null,
       output: result ? result.output : null,

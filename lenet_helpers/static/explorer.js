@@ -38,20 +38,68 @@ function fmt(v) {
   return Number.isInteger(v) ? String(v) : v.toFixed(2);
 }
 
+// Every word the reader sees or hears, in one place, so that another language can replace it.
+// {name} is filled in by text(); keys ending in One/Many are the singular and the plural.
+const TEXT = {
+  n: "input size n",
+  kernel_size: "kernel size k",
+  pool_size: "window k",
+  padding: "padding p",
+  stride: "stride s",
+  dilation: "dilation d",
+  mode: "mode",
+  max: "max",
+  avg: "avg",
+  previous: "previous output cell",
+  next: "next output cell",
+  play: "play",
+  pause: "pause",
+  playTitle: "slide the window over the input",
+  picture: "output cell",
+  pictureKeys: "arrow keys: move the selected output cell; Home, End: the first and the last",
+  cellText: "row {row}, column {column} of the {out}×{out} output; input {n}×{n}",
+  noCell: "no output; input {n}×{n}",
+  input: "input {n}×{n}",
+  inputPadded: "input {n}×{n}, padded to {size}×{size}",
+  output: "output {out}×{out}",
+  convFormula: "output = ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 = ⌊({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}⌋ + 1",
+  poolFormula: "output = ⌊(n + 2p − k) / s⌋ + 1 = ⌊({n} + 2·{p} − {k}) / {s}⌋ + 1",
+  formulaEnd: " = ⌊{inner} / {s}⌋ + 1 = {quotient} + 1 = {out}",
+  tooMuchPadding: "PyTorch allows padding of at most half the window (here {half}): lower the padding or widen the window.",
+  doesNotFit: ": the window ({span} cells wide) does not fit in {size} cells.",
+  noOutput: "No output: make the input larger, the kernel smaller, or add padding.",
+  lostOne: "{inner} is not a multiple of {s}: the floor drops the last {lost} row and column (shaded red), which no window reaches.",
+  lostMany: "{inner} is not a multiple of {s}: the floor drops the last {lost} rows and columns (shaded red), which no window reaches.",
+  dilated: "With dilation {d}, the {k}×{k} kernel spans {span}×{span} cells.",
+  same: "“Same” padding: the output is as large as the input.",
+  pooledMax: "Selected output ({i}, {j}) = max of its window = {value}.",
+  pooledAvg: "Selected output ({i}, {j}) = mean of its window = {value}.",
+  pooledAvgPadded: "Selected output ({i}, {j}) = mean of its window = {value} (padded zeros count in the mean, as in PyTorch).",
+  convCell: "Output ({i}, {j}) is computed from the {taps} shaded input cells. Click an output cell, press play, or use the arrow keys on the picture.",
+};
+
+function text(key, values = {}) {
+  return TEXT[key].replace(/\{(\w+)\}/g, (_, name) => String(values[name]));
+}
+
+// The buttons' icons, drawn as SVG (no icon font, no symbol a reader's fonts may lack), 16×16, in the text colour.
+const ICONS = {
+  previous: "M12 3v10L4 8z",
+  next: "M4 3v10l8-5z",
+  play: "M4 3v10l8-5z",
+  pause: "M4 3h3v10H4zM9 3h3v10H9z",
+};
+
+function icon(name) {
+  const node = svg("svg", { class: "lenet-icon", viewBox: "0 0 16 16", width: 12, height: 12, "aria-hidden": "true",
+    focusable: "false" });
+  svg("path", { d: ICONS[name], fill: "currentColor" }, node);
+  return node;
+}
+
 const SETTINGS = {
-  conv: [
-    ["n", "input size n", 1, 32],
-    ["kernel_size", "kernel size k", 1, 7],
-    ["padding", "padding p", 0, 4],
-    ["stride", "stride s", 1, 4],
-    ["dilation", "dilation d", 1, 3],
-  ],
-  pool: [
-    ["n", "input size n", 1, 12],
-    ["pool_size", "window k", 1, 4],
-    ["padding", "padding p", 0, 2],
-    ["stride", "stride s", 1, 4],
-  ],
+  conv: [["n", 1, 32], ["kernel_size", 1, 7], ["padding", 0, 4], ["stride", 1, 4], ["dilation", 1, 3]],
+  pool: [["n", 1, 12], ["pool_size", 1, 4], ["padding", 0, 2], ["stride", 1, 4]],
 };
 
 function render({ model, el }) {
@@ -76,10 +124,10 @@ function render({ model, el }) {
   const root = html("div", { class: `lenet-explorer lenet-explorer-${kind}` }, el);
   const controls = html("div", { class: "lenet-controls" }, root);
   const inputs = {};
-  for (const [key, label, lo, hi] of settings) {
+  for (const [key, lo, hi] of settings) {
     const row = html("label", { class: "lenet-control" }, controls);
-    html("span", { class: "lenet-label" }, row, label);
-    const input = html("input", { type: "range", min: lo, max: hi, step: 1, name: key, "aria-label": label }, row);
+    html("span", { class: "lenet-label" }, row, TEXT[key]);
+    const input = html("input", { type: "range", min: lo, max: hi, step: 1, name: key, "aria-label": TEXT[key] }, row);
     input.value = state[key];
     const shown = html("output", { class: "lenet-value" }, row, String(state[key]));
     input.addEventListener("input", () => {
@@ -103,9 +151,9 @@ function render({ model, el }) {
   let modeSelect = null;
   if (kind === "pool") {
     const row = html("label", { class: "lenet-control" }, controls);
-    html("span", { class: "lenet-label" }, row, "mode");
-    modeSelect = html("select", { name: "mode", "aria-label": "mode" }, row);
-    for (const m of ["max", "avg"]) html("option", { value: m }, modeSelect, m);
+    html("span", { class: "lenet-label" }, row, TEXT.mode);
+    modeSelect = html("select", { name: "mode", "aria-label": TEXT.mode }, row);
+    for (const m of ["max", "avg"]) html("option", { value: m }, modeSelect, TEXT[m]);
     modeSelect.value = state.mode;
     modeSelect.addEventListener("change", () => {
       put("mode", modeSelect.value);
@@ -113,11 +161,25 @@ function render({ model, el }) {
     });
   }
   const buttons = html("div", { class: "lenet-buttons" }, controls);
-  const prev = html("button", { type: "button", name: "previous", title: "previous output position" }, buttons, "◀");
-  const play = html("button", { type: "button", name: "play", title: "slide the window" }, buttons, "▶ play");
-  const next = html("button", { type: "button", name: "next", title: "next output position" }, buttons, "▶");
+  const prev = html("button", { type: "button", name: "previous", title: TEXT.previous, "aria-label": TEXT.previous },
+    buttons);
+  prev.appendChild(icon("previous"));
+  const play = html("button", { type: "button", name: "play", title: TEXT.playTitle }, buttons);
+  const next = html("button", { type: "button", name: "next", title: TEXT.next, "aria-label": TEXT.next }, buttons);
+  next.appendChild(icon("next"));
+  function showPlay(playing) {
+    play.replaceChildren(icon(playing ? "pause" : "play"), document.createTextNode(` ${playing ? TEXT.pause : TEXT.play}`));
+    play.dataset.playing = String(playing); // the label says what a press does: play, or pause
+  }
+  showPlay(false);
 
-  const picture = svg("svg", { class: "lenet-picture", role: "img" }, root);
+  // The picture is also the control that selects the output cell: click a cell, or focus it and use the arrow keys.
+  const keysHelp = html("span", { class: "lenet-hidden", id: `lenet-keys-${Math.random().toString(36).slice(2)}` },
+    root, TEXT.pictureKeys);
+  const picture = svg("svg", {
+    class: "lenet-picture", role: "slider", tabindex: 0, "aria-label": TEXT.picture, "aria-valuemin": 0,
+    "aria-describedby": keysHelp.id,
+  }, root);
   const formula = html("div", { class: "lenet-formula" }, root);
   const note = html("div", { class: "lenet-note" }, root);
 
@@ -125,20 +187,34 @@ function render({ model, el }) {
   function stop() {
     if (timer !== null) clearInterval(timer);
     timer = null;
-    play.textContent = "▶ play";
+    showPlay(false);
   }
-  function step(delta) {
+  function select(position) {
     const out = geometry().out;
     const count = out * out;
     if (count === 0) return;
-    put("position", (((state.position + delta) % count) + count) % count);
+    put("position", ((position % count) + count) % count);
     draw();
   }
+  function step(delta) {
+    select(state.position + delta);
+  }
+  picture.addEventListener("keydown", (event) => {
+    const out = geometry().out;
+    const moves = {
+      ArrowLeft: -1, ArrowRight: 1, ArrowUp: -out, ArrowDown: out,
+      Home: -state.position, End: out * out - 1 - state.position,
+    };
+    if (!(event.key in moves) || event.altKey || event.ctrlKey || event.metaKey) return;
+    event.preventDefault();
+    stop();
+    if (out) select(Math.min(out * out - 1, Math.max(0, state.position + moves[event.key])));
+  });
   prev.addEventListener("click", () => { stop(); step(-1); });
   next.addEventListener("click", () => { stop(); step(1); });
   play.addEventListener("click", () => {
     if (timer !== null) return stop();
-    play.textContent = "⏸ pause";
+    showPlay(true);
     timer = setInterval(() => {
       if (!root.isConnected) return stop();
       step(1);
@@ -197,15 +273,17 @@ function render({ model, el }) {
     picture.setAttribute("width", width);
     picture.setAttribute("height", height);
     picture.setAttribute("viewBox", `0 0 ${width} ${height}`);
-    picture.setAttribute("aria-label", `input ${g.n}×${g.n}, output ${g.out}×${g.out}`);
 
     svg("text", { x: 0, y: 14, class: "lenet-caption" }, picture).textContent =
-      g.p ? `input ${g.n}×${g.n}, padded to ${g.size}×${g.size}` : `input ${g.n}×${g.n}`;
+      g.p ? text("inputPadded", g) : text("input", g);
     const ox = inW + gap;
-    svg("text", { x: ox, y: 14, class: "lenet-caption" }, picture).textContent = `output ${g.out}×${g.out}`;
+    svg("text", { x: ox, y: 14, class: "lenet-caption" }, picture).textContent = text("output", g);
 
     const oi = g.out ? Math.floor(state.position / g.out) : 0;
     const oj = g.out ? state.position % g.out : 0;
+    picture.setAttribute("aria-valuemax", Math.max(0, g.out * g.out - 1));
+    picture.setAttribute("aria-valuenow", g.out ? state.position : 0);
+    picture.setAttribute("aria-valuetext", g.out ? text("cellText", { ...g, row: oi + 1, column: oj + 1 }) : text("noCell", g));
     const taps = new Set();
     const seen = new Set();
     if (g.out) {
@@ -272,34 +350,30 @@ function render({ model, el }) {
     // The formula, with the numbers filled in
     const { n, k, p, s, d } = g;
     const inner = n + 2 * p - d * (k - 1) - 1;
-    let text;
-    if (kind === "conv") {
-      text = `output = ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 = ⌊(${n} + 2·${p} − ${d}·(${k} − 1) − 1) / ${s}⌋ + 1`;
-    } else {
-      text = `output = ⌊(n + 2p − k) / s⌋ + 1 = ⌊(${n} + 2·${p} − ${k}) / ${s}⌋ + 1`;
-    }
+    const span = d * (k - 1) + 1;
+    const values = { n, k, p, s, d, inner, span, size: n + 2 * p, out: g.out, quotient: Math.floor(inner / s) };
+    let line = text(kind === "conv" ? "convFormula" : "poolFormula", values);
     if (!g.legalPad) {
-      formula.textContent = text;
-      note.textContent = `PyTorch allows padding of at most half the window (here ${Math.floor(k / 2)}): lower the padding or widen the window.`;
+      formula.textContent = line;
+      note.textContent = text("tooMuchPadding", { half: Math.floor(k / 2) });
       return;
     }
     if (inner < 0) {
-      formula.textContent = `${text}: the window (${d * (k - 1) + 1} cells wide) does not fit in ${n + 2 * p} cells.`;
-      note.textContent = "No output: make the input larger, the kernel smaller, or add padding.";
+      formula.textContent = line + text("doesNotFit", values);
+      note.textContent = text("noOutput");
       return;
     }
-    text += ` = ⌊${inner} / ${s}⌋ + 1 = ${Math.floor(inner / s)} + 1 = ${g.out}`;
-    formula.textContent = text;
+    formula.textContent = line + text("formulaEnd", values);
     const lost = inner % s;
     const parts = [];
-    if (lost) parts.push(`${inner} is not a multiple of ${s}: the floor drops the last ${lost} row${lost > 1 ? "s" : ""} and column${lost > 1 ? "s" : ""} (shaded red), which no window reaches.`);
-    if (kind === "conv" && d > 1) parts.push(`With dilation ${d}, the ${k}×${k} kernel spans ${d * (k - 1) + 1}×${d * (k - 1) + 1} cells.`);
-    if (kind === "conv" && s === 1 && g.out === n) parts.push("“Same” padding: the output is as large as the input.");
+    if (lost) parts.push(text(lost > 1 ? "lostMany" : "lostOne", { ...values, lost }));
+    if (kind === "conv" && d > 1) parts.push(text("dilated", values));
+    if (kind === "conv" && s === 1 && g.out === n) parts.push(text("same"));
     if (kind === "pool" && g.out) {
-      parts.push(`Selected output (${oi}, ${oj}) = ${state.mode === "max" ? "max" : "mean"} of its window = ${fmt(pooled(oi, oj, g))}` +
-        (state.mode === "avg" && p ? " (padded zeros count in the mean, as in PyTorch)." : "."));
+      const key = state.mode === "max" ? "pooledMax" : (p ? "pooledAvgPadded" : "pooledAvg");
+      parts.push(text(key, { i: oi, j: oj, value: fmt(pooled(oi, oj, g)) }));
     } else if (g.out) {
-      parts.push(`Output (${oi}, ${oj}) is computed from the ${k * k} shaded input cells. Click an output cell, or press play.`);
+      parts.push(text("convCell", { i: oi, j: oj, taps: k * k }));
     }
     note.textContent = parts.join(" ");
   }
