@@ -191,12 +191,12 @@ def test_shifting_a_padded_digit_and_back_gives_it_back():
     x = images[:50]
     back = experiments.shift(experiments.shift(x, 3, -2), -3, 2)
     assert torch.equal(back[:, :, 2:-2, 3:-3], x[:, :, 2:-2, 3:-3])
-    # MNIST's digits fit in 20×20 boxes, padded to 32×32: 2 pixels never push ink out, 4 pixels hardly any
+    # MNIST's digits fit in 20×20 boxes, padded to 32×32: 2 pixels never push ink out, 4 pixels under 0.5% of it
     ink = (images > data.PAPER_BACKGROUND).sum().item()
     for s in (2, -2, 4, -4):
         for moved in (experiments.shift(images, s, 0), experiments.shift(images, 0, s)):
             lost = 1 - (moved > data.PAPER_BACKGROUND).sum().item() / ink
-            assert lost == 0 if abs(s) == 2 else lost < 0.002
+            assert lost == 0 if abs(s) == 2 else lost < 0.005
 
 
 @pytest.mark.parametrize(
