@@ -4,6 +4,12 @@ Chapter 6 measures what each modern change to LeNet-5 is worth. A fair compariso
 gives every set-up the same data, the same number of passes and the same seeds,
 and changes one thing at a time: :func:`compare` does exactly that and returns
 one row per (set-up, seed).
+
+Chapter 6 also measures the paper's argument for convolutions (Sec. II-A): a fully
+connected network is not shift-invariant, a convolutional one is, nearly.
+:func:`shift` moves digits by whole pixels, :func:`errors_under_shift` measures a
+network on shifted digits, and :class:`RandomShifts` trains on randomly shifted
+copies (data augmentation).
 """
 
 from __future__ import annotations
@@ -14,11 +20,12 @@ import torch
 import torch.nn as nn
 
 from ._table import Table
-from ._validate import check_int, check_module
+from ._validate import check_int, check_module, check_tensor
+from .data import PAPER_BACKGROUND, batches
 from .train import _as_device, evaluate, set_seed, train
 from .train import device as _best_device
 
-__all__ = ["Run", "compare"]
+__all__ = ["Run", "compare", "shift", "RandomShifts", "ShiftError", "errors_under_shift"]
 
 
 class Run(NamedTuple):
@@ -28,6 +35,7 @@ class Run(NamedTuple):
     train_error: float  # fraction misclassified over the last epoch, as training went
     test_error: float  # after training, in evaluation mode
     seconds: float  # training time (evaluation excluded)
+    measured: object = None  # what compare's measure(model) returned after training (None without measure)
 
 
 def _setup_parts(name, setup):
@@ -60,6 +68,7 @@ def compare(
     batch_size: int = 64,
     lr: float = 1e-3,
     device=None,
+    measure=None,
 ) -> Table:
     """Train each set-up once per seed, from scratch, and measure it: one :class:`Run` per (set-up, seed).
 
@@ -75,10 +84,15 @@ def compare(
         train_data, test_data: (images, labels) tensors, a Dataset or a DataLoader.
         seeds: the seeds to repeat each set-up with.
         epochs, batch_size, lr, device: as in :func:`train`.
+        measure: optional; ``measure(model)`` is called on each trained model and
+            what it returns (a number, a dict, …) goes in the run's ``measured``:
+            for measurements beyond the test error, e.g. the training error in
+            evaluation mode, or the error on shifted digits.
 
     Returns:
         A table of :class:`Run`: setup, seed, train_loss and train_error of the
-        last epoch, test_error after training, and seconds of training.
+        last epoch (as training went), test_error after training, seconds of
+        training, and measured (``measure(model)``, or None).
 
     Example:
         >>> from lenet_helpers.models import lenet_variant
@@ -104,6 +118,8 @@ def compare(
     dev = _as_device(device) if device is not None else _best_device()
     if test_data is None:
         raise ValueError("test_data must be given: compare measures the test error of every run")
+    if measure is not None and not callable(measure):
+        raise TypeError(f"measure must be a function of the trained model, got {type(measure).__name__}")
 
     def on_device(data):  # move tensor pairs once, not once per run
         if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
@@ -121,5 +137,147 @@ def compare(
                             device=dev, progress=False)
             last = history[-1]
             test = evaluate(model, test_data, device=dev)
-            runs.append(Run(name, seed, last.train_loss, last.train_error, test.error, last.seconds))
+            measured = measure(model) if measure is not None else None
+            runs.append(Run(name, seed, last.train_loss, last.train_error, test.error, last.seconds, measured))
     return runs
+
+
+# ---------------------------------------------------------------------------
+# Shifted digits: Sec. II-A measured, and data augmentation
+# ---------------------------------------------------------------------------
+
+
+def _per_image_shift(value, name: str, n: int) -> torch.Tensor:
+    """A shift given as an int (the same for every image) or as N integers: a long tensor of N shifts (CPU)."""
+    if isinstance(value, torch.Tensor):
+        if value.ndim != 1 or len(value) != n or value.is_floating_point() or value.dtype == torch.bool:
+            raise ValueError(f"{name} must be an integer or a 1-D integer tensor with one shift per image ({n}), "
+                             f"got a {value.dtype} tensor of shape {tuple(value.shape)}")
+        return value.detach().to("cpu", torch.long)
+    return torch.full((n,), check_int(value, name), dtype=torch.long)
+
+
+def shift(images, dx, dy, *, fill: float = PAPER_BACKGROUND) -> torch.Tensor:
+    """Move each image ``dx`` pixels to the right and ``dy`` pixels down (negative: left, up).
+
+    What moves past the border is lost; the uncovered pixels get ``fill``, the
+    background (the paper's −0.1 by default, Sec. II-B). Nothing wraps around, unlike
+    ``torch.roll``. ``dx`` and ``dy`` are integers, the same for every image, or 1-D
+    integer tensors with one shift per image.
+
+    Shapes:
+        images: N×C×H×W; dx, dy: int or N -> N×C×H×W.
+
+    Example:
+        >>> x = torch.arange(9.0).view(1, 1, 3, 3)
+        >>> shift(x, 1, 0, fill=0.0)[0, 0].tolist()
+        [[0.0, 0.0, 1.0], [0.0, 3.0, 4.0], [0.0, 6.0, 7.0]]
+        >>> shift(x, 0, -1, fill=-1.0)[0, 0].tolist()
+        [[3.0, 4.0, 5.0], [6.0, 7.0, 8.0], [-1.0, -1.0, -1.0]]
+    """
+    images = check_tensor(images, "images", ndim=4, layout="N×C×H×W")
+    if isinstance(fill, bool) or not isinstance(fill, (int, float)):
+        raise TypeError(f"fill must be a number (the background value), got {fill!r}")
+    n, _, h, w = images.shape
+    dx = _per_image_shift(dx, "dx", n).clamp(-w, w)
+    dy = _per_image_shift(dy, "dy", n).clamp(-h, h)
+    if n == 0:
+        return images.clone()
+    m = int(max(dx.abs().max(), dy.abs().max()))
+    padded = torch.nn.functional.pad(images, (m, m, m, m), value=float(fill))
+    dev = images.device
+    # Output pixel (i, j) is input pixel (i - dy, j - dx): row i - dy + m, column j - dx + m of the padded image.
+    rows = (m - dy).to(dev).view(n, 1, 1) + torch.arange(h, device=dev).view(1, h, 1)
+    cols = (m - dx).to(dev).view(n, 1, 1) + torch.arange(w, device=dev).view(1, 1, w)
+    picked = padded.permute(0, 2, 3, 1)[torch.arange(n, device=dev).view(n, 1, 1), rows, cols]  # N×H×W×C
+    return picked.permute(0, 3, 1, 2).contiguous()
+
+
+class RandomShifts:
+    """Mini-batches of randomly shifted images, a new shift for each image at every pass: data augmentation.
+
+    Each pass (each ``iter()``) shuffles the images, as :func:`lenet_helpers.data.batches`
+    does, and moves every image by ``dx`` and ``dy`` pixels drawn uniformly from
+    −max_shift … max_shift, with :func:`shift`. It draws from PyTorch's global
+    generator, so :func:`lenet_helpers.train.set_seed` makes it repeatable. Give it
+    to :func:`lenet_helpers.train.train` or :func:`compare` as ``train_data``
+    (its own ``batch_size`` is used).
+
+    Shapes:
+        images: N×C×H×W, labels: N -> batches of (batch_size×C×H×W, batch_size).
+
+    Example:
+        >>> x, y = torch.zeros(10, 1, 8, 8), torch.arange(10)
+        >>> data = RandomShifts(x, y, max_shift=2, batch_size=4)
+        >>> len(data), [tuple(xb.shape) for xb, _ in data]
+        (3, [(4, 1, 8, 8), (4, 1, 8, 8), (2, 1, 8, 8)])
+    """
+
+    def __init__(self, images, labels, max_shift: int = 2, batch_size: int = 64, *, fill: float = PAPER_BACKGROUND):
+        self.images = check_tensor(images, "images", ndim=4, layout="N×C×H×W")
+        self.labels = check_tensor(labels, "labels", ndim=1, layout="one label per image")
+        if len(self.images) != len(self.labels):
+            raise ValueError(f"images and labels must have the same length, got {len(self.images)} and {len(self.labels)}")
+        self.max_shift = check_int(max_shift, "max_shift", minimum=0)
+        self.batch_size = check_int(batch_size, "batch_size", minimum=1)
+        if isinstance(fill, bool) or not isinstance(fill, (int, float)):
+            raise TypeError(f"fill must be a number (the background value), got {fill!r}")
+        self.fill = float(fill)
+
+    def __len__(self) -> int:
+        return -(-len(self.labels) // self.batch_size)
+
+    def __iter__(self):
+        k = self.max_shift
+        for x, y in batches(self.images, self.labels, self.batch_size):
+            dx, dy = torch.randint(-k, k + 1, (2, len(y)))
+            yield shift(x, dx, dy, fill=self.fill), y
+
+    def __repr__(self) -> str:
+        return (f"RandomShifts({len(self.labels)} images, max_shift={self.max_shift}, "
+                f"batch_size={self.batch_size})")
+
+
+class ShiftError(NamedTuple):
+    shift: int  # pixels each image was moved by (left, right, up or down)
+    error: float  # fraction of the shifted images misclassified
+
+
+def errors_under_shift(model: nn.Module, data, shifts=range(5), *, seed: int = 0, fill: float = PAPER_BACKGROUND,
+                       device=None) -> Table:
+    """The error of ``model`` on ``data`` with every image moved by each number of pixels in ``shifts``.
+
+    For a shift of s pixels, each image moves s pixels left, right, up or down,
+    the direction drawn at random for each image by a generator seeded with
+    ``seed`` (so two models are measured on exactly the same shifted images).
+    The uncovered pixels get ``fill``, the background. Uses
+    :func:`lenet_helpers.train.evaluate` (evaluation mode, no gradients).
+
+    Shapes:
+        data: (N×C×H×W images, N labels) -> a table of :class:`ShiftError` (shift, error), one row per shift.
+
+    Example:
+        >>> from lenet_helpers.models import lenet_variant
+        >>> x, y = torch.zeros(6, 1, 32, 32), torch.zeros(6, dtype=torch.long)
+        >>> [row.shift for row in errors_under_shift(lenet_variant(), (x, y), shifts=(0, 2))]
+        [0, 2]
+    """
+    check_module(model)
+    if not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)):
+        raise TypeError(f"data must be a pair of tensors (images, labels), got {type(data).__name__}")
+    images = check_tensor(data[0], "data[0] (the images)", ndim=4, layout="N×C×H×W")
+    labels = data[1]
+    if isinstance(shifts, (str, bytes)) or not hasattr(shifts, "__iter__"):
+        raise TypeError(f"shifts must be a list of pixel counts, e.g. range(5), got {shifts!r}")
+    shifts = [check_int(s, "shifts[i]", minimum=0) for s in shifts]
+    if not shifts:
+        raise ValueError("shifts must hold at least one number of pixels, got none")
+    seed = check_int(seed, "seed", minimum=0)
+    direction = torch.randint(0, 4, (len(images),), generator=torch.Generator().manual_seed(seed))
+    ux = torch.tensor([1, -1, 0, 0])[direction]  # right, left, down, up
+    uy = torch.tensor([0, 0, 1, -1])[direction]
+    rows = Table()
+    for s in shifts:
+        moved = shift(images, s * ux, s * uy, fill=fill)
+        rows.append(ShiftError(s, evaluate(model, (moved, labels), device=device).error))
+    return rows

@@ -10,6 +10,8 @@
   pooling, a dense C3 and a linear 10-way output trained with cross-entropy.
 * :class:`LeNetD2L` is the sigmoid + average-pooling network of many tutorials
   (including *Dive into Deep Learning*): 28×28 input with padding 2.
+* :class:`MLP` is a fully connected network of about the same number of parameters,
+  the kind of network Sec. II-A argues against (chapter 6 measures the argument).
 
 The paper's own layers (the squash, trainable subsampling, C3 with Table I, the RBF
 output, the MAP loss) are in :mod:`lenet_helpers.layers`; this module re-exports them.
@@ -70,6 +72,7 @@ __all__ = [
     "VARIANT_POOLINGS",
     "LeNetVariant",
     "lenet_variant",
+    "MLP",
     "trace_shapes",
     "layer_outputs",
     "describe",
@@ -415,3 +418,65 @@ def lenet_variant(activation: str = "relu", pooling: str = "max", batch_norm: bo
         [61706, 61750]
     """
     return LeNetVariant(activation=activation, pooling=pooling, batch_norm=batch_norm, dropout=dropout)
+
+
+# ---------------------------------------------------------------------------
+# Chapter 6: the fully connected baseline of Sec. II-A
+# ---------------------------------------------------------------------------
+
+
+class MLP(_LeNet):
+    """A fully connected network (a multilayer perceptron) on the 32×32 input: the baseline of Sec. II-A.
+
+    Every unit of the first layer is connected to every pixel, with weights of its
+    own: nothing is shared and nothing is local. The paper argues (Sec. II-A) that
+    such a network ignores the topology of the input and is not invariant to
+    shifts, where a convolutional network is, nearly. ``hidden`` gives the widths
+    of the hidden layers; the default (57, 48) has 61,699 parameters, 7 fewer than
+    :class:`LeNet5Modern`'s 61,706, so the two can be compared at the same size.
+
+    ========  ===================================================  ======
+    layer     what                                                 output
+    ========  ===================================================  ======
+    F1        flatten, linear 1024→hidden[0], ReLU                 57
+    F2        linear hidden[0]→hidden[1], ReLU                     48
+    output    linear hidden[-1]→10                                 10
+    ========  ===================================================  ======
+
+    Shapes:
+        input: N×1×32×32 -> output: N×10 logits for cross-entropy.
+
+    Example:
+        >>> model = MLP()
+        >>> model(torch.zeros(2, 1, 32, 32)).shape
+        torch.Size([2, 10])
+        >>> sum(p.numel() for p in model.parameters())
+        61699
+        >>> [row.output_shape for row in MLP(hidden=(100,)).trace()]
+        [(1, 32, 32), (100,), (10,)]
+    """
+
+    def __init__(self, hidden=(57, 48)):
+        if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+            raise TypeError(f"hidden must be a list of layer widths, e.g. (57, 48), got {hidden!r}")
+        hidden = tuple(hidden)
+        if not hidden:
+            raise ValueError("hidden must hold at least one layer width, got none")
+        widths = [int(_check_width(h, f"hidden[{i}]")) for i, h in enumerate(hidden)]
+        c, h, w = self.input_size
+        layers, previous = OrderedDict(), c * h * w
+        for i, width in enumerate(widths, start=1):
+            parts = OrderedDict(flatten=nn.Flatten()) if i == 1 else OrderedDict()
+            parts["linear"] = nn.Linear(previous, width)
+            parts["relu"] = nn.ReLU()
+            layers[f"F{i}"] = nn.Sequential(parts)
+            previous = width
+        layers["output"] = nn.Linear(previous, 10)
+        super().__init__(layers)
+        self.hidden = tuple(widths)
+
+
+def _check_width(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer (a layer width), got {value!r}")
+    return int(value)

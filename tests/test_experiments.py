@@ -21,7 +21,8 @@ def test_compare_gives_one_run_per_setup_and_seed(tiny_mnist):
     }
     runs = experiments.compare(setups, *tiny_mnist, seeds=(0, 1), epochs=2, batch_size=100, device="cpu")
     assert [(r.setup, r.seed) for r in runs] == [("relu", 0), ("relu", 1), ("sigmoid + SGD", 0), ("sigmoid + SGD", 1)]
-    assert runs.columns == ("setup", "seed", "train_loss", "train_error", "test_error", "seconds")
+    assert runs.columns == ("setup", "seed", "train_loss", "train_error", "test_error", "seconds", "measured")
+    assert all(r.measured is None for r in runs)  # nothing measured unless asked
     assert all(0 <= r.test_error <= 1 and 0 <= r.train_error <= 1 and r.seconds > 0 for r in runs)
     assert "test error" in str(runs)
     assert runs[0].train_loss != runs[1].train_loss  # another seed, another run
@@ -55,9 +56,28 @@ def test_compare_uses_the_given_optimizer_and_lr(tiny_mnist):
     assert frozen_adam[0].test_error == untouched.error
 
 
+def test_compare_measures_each_trained_model_when_asked(tiny_mnist):
+    (x, y), test = tiny_mnist
+    seen = []
+
+    def measure(model):
+        seen.append(model)
+        return {"train": train.evaluate(model, (x, y)).error, "n": len(seen)}
+
+    runs = experiments.compare({"a": lenet_variant}, (x, y), test, seeds=(3, 4), batch_size=100, device="cpu",
+                               measure=measure)
+    assert [r.measured["n"] for r in runs] == [1, 2] and len(seen) == 2
+    train.set_seed(3)
+    model = lenet_variant()
+    train.train(model, (x, y), batch_size=100, progress=False, device="cpu")
+    assert runs[0].measured["train"] == train.evaluate(model, (x, y)).error  # measured on the trained model
+
+
 @pytest.mark.parametrize(
     "call, error, words",
     [
+        (lambda d: experiments.compare({"a": lenet_variant}, d, d, measure="error"), TypeError,
+         ["measure", "function"]),
         (lambda d: experiments.compare({}, d, d), TypeError, ["setups", "non-empty"]),
         (lambda d: experiments.compare([lenet_variant], d, d), TypeError, ["setups", "dict"]),
         (lambda d: experiments.compare({1: lenet_variant}, d, d), TypeError, ["named by strings"]),

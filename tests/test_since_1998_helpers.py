@@ -1,12 +1,13 @@
-"""Chapter 6's helpers: models.lenet_variant and the checks batch_norm, cross_entropy, sgd_momentum_step."""
+"""Chapter 6's helpers: models.lenet_variant, models.MLP, the shifts of experiments, and chapter 6's checks."""
 
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from lenet_helpers import checks, counting, data, models, train
-from lenet_helpers.models import LeNetVariant, Subsampling, lenet_variant
+from lenet_helpers import checks, counting, data, experiments, models, train
+from lenet_helpers.layers import SQUASH_A, SQUASH_S
+from lenet_helpers.models import MLP, LeNetVariant, Subsampling, lenet_variant
 
 # ---------------------------------------------------------------------------
 # models.lenet_variant
@@ -108,6 +109,179 @@ def test_lenet_variant_rejects_bad_arguments(call, error, words):
 
 
 # ---------------------------------------------------------------------------
+# models.MLP: the fully connected baseline
+# ---------------------------------------------------------------------------
+
+
+def test_the_mlp_has_about_lenet5s_parameter_count_and_no_shared_weights():
+    model = MLP()
+    assert model.hidden == (57, 48)
+    assert [name for name, _ in model.named_children()] == ["F1", "F2", "output"]
+    assert [row.output_shape for row in model.trace()] == [(1, 32, 32), (57,), (48,), (10,)]
+    n = counting.count_parameters(model)
+    assert n == 1024 * 57 + 57 + 57 * 48 + 48 + 48 * 10 + 10 == 61_699
+    assert abs(n - counting.count_parameters(models.LeNet5Modern())) < 10
+    assert not any(isinstance(m, nn.Conv2d) for m in model.modules())
+    out = model(torch.randn(3, 1, 32, 32))
+    assert out.shape == (3, 10)
+    logits, target = torch.randn(4, 10), torch.tensor([0, 1, 2, 3])
+    assert model.loss(logits, target) == F.cross_entropy(logits, target)
+
+
+def test_the_mlp_takes_any_number_of_hidden_layers():
+    assert [row.output_shape for row in MLP(hidden=(100,)).trace()] == [(1, 32, 32), (100,), (10,)]
+    assert [row.output_shape for row in MLP(hidden=[30, 20, 10]).trace()][1:] == [(30,), (20,), (10,), (10,)]
+    assert counting.count_parameters(MLP(hidden=(300,))) == 1024 * 300 + 300 + 300 * 10 + 10
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: MLP(hidden=57), TypeError, ["hidden", "list of layer widths"]),
+        (lambda: MLP(hidden=()), ValueError, ["hidden", "at least one"]),
+        (lambda: MLP(hidden=(57, 0)), ValueError, ["hidden[1]", "positive integer"]),
+        (lambda: MLP(hidden=(57.5,)), ValueError, ["hidden[0]"]),
+        (lambda: MLP()(torch.zeros(2, 1, 28, 28)), ValueError, ["MLP", "N×1×32×32", "pad them"]),
+    ],
+)
+def test_mlp_rejects_bad_arguments(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    for word in words:
+        assert word in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# experiments.shift, RandomShifts, errors_under_shift
+# ---------------------------------------------------------------------------
+
+
+def loop_shift(image, dx, dy, fill):
+    """The definition, pixel by pixel: output[i, j] = image[i - dy, j - dx] where that exists, else fill."""
+    h, w = image.shape
+    out = torch.full_like(image, fill)
+    for i in range(h):
+        for j in range(w):
+            if 0 <= i - dy < h and 0 <= j - dx < w:
+                out[i, j] = image[i - dy, j - dx]
+    return out
+
+
+@pytest.mark.parametrize("dx, dy", [(0, 0), (1, 0), (0, 1), (-2, 0), (0, -3), (2, -1), (-1, 2), (5, 0), (9, 9)])
+def test_shift_moves_the_image_and_fills_with_the_background(dx, dy):
+    x = torch.rand(2, 3, 5, 6)
+    out = experiments.shift(x, dx, dy, fill=-0.1)
+    assert out.shape == x.shape
+    for n in range(2):
+        for c in range(3):
+            assert torch.equal(out[n, c], loop_shift(x[n, c], dx, dy, -0.1))
+
+
+def test_shift_takes_one_shift_per_image_and_defaults_to_the_papers_background():
+    x = torch.rand(3, 1, 6, 6)
+    dx, dy = torch.tensor([1, 0, -2]), torch.tensor([0, -1, 3])
+    out = experiments.shift(x, dx, dy)
+    for n in range(3):
+        assert torch.equal(out[n, 0], loop_shift(x[n, 0], int(dx[n]), int(dy[n]), data.PAPER_BACKGROUND))
+    assert torch.equal(experiments.shift(x, 0, 0), x)
+
+
+def test_shifting_a_padded_digit_and_back_gives_it_back():
+    images, _ = data.mnist_tensors(train=False)
+    x = images[:50]
+    back = experiments.shift(experiments.shift(x, 3, -2), -3, 2)
+    assert torch.equal(back[:, :, 2:-2, 3:-3], x[:, :, 2:-2, 3:-3])
+    # MNIST's digits fit in 20×20 boxes, padded to 32×32: 2 pixels never push ink out, 4 pixels under 0.5% of it
+    ink = (images > data.PAPER_BACKGROUND).sum().item()
+    for s in (2, -2, 4, -4):
+        for moved in (experiments.shift(images, s, 0), experiments.shift(images, 0, s)):
+            lost = 1 - (moved > data.PAPER_BACKGROUND).sum().item() / ink
+            assert lost == 0 if abs(s) == 2 else lost < 0.005
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda x: experiments.shift(x[0], 1, 0), ValueError, ["images", "N×C×H×W"]),
+        (lambda x: experiments.shift(x, 1.5, 0), TypeError, ["dx", "integer"]),
+        (lambda x: experiments.shift(x, 0, torch.tensor([1, 2, 3])), ValueError, ["dy", "one shift per image (2)"]),
+        (lambda x: experiments.shift(x, torch.tensor([0.5, 1.0]), 0), ValueError, ["dx", "integer"]),
+        (lambda x: experiments.shift(x, 1, 0, fill="white"), TypeError, ["fill", "number"]),
+        (lambda x: experiments.RandomShifts(x, torch.zeros(3, dtype=torch.long)), ValueError, ["same length"]),
+        (lambda x: experiments.RandomShifts(x, torch.zeros(2, dtype=torch.long), max_shift=-1), ValueError,
+         ["max_shift"]),
+        (lambda x: experiments.RandomShifts(x, torch.zeros(2, dtype=torch.long), batch_size=0), ValueError,
+         ["batch_size"]),
+        (lambda x: experiments.errors_under_shift(lenet_variant(), x), TypeError, ["data", "pair of tensors"]),
+        (lambda x: experiments.errors_under_shift(lenet_variant(), (x, torch.zeros(2, dtype=torch.long)), shifts=3),
+         TypeError, ["shifts", "list"]),
+        (lambda x: experiments.errors_under_shift(lenet_variant(), (x, torch.zeros(2, dtype=torch.long)), shifts=[]),
+         ValueError, ["shifts", "at least one"]),
+        (lambda x: experiments.errors_under_shift(lenet_variant(), (x, torch.zeros(2, dtype=torch.long)),
+                                                  shifts=[-1]), ValueError, ["shifts[i]"]),
+        (lambda x: experiments.errors_under_shift("model", (x, torch.zeros(2, dtype=torch.long))), TypeError,
+         ["model"]),
+    ],
+)
+def test_shift_helpers_reject_bad_arguments(call, error, words):
+    with pytest.raises(error) as info:
+        call(torch.zeros(2, 1, 32, 32))
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_random_shifts_are_whole_shifts_of_every_image_new_at_every_pass():
+    x = torch.rand(20, 1, 12, 12)
+    x[:, :, :3], x[:, :, -3:], x[:, :, :, :3], x[:, :, :, -3:] = -0.1, -0.1, -0.1, -0.1  # a border of background
+    y = torch.arange(20)
+    shifts = experiments.RandomShifts(x, y, max_shift=2, batch_size=8)
+    assert len(shifts) == 3 and "max_shift=2" in repr(shifts)
+    seen = []
+    for _ in range(2):
+        moves = {}
+        for xb, yb in shifts:
+            for image, label in zip(xb, yb):
+                found = [(dx, dy) for dx in range(-2, 3) for dy in range(-2, 3)
+                         if torch.equal(image, experiments.shift(x[label:label + 1], dx, dy)[0])]
+                assert found, "each image is its original, moved by at most 2 pixels each way"
+                moves[int(label)] = found[0]
+        assert sorted(moves) == list(range(20))  # every image once per pass
+        seen.append(moves)
+    assert seen[0] != seen[1]  # new shifts at every pass
+    train.set_seed(0)
+    first = [xb for xb, _ in shifts]
+    train.set_seed(0)
+    assert all(torch.equal(a, b) for a, b in zip(first, [xb for xb, _ in shifts]))  # repeatable with the seed
+    assert all(torch.equal(xb, x[yb]) for xb, yb in experiments.RandomShifts(x, y, max_shift=0, batch_size=8))
+
+
+def test_random_shifts_train_a_network():
+    x, y = data.mnist_tensors(train=False)
+    train.set_seed(0)
+    model = lenet_variant()
+    history = train.train(model, experiments.RandomShifts(x[:512], y[:512], batch_size=64), epochs=2,
+                          progress=False, device="cpu")
+    assert len(history) == 2 and history[-1].train_loss < history[0].train_loss
+
+
+def test_errors_under_shift_measures_each_shift_on_the_same_images():
+    x, y = data.mnist_tensors(train=False)
+    x, y = x[:200], y[:200]
+    train.set_seed(0)
+    model = lenet_variant()
+    rows = experiments.errors_under_shift(model, (x, y), shifts=range(3))
+    assert [r.shift for r in rows] == [0, 1, 2] and rows.columns == ("shift", "error")
+    assert rows[0].error == train.evaluate(model, (x, y)).error
+    again = experiments.errors_under_shift(model, (x, y), shifts=(2,))
+    assert again[0].error == rows[2].error  # the same directions for every call with the same seed
+    # by hand: each image moved 2 pixels in the direction the seed draws for it
+    direction = torch.randint(0, 4, (200,), generator=torch.Generator().manual_seed(0))
+    dx = torch.tensor([2, -2, 0, 0])[direction]
+    dy = torch.tensor([0, 0, 2, -2])[direction]
+    assert rows[2].error == train.evaluate(model, (experiments.shift(x, dx, dy), y)).error
+
+
+# ---------------------------------------------------------------------------
 # The chapter 6 checks
 # ---------------------------------------------------------------------------
 
@@ -129,14 +303,40 @@ def good_sgd_momentum_step(param, grad, buf, lr, momentum):
     return param - lr * new_buf, new_buf
 
 
+def good_rmsprop_step(param, grad, square_avg, lr, alpha, eps):
+    new_avg = alpha * square_avg + (1 - alpha) * grad ** 2
+    return param - lr * grad / (torch.sqrt(new_avg) + eps), new_avg
+
+
+def good_squash_slope(y):
+    return SQUASH_S / SQUASH_A * (SQUASH_A ** 2 - y ** 2)
+
+
+def good_shift_image(image, dx, dy, fill):
+    h, w = image.shape
+    out = torch.full_like(image, fill)
+    rows_out, rows_in = slice(max(dy, 0), h + min(dy, 0)), slice(max(-dy, 0), h + min(-dy, 0))
+    cols_out, cols_in = slice(max(dx, 0), w + min(dx, 0)), slice(max(-dx, 0), w + min(-dx, 0))
+    out[rows_out, cols_out] = image[rows_in, cols_in]
+    return out
+
+
 RIGHT = {
+    checks.squash_slope: good_squash_slope,
+    checks.shift_image: good_shift_image,
     checks.batch_norm: good_batch_norm,
-    checks.cross_entropy: good_cross_entropy,
     checks.sgd_momentum_step: good_sgd_momentum_step,
+    checks.rmsprop_step: good_rmsprop_step,
+    checks.cross_entropy: good_cross_entropy,
 }
 
 # Each wrong answer, with what its message must say.
 WRONG = {
+    checks.squash_slope: (lambda y: 1 - y ** 2, "plain tanh"),
+    checks.shift_image: (lambda image, dx, dy, fill: torch.roll(image, (dy, dx), (0, 1)), "wrap-around"),
+    checks.rmsprop_step: (lambda param, grad, square_avg, lr, alpha, eps: (
+        param - lr * grad / torch.sqrt(alpha * square_avg + (1 - alpha) * grad ** 2 + eps),
+        alpha * square_avg + (1 - alpha) * grad ** 2), "eps inside the square root"),
     checks.batch_norm: (lambda x: (x - x.mean()) / torch.sqrt(x.var(unbiased=False) + 1e-5), "whole batch"),
     checks.cross_entropy: (lambda logits, target: -torch.log(torch.softmax(logits, 1)[torch.arange(len(target)), target]).mean(),
                            "exp overflows"),
@@ -146,6 +346,20 @@ WRONG = {
 
 
 def test_pytorchs_own_functions_pass():
+    assert checks.squash_slope(lambda y: torch.func.grad(models.squash)(
+        torch.atanh(y / SQUASH_A) / SQUASH_S) if y.ndim == 0 else torch.stack(
+        [torch.func.grad(models.squash)(torch.atanh(v / SQUASH_A) / SQUASH_S) for v in y.flatten()]).view(y.shape)).passed
+    assert checks.shift_image(lambda image, dx, dy, fill: experiments.shift(image[None, None], dx, dy, fill=fill)[0, 0]).passed
+
+    def torch_rmsprop(param, grad, square_avg, lr, alpha, eps):
+        p = param.clone().requires_grad_()
+        optimizer = torch.optim.RMSprop([p], lr=lr, alpha=alpha, eps=eps)
+        optimizer.state[p].update(step=torch.tensor(0.0), square_avg=square_avg.clone())
+        p.grad = grad.clone()
+        optimizer.step()
+        return p.detach(), optimizer.state[p]["square_avg"]
+
+    assert checks.rmsprop_step(torch_rmsprop).passed
     assert checks.batch_norm(lambda x: nn.BatchNorm2d(x.shape[1], affine=False).train()(x)).passed
     assert checks.cross_entropy(lambda logits, target: F.cross_entropy(logits, target)).passed
 
@@ -186,6 +400,25 @@ def test_pytorchs_own_functions_pass():
             param - lr * buf, momentum * buf + grad), "old buffer"),
         (checks.sgd_momentum_step, lambda param, grad, buf, lr, momentum: param - lr * (momentum * buf + grad),
          "expected a pair"),
+        (checks.squash_slope, lambda y: SQUASH_A * SQUASH_S * (1 - y ** 2), "use tanh(S·a) = y/A"),
+        (checks.squash_slope, lambda y: SQUASH_S * (1 - (y / SQUASH_A) ** 2), "missing factor A"),
+        (checks.squash_slope, lambda y: SQUASH_A * (1 - (y / SQUASH_A) ** 2), "missing factor S"),
+        (checks.squash_slope, lambda y: y.sum(), "returned shape"),
+        (checks.shift_image, lambda image, dx, dy, fill: good_shift_image(image, -dx, -dy, fill), "other direction"),
+        (checks.shift_image, lambda image, dx, dy, fill: good_shift_image(image, dy, dx, fill), "swapped"),
+        (checks.shift_image, lambda image, dx, dy, fill: good_shift_image(image, dx, dy, 0.0), "zeros where"),
+        (checks.rmsprop_step, lambda param, grad, square_avg, lr, alpha, eps: (
+            param - lr * grad / (torch.sqrt(square_avg) + eps), alpha * square_avg + (1 - alpha) * grad ** 2),
+         "old average"),
+        (checks.rmsprop_step, lambda param, grad, square_avg, lr, alpha, eps: (
+            param - lr * grad / (alpha * square_avg + (1 - alpha) * grad ** 2 + eps),
+            alpha * square_avg + (1 - alpha) * grad ** 2), "divided by the average itself"),
+        (checks.rmsprop_step, lambda param, grad, square_avg, lr, alpha, eps: (
+            param - lr * grad / (torch.sqrt((1 - alpha) * square_avg + alpha * grad ** 2) + eps),
+            (1 - alpha) * square_avg + alpha * grad ** 2), "alpha on the wrong term"),
+        (checks.rmsprop_step, lambda param, grad, square_avg, lr, alpha, eps: (
+            param - lr * grad / (torch.sqrt(alpha * square_avg + grad ** 2) + eps), alpha * square_avg + grad ** 2),
+         "missing (1 − alpha)"),
     ],
 )
 def test_common_mistakes_are_named(check, wrong, words):
@@ -209,3 +442,12 @@ def test_the_learners_inputs_cannot_spoil_the_reference(check):
 def test_passing_something_that_is_not_a_function_is_a_clear_error(check):
     with pytest.raises(TypeError, match="fn must be your function"):
         check(5)
+
+
+def test_chapter_6s_numeric_questions():
+    assert checks.answer("mlp_parameters", 61_699).passed
+    assert checks.answer("batch_norm_extra_parameters", 226).passed
+    wrong = checks.answer("mlp_parameters", 1024 * 57 + 57 * 48 + 48 * 10)  # the biases forgotten
+    assert not wrong.passed and "biases" in wrong.message
+    wrong = checks.answer("batch_norm_extra_parameters", 2 * 226)  # forgetting the biases that go
+    assert not wrong.passed and "drop their biases" in wrong.message

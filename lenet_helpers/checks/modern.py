@@ -3,10 +3,17 @@
 ==============================  ===================================================
 check                           your function
 ==============================  ===================================================
+:func:`squash_slope`            ``fn(y) -> tensor``, the slope of f where f(a) = y
+:func:`shift_image`             ``fn(image, dx, dy, fill) -> tensor``
 :func:`batch_norm`              ``fn(x) -> tensor``
-:func:`cross_entropy`           ``fn(logits, target) -> tensor``
 :func:`sgd_momentum_step`       ``fn(param, grad, buf, lr, momentum) -> (param, buf)``
+:func:`rmsprop_step`            ``fn(param, grad, square_avg, lr, alpha, eps) -> (param, square_avg)``
+:func:`cross_entropy`           ``fn(logits, target) -> tensor``
 ==============================  ===================================================
+
+Numeric questions for :func:`answer`: ``mlp_parameters`` (the fully connected baseline
+``models.MLP()``) and ``batch_norm_extra_parameters`` (what ``lenet_variant(batch_norm=True)``
+adds to ``lenet_variant()``).
 """
 
 from __future__ import annotations
@@ -24,7 +31,115 @@ from ._core import (
     _run,
 )
 
-__all__ = ["batch_norm", "cross_entropy", "sgd_momentum_step"]
+__all__ = ["squash_slope", "shift_image", "batch_norm", "sgd_momentum_step", "rmsprop_step", "cross_entropy"]
+
+
+def _count(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _mlp_parameters() -> int:
+    from ..models import MLP
+
+    return _count(MLP())
+
+
+def _batch_norm_extra_parameters() -> int:
+    from ..models import lenet_variant
+
+    return _count(lenet_variant(batch_norm=True)) - _count(lenet_variant())
+
+
+#: Numeric questions of chapter 6 for ``checks.answer`` (the answers are computed from the course's code).
+QUESTIONS = {
+    "mlp_parameters": ("a linear layer from n inputs to m units has n·m weights and m biases: 1024→57, 57→48, "
+                       "48→10.", _mlp_parameters),
+    "batch_norm_extra_parameters": ("batch normalisation adds γ and β for each channel of C1, C3, C5 and each unit "
+                                    "of F6, and those layers drop their biases.", _batch_norm_extra_parameters),
+}
+
+
+def squash_slope(fn) -> CheckResult:
+    """Check ``fn(y)``: the slope f'(a) of the paper's squashing function, from its output y = f(a).
+
+    f(a) = A·tanh(S·a), A = 1.7159, S = 2/3 (Sec. II-B, eq. 6), so f'(a) = A·S·(1 − tanh²(S·a)),
+    and since tanh(S·a) = y/A: f'(a) = A·S·(1 − (y/A)²) = (S/A)·(A² − y²). Back-propagation
+    can then use the outputs it kept from the forward pass. Hidden cases: y = 0, y = ±1,
+    outputs near ±A, a batch of random outputs.
+
+    Shapes: y: any shape, values in (−A, A) -> the same shape.
+
+    Example:
+        >>> from lenet_helpers.layers import SQUASH_A, SQUASH_S
+        >>> squash_slope(lambda y: SQUASH_S / SQUASH_A * (SQUASH_A ** 2 - y ** 2)).passed
+        True
+    """
+    from ..layers import SQUASH_A as A, SQUASH_S as S
+
+    g = torch.Generator().manual_seed(1998)
+    cases = [{"y": y} for y in (torch.tensor([0.0]), torch.tensor([1.0, -1.0]), torch.tensor([1.7, -1.7, 0.5]),
+                                (torch.rand(4, 6, generator=g) * 2 - 1) * 1.7, torch.linspace(-1.71, 1.71, 11))]
+
+    def reference(y):
+        value = S / A * (A ** 2 - y ** 2)
+        return _Expected(value, {
+            "A·S·(1 − y²) (inside, use tanh(S·a) = y/A, not y)": A * S * (1 - y ** 2),
+            "the slope of the plain tanh, 1 − y² (f is A·tanh(S·a): divide y by A and multiply by A·S)": 1 - y ** 2,
+            "a missing factor A (f'(a) = A·S·(1 − tanh²(S·a)))": S * (1 - (y / A) ** 2),
+            "a missing factor S (the chain rule: the derivative of tanh(S·a) brings out S)": A * (1 - (y / A) ** 2),
+        })
+
+    def hint(args):
+        return (f"f'(a) = A·S·(1 − tanh²(S·a)) with A = {A}, S = 2/3, and tanh(S·a) = y/A: write it with y only. "
+                "At y = 0 the slope is A·S ≈ 1.1439.")
+
+    return _run("squash_slope", fn, cases, reference, _compare_with_mistakes(_compare_tensor), hint)
+
+
+def shift_image(fn) -> CheckResult:
+    """Check ``fn(image, dx, dy, fill)``: an H×W image moved dx pixels right and dy pixels down.
+
+    Negative shifts move it left or up. What moves past the border is lost and the
+    uncovered pixels get ``fill`` (the background): nothing wraps around. The
+    reference is :func:`lenet_helpers.experiments.shift`. Hidden cases: shifts in
+    every direction, zero, a shift by the whole width, a non-square image.
+
+    Shapes: image: H×W; dx, dy: ints; fill: a number -> H×W.
+
+    Example:
+        >>> from lenet_helpers.experiments import shift
+        >>> shift_image(lambda image, dx, dy, fill: shift(image[None, None], dx, dy, fill=fill)[0, 0]).passed
+        True
+    """
+    from ..experiments import shift
+
+    g = torch.Generator().manual_seed(1998)
+    keys = ("image", "dx", "dy", "fill")
+    small = torch.arange(1.0, 13.0).view(3, 4)
+    cases = _cases((small, 1, 0, 0.0), (small, 0, 1, -0.1), (small, -2, 0, 0.0), (small, 0, -1, -0.1),
+                   (small, 2, -1, 0.5), (torch.rand(6, 5, generator=g), -1, 2, -0.1), (small, 0, 0, 0.0),
+                   (small, 4, 0, -0.1), (torch.rand(8, 8, generator=g), 3, 3, -0.1), keys=keys)
+
+    def moved(image, dx, dy, fill):
+        return shift(image[None, None], dx, dy, fill=fill)[0, 0]
+
+    def reference(image, dx, dy, fill):
+        value = moved(image, dx, dy, fill)
+        mistakes = {"the other direction (dx > 0 moves the image right, dy > 0 down)": moved(image, -dx, -dy, fill),
+                    "dx and dy swapped (dx moves along a row, i.e. changes the column)": moved(image, dy, dx, fill)}
+        if dx or dy:
+            mistakes["torch.roll's wrap-around (what leaves on one side must not come back on the other)"] = (
+                torch.roll(image, shifts=(dy, dx), dims=(0, 1)))
+            if fill != 0:
+                mistakes["zeros where the image was uncovered (fill them with `fill`, the background)"] = (
+                    moved(image, dx, dy, 0.0))
+        return _Expected(value, mistakes)
+
+    def hint(args):
+        return ("start from torch.full_like(image, fill), then copy the part of the image that stays inside: "
+                "output[i, j] = image[i - dy, j - dx] wherever both indices are within the image.")
+
+    return _run("shift_image", fn, cases, reference, _compare_with_mistakes(_compare_tensor), hint)
 
 
 def batch_norm(fn) -> CheckResult:
@@ -183,3 +298,66 @@ def sgd_momentum_step(fn) -> CheckResult:
                 "Return both, as a pair.")
 
     return _run("sgd_momentum_step", fn, cases, reference, _compare_with_mistakes(_compare_step), hint)
+
+
+def rmsprop_step(fn) -> CheckResult:
+    """Check ``fn(param, grad, square_avg, lr, alpha, eps)``: one step of ``torch.optim.RMSprop``.
+
+    PyTorch's rule (no momentum, not centred, no weight decay): first the running
+    average of the squared gradient, ``new_avg = alpha·square_avg + (1 − alpha)·grad²``,
+    then ``new_param = param − lr·grad / (sqrt(new_avg) + eps)``. The reference is
+    ``torch.optim.RMSprop`` itself, run on the same tensors. Some hidden cases use a
+    large eps, where adding it inside or outside the square root differs.
+
+    Shapes: param, grad, square_avg: the same shape; lr, alpha, eps: floats -> (new_param, new_avg).
+
+    Example:
+        >>> def my_step(param, grad, square_avg, lr, alpha, eps):
+        ...     new_avg = alpha * square_avg + (1 - alpha) * grad ** 2
+        ...     return param - lr * grad / (new_avg.sqrt() + eps), new_avg
+        >>> rmsprop_step(my_step).passed
+        True
+    """
+    g = torch.Generator().manual_seed(1998)
+    keys = ("param", "grad", "square_avg", "lr", "alpha", "eps")
+
+    def rand(*shape, scale=1.0):
+        return torch.randn(*shape, generator=g) * scale
+
+    cases = _cases((torch.tensor([1.0, -2.0]), torch.tensor([0.5, -0.1]), torch.zeros(2), 0.01, 0.99, 1e-8),
+                   (torch.tensor([1.0, -2.0]), torch.tensor([0.5, -0.1]), torch.tensor([0.04, 0.09]), 0.01, 0.9, 1e-8),
+                   (torch.tensor([1.0]), torch.tensor([0.1]), torch.tensor([0.0]), 0.1, 0.5, 0.1),
+                   (rand(3, 4), rand(3, 4), rand(3, 4).abs(), 0.001, 0.99, 1e-8),
+                   (rand(5), rand(5, scale=0.01), rand(5, scale=0.01).abs(), 0.1, 0.5, 0.1),
+                   (rand(2, 3), rand(2, 3), rand(2, 3).abs(), 0.05, 0.0, 1e-2), keys=keys)
+
+    def reference(param, grad, square_avg, lr, alpha, eps):
+        p = param.clone().requires_grad_(True)
+        optimizer = torch.optim.RMSprop([p], lr=lr, alpha=alpha, eps=eps)
+        optimizer.state[p]["step"] = torch.tensor(0.0)
+        optimizer.state[p]["square_avg"] = square_avg.clone()
+        p.grad = grad.clone()
+        optimizer.step()
+        new_avg = optimizer.state[p]["square_avg"].detach().clone()
+        value = (p.detach(), new_avg)
+        mistakes = {}
+        mistakes["eps inside the square root (PyTorch adds it to sqrt(new_avg))"] = (
+            param - lr * grad / torch.sqrt(new_avg + eps), new_avg)
+        mistakes["a step with the old average (update square_avg first, then step with it)"] = (
+            param - lr * grad / (torch.sqrt(square_avg) + eps), new_avg)
+        mistakes["a step divided by the average itself (divide by its square root)"] = (
+            param - lr * grad / (new_avg + eps), new_avg)
+        if alpha != 0.5:
+            swapped = (1 - alpha) * square_avg + alpha * grad ** 2
+            mistakes["alpha on the wrong term (alpha keeps the old average: alpha·square_avg + (1 − alpha)·grad²)"] = (
+                param - lr * grad / (torch.sqrt(swapped) + eps), swapped)
+        if alpha != 0:
+            plain = alpha * square_avg + grad ** 2
+            mistakes["a missing (1 − alpha) before grad²"] = (param - lr * grad / (torch.sqrt(plain) + eps), plain)
+        return _Expected(value, mistakes)
+
+    def hint(args):
+        return ("first the average: new_avg = alpha·square_avg + (1 − alpha)·grad²; then the step: "
+                "new_param = param − lr·grad / (sqrt(new_avg) + eps). Return both, as a pair.")
+
+    return _run("rmsprop_step", fn, cases, reference, _compare_with_mistakes(_compare_step), hint)
