@@ -48,6 +48,7 @@ from __future__ import annotations
 import math
 import numbers
 import time
+import warnings
 from typing import Callable, Dict, NamedTuple
 
 import torch
@@ -189,8 +190,10 @@ class PatternSDLM:
         torch.Size([2, 10])
     """
 
-    def __init__(self, model: LeNet5, *, mu: float = PAPER_MU, j: float = 0.1):
+    def __init__(self, model: LeNet5, *, mu: float = PAPER_MU, j: float = 0.1, compile: bool | dict = False):
         _check_lenet5(model)
+        if not isinstance(compile, (bool, dict)):
+            raise TypeError(f"compile must be True, False or a dict of torch.compile options, got {type(compile).__name__}")
         self.mu = _check_positive(mu, "mu")
         self.j = _check_positive(j, "j")
         self.model = model
@@ -217,7 +220,11 @@ class PatternSDLM:
         #: What the raw step (:meth:`step_function`) takes for a pattern of class D: ``targets[D]`` = c_D/A (10×84).
         self.targets = self._centers / _A
         self.load_from(model)
-        self._step = self._build_step()
+        self._eager_step = self._build_step()
+        self._step = self._eager_step
+        if compile is not False:
+            options = {"dynamic": False} | (compile if isinstance(compile, dict) else {})
+            self._step = self._compiled(torch.compile(self._eager_step, **options))
 
     # -- parameters in and out ------------------------------------------------
 
@@ -402,6 +409,23 @@ class PatternSDLM:
 
         return step
 
+    def _compiled(self, compiled: Callable) -> Callable:
+        """Run ``compiled``; if compiling fails on the first call (no C++ compiler, say), warn and run eagerly."""
+        state = {"step": None}
+
+        def step(x, target):
+            if state["step"] is not None:
+                return state["step"](x, target)
+            try:
+                compiled(x, target)  # compiles before it runs: a failure leaves θ untouched
+                state["step"] = compiled
+            except Exception as error:  # noqa: BLE001 (any backend failure: fall back)
+                warnings.warn(f"torch.compile failed ({type(error).__name__}: {error}); running the eager step instead")
+                state["step"] = self._eager_step
+                self._eager_step(x, target)
+
+        return step
+
     def step_function(self) -> Callable[[torch.Tensor, torch.Tensor], None]:
         """The raw step ``f(x, target)``: x a contiguous 32×32 image, ``target = trainer.targets[label]`` (84).
 
@@ -409,7 +433,7 @@ class PatternSDLM:
         can be wrapped (``torch.compile(f)``) or captured in a CUDA graph with
         static ``x`` and ``target`` buffers. No argument checks: use :meth:`step`.
         """
-        return self._step
+        return self._eager_step
 
     @torch.no_grad()
     def step(self, image: torch.Tensor, label) -> None:
@@ -553,6 +577,7 @@ def train_per_pattern(
     hold_curvature_after: int | None = None,
     curvature_floor: float = 0.0,
     seed: int = 0,
+    compile: bool | dict = False,
     log: Callable[[str], None] | None = None,
 ) -> list:
     """Train ``model`` as the paper does: per-pattern SDLM, h re-estimated on ``samples`` patterns before each pass.
@@ -576,6 +601,7 @@ def train_per_pattern(
             pass k afterwards (None = re-estimate every pass, as the paper).
         curvature_floor: use max(h, floor) (0 = the paper).
         seed: seeds the patterns picked for h and the order of each pass.
+        compile: compile the step with ``torch.compile`` (see :class:`PatternSDLM`).
         log: called with one line per pass (e.g. ``print``).
 
     Returns:
@@ -616,7 +642,7 @@ def train_per_pattern(
 
     dev = next(model.parameters()).device
     images, labels = images.to(dev), labels.to(dev)
-    trainer = PatternSDLM(model, mu=mu, j=j)
+    trainer = PatternSDLM(model, mu=mu, j=j, compile=compile)
     generator = torch.Generator().manual_seed(seed)
     history = []
     for k in range(1, passes + 1):
@@ -634,7 +660,9 @@ def train_per_pattern(
         seconds = time.perf_counter() - start
         trainer.copy_to(model)
         if not torch.isfinite(trainer.theta).all():
-            raise FloatingPointError(f"the weights became infinite or NaN in pass {k}")
+            error = FloatingPointError(f"the weights became infinite or NaN in pass {k}")
+            error.history = history  # the passes measured before
+            raise error
         record = PassRecord(
             k,
             trainer.epsilon,
