@@ -64,6 +64,7 @@ def run(config: dict, splits, device: torch.device, log=print) -> dict:
         "failure": failure,
         "seconds": time.perf_counter() - start,
         "train_error_per_pass": [r.train_error for r in history],
+        "train_error_running_per_pass": [r.running_train_error for r in history],
         "validation_error_per_pass": [r.errors["validation"] for r in history],
         "test_error_per_pass": [r.errors["test"] for r in history],
         "epsilon_per_pass": [r.epsilon for r in history],

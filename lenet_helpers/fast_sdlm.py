@@ -183,8 +183,9 @@ class PatternSDLM:
         >>> trainer = PatternSDLM(model)
         >>> _ = trainer.estimate(images, labels)      # h on these patterns (the paper uses 500)
         >>> trainer.epsilon = paper_epsilon(1)        # 0.0005
-        >>> trainer.step(images[0], int(labels[0]))   # one pattern, one update
-        >>> trainer.train_pass(images, labels)        # every pattern once, in the given order
+        >>> trainer.step(images[0], int(labels[0])) in range(10)   # one update; the class predicted before it
+        True
+        >>> running_error = trainer.train_pass(images, labels)     # every pattern once, in the given order
         >>> trainer.copy_to(model)                    # the model now holds the trained weights
         >>> model(images[:2]).shape
         torch.Size([2, 10])
@@ -332,7 +333,7 @@ class PatternSDLM:
 
     # -- the step ---------------------------------------------------------------
 
-    def _build_step(self) -> Callable[[torch.Tensor, torch.Tensor], None]:
+    def _build_step(self) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], None]:
         """The update for one pattern as a closure over preallocated views (see the module docstring).
 
         Notation: a_l is a layer's weighted sum, t_l = tanh(S·a_l), so its output is f(a_l) = A·t_l and
@@ -362,8 +363,9 @@ class PatternSDLM:
         c, ki, kj, di, dj, a, b = torch.meshgrid(*(torch.arange(n, device=self.device) for n in (6, 5, 5, 2, 2, 5, 5)), indexing="ij")
         gather3 = (c * 196 + (2 * a + di + ki) * 14 + 2 * b + dj + kj).reshape(-1)
 
-        def step(x: torch.Tensor, target: torch.Tensor) -> None:
-            """x: 32×32 image (contiguous); target: c_D/A, the RBF centre of its class over A (84)."""
+        def step(x: torch.Tensor, target: torch.Tensor, prediction: torch.Tensor) -> None:
+            """x: 32×32 image (contiguous); target: c_D/A, the RBF centre of its class over A (84);
+            prediction: a 0-d int64 tensor that receives the class predicted before the update."""
             # Positions of C1 and C3 are ordered (di, dj, a, b) for the pixel (2a + di, 2b + dj): each
             # 2×2 window of the next subsampling layer is then 4 slices of one contiguous block.
             # ---- forward ----
@@ -381,6 +383,7 @@ class PatternSDLM:
             # RBF: −y_i = −‖A·t6 − c_i‖² = 2A²·(c_i/A)·t6 − ‖c_i‖² − A²‖t6‖²; MAP: softmax over (−y, −j).
             torch.addmv(minus_norms, rbf[:10], t6, alpha=2 * A * A, out=minus_y)
             minus_y.sub_(torch.dot(t6, t6), alpha=A * A)
+            torch.argmax(minus_y, dim=0, out=prediction)  # the smallest penalty y_i wins
             p = torch.softmax(logits, dim=0)  # p_0 … p_9, p_j
             # ---- backward (ĝ = gradient / κ; the κ are folded into η) ----
             # ∂E/∂x6 = Σ_i (δ_iD − p_i)·2(x6 − c_i) = 2A·(p_j·t6 + Σ_i p_i c_i/A − c_D/A) = 2A·(rbfᵀp − target)
@@ -413,31 +416,36 @@ class PatternSDLM:
         """Run ``compiled``; if compiling fails on the first call (no C++ compiler, say), warn and run eagerly."""
         state = {"step": None}
 
-        def step(x, target):
+        def step(x, target, prediction):
             if state["step"] is not None:
-                return state["step"](x, target)
+                return state["step"](x, target, prediction)
             try:
-                compiled(x, target)  # compiles before it runs: a failure leaves θ untouched
+                compiled(x, target, prediction)  # compiles before it runs: a failure leaves θ untouched
                 state["step"] = compiled
             except Exception as error:  # noqa: BLE001 (any backend failure: fall back)
                 warnings.warn(f"torch.compile failed ({type(error).__name__}: {error}); running the eager step instead")
                 state["step"] = self._eager_step
-                self._eager_step(x, target)
+                self._eager_step(x, target, prediction)
 
         return step
 
-    def step_function(self) -> Callable[[torch.Tensor, torch.Tensor], None]:
-        """The raw step ``f(x, target)``: x a contiguous 32×32 image, ``target = trainer.targets[label]`` (84).
+    def step_function(self) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], None]:
+        """The raw step ``f(x, target, prediction)``, uncompiled.
 
-        It updates :attr:`theta` in place and reads nothing back to the host, so it
-        can be wrapped (``torch.compile(f)``) or captured in a CUDA graph with
-        static ``x`` and ``target`` buffers. No argument checks: use :meth:`step`.
+        ``x``: a contiguous 32×32 image; ``target = trainer.targets[label]`` (84 numbers);
+        ``prediction``: a 0-d int64 tensor that receives the class the network predicts for ``x``
+        before the update. It updates :attr:`theta` in place and reads nothing back to the host,
+        so it can be wrapped (``torch.compile(f)``) or captured in a CUDA graph with static
+        buffers. No argument checks: use :meth:`step`.
         """
         return self._eager_step
 
     @torch.no_grad()
-    def step(self, image: torch.Tensor, label) -> None:
-        """One pattern, one update. ``image``: 1×32×32 or 32×32; ``label``: a class index 0–9."""
+    def step(self, image: torch.Tensor, label) -> int:
+        """One pattern, one update; returns the class the network predicted for it before the update.
+
+        ``image``: 1×32×32 or 32×32; ``label``: a class index 0–9.
+        """
         self._need_curvature()
         image = check_tensor(image, "image", ndim=(2, 3), layout="1×32×32 or 32×32")
         if tuple(image.shape[-2:]) != (32, 32) or (image.ndim == 3 and image.shape[0] != 1):
@@ -450,11 +458,16 @@ class PatternSDLM:
         if label > 9:
             raise ValueError(f"label must be a class index in 0..9, got {label}")
         x = image.reshape(32, 32).to(self.device, self.dtype).contiguous()
-        self._step(x, self.targets[label])
+        prediction = torch.zeros((), dtype=torch.long, device=self.device)
+        self._step(x, self.targets[label], prediction)
+        return int(prediction)
 
     @torch.no_grad()
-    def train_pass(self, images: torch.Tensor, labels: torch.Tensor, order: torch.Tensor | None = None) -> None:
+    def train_pass(self, images: torch.Tensor, labels: torch.Tensor, order: torch.Tensor | None = None) -> float:
         """One update per pattern, in ``order`` (a permutation of indices; default 0, 1, …, N−1).
+
+        Returns the training error measured on the fly, as the paper's Figure 5 does: the fraction
+        of the patterns that the network misclassified just before its update on them.
 
         Shapes:
             images: N×1×32×32, labels: N, order: M indices into 0..N−1 (M ≤ N patterns are used).
@@ -472,9 +485,13 @@ class PatternSDLM:
             if len(order) and (order.min() < 0 or order.max() >= len(images)):
                 raise ValueError(f"order must hold indices in 0..{len(images) - 1}")
             indices = order.tolist()
+        labels = labels.to(self.device).long()
+        predictions = torch.full_like(labels, -1)
         step = self._step
         for i in indices:
-            step(images[i], targets[i])
+            step(images[i], targets[i], predictions[i])
+        seen = predictions >= 0
+        return float((predictions[seen] != labels[seen]).float().mean()) if seen.any() else 0.0
 
 
 # ---------------------------------------------------------------------------
@@ -557,6 +574,7 @@ class PassRecord(NamedTuple):
     pass_number: int
     epsilon: float  #: the global step of the pass
     train_error: float  #: on the training patterns, after the pass
+    running_train_error: float  #: on the fly during the pass, each pattern just before its update (the paper's Fig. 5)
     errors: dict  #: {name: error} for each evaluation set, after the pass
     seconds: float  #: time of the pass's updates (curvature estimate and evaluation excluded)
     step_min: float  #: the smallest step ε/(μ + h) of the pass (connected weights)
@@ -656,7 +674,7 @@ def train_per_pattern(
         trainer.epsilon = epsilon_scale * epsilons[k - 1]
         steps = torch.cat([s.reshape(-1) for s in trainer.step_sizes().values()])
         start = time.perf_counter()
-        trainer.train_pass(images, labels, order)
+        running = trainer.train_pass(images, labels, order)
         seconds = time.perf_counter() - start
         trainer.copy_to(model)
         if not torch.isfinite(trainer.theta).all():
@@ -667,6 +685,7 @@ def train_per_pattern(
             k,
             trainer.epsilon,
             error_rate(model, images, labels),
+            running,
             {name: error_rate(model, *pair) for name, pair in eval_data.items()},
             seconds,
             float(steps.min()),
@@ -675,6 +694,7 @@ def train_per_pattern(
         history.append(record)
         if log is not None:
             shown = ", ".join(f"{name} {100 * e:.2f}%" for name, e in record.errors.items())
-            log(f"pass {k:2d}: ε {record.epsilon:.2e}, train {100 * record.train_error:.2f}%{', ' + shown if shown else ''}, "
+            log(f"pass {k:2d}: ε {record.epsilon:.2e}, train {100 * record.train_error:.2f}% "
+                f"(on the fly {100 * running:.2f}%){', ' + shown if shown else ''}, "
                 f"{seconds:.0f} s, steps {record.step_min:.1e}–{record.step_max:.1e}")
     return history

@@ -75,10 +75,12 @@ def test_train_pass_is_steps_in_order():
     h = a.estimate(images, labels)
     b.set_curvature(h)
     order = torch.randperm(40, generator=torch.Generator().manual_seed(0))
-    a.train_pass(images, labels, order)
+    running_error = a.train_pass(images, labels, order)
+    wrong = 0
     for i in order.tolist():
-        b.step(images[i], labels[i])  # a 0-d tensor label works too
+        wrong += b.step(images[i], labels[i]) != labels[i]  # a 0-d tensor label works too
     torch.testing.assert_close(a.theta, b.theta, rtol=0, atol=0)
+    assert running_error == wrong / 40  # the error on the fly: each pattern just before its update
 
 
 def test_float32_follows_float64():
@@ -198,7 +200,8 @@ def test_train_per_pattern_protocol():
     assert [r.pass_number for r in history] == [1, 2, 3] and len(lines) == 3
     assert all(isinstance(r, PassRecord) for r in history)
     assert [r.epsilon for r in history] == [0.5 * paper_epsilon(k) for k in (1, 2, 3)]
-    assert all(0 <= r.train_error <= 1 and set(r.errors) == {"val"} and r.seconds > 0 for r in history)
+    assert all(0 <= r.train_error <= 1 and 0 <= r.running_train_error <= 1 for r in history)
+    assert all(set(r.errors) == {"val"} and r.seconds > 0 for r in history)
     assert all(0 < r.step_min <= r.step_max <= r.epsilon / 0.02 for r in history)
     # the model holds the trained weights: its error is what the last record says
     assert error_rate(model, images, labels) == history[-1].train_error

@@ -94,3 +94,52 @@ def test_animate_correlation_rejects_bad_input():
         plots.animate_correlation(torch.zeros(20, 20), torch.ones(3, 3))
     with pytest.raises(ValueError, match="K covers 3 cells"):
         plots.animate_correlation(torch.zeros(2, 2), torch.ones(3, 3))
+
+
+# ---------------------------------------------------------------------------
+# The paper's Figure 5
+# ---------------------------------------------------------------------------
+
+
+def figure5_runs():
+    return [
+        {"seed": 0, "test_error_per_pass": [0.030, 0.012, 0.010], "train_error_per_pass": [0.050, 0.010, 0.005],
+         "train_error_running_per_pass": [0.080, 0.015, 0.006]},
+        {"seed": 1, "test_error_per_pass": [0.040, 0.014, 0.011], "train_error_per_pass": [0.060, 0.020, 0.006],
+         "train_error_running_per_pass": [0.090, 0.025, 0.007]},
+        {"seed": 2, "test_error_per_pass": [0.020, 0.016, 0.009, 0.009], "train_error_per_pass": [0.040, 0.030, 0.004, 0.004],
+         "train_error_running_per_pass": [0.070, 0.035, 0.005, 0.005]},
+    ]
+
+
+def test_plot_passes_median_band_and_paper_points():
+    runs = figure5_runs()
+    for given in (runs, {"runs": runs}, {"faithful_sdlm": {"runs": runs}, "device": "cpu"}):
+        fig = plots.plot_passes(given)
+        assert is_png(fig)
+        ax = fig.axes[0]
+        train, test, star = ax.lines  # two medians, then the paper's training point
+        assert list(train.get_xdata()) == [1, 2, 3]  # the shortest run sets the number of passes
+        assert [round(v, 6) for v in test.get_ydata()] == [3.0, 1.4, 1.0]  # median of the seeds, in %
+        assert [round(v, 6) for v in train.get_ydata()] == [8.0, 2.5, 0.6]  # on the fly, as the paper's figure
+        assert (star.get_xdata()[0], star.get_ydata()[0]) == (19, 0.35)
+        assert len(ax.collections) == 3  # two min–max bands and the paper's test line
+        band = ax.collections[1].get_paths()[0].vertices[:, 1]
+        assert round(band.max(), 6) == 4.0 and round(band.min(), 6) == 0.9  # the test band spans the seeds
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert any("0.95%" in t for t in labels) and any("0.35%" in t for t in labels)
+    after = plots.plot_passes(runs, train="after").axes[0].lines[0]
+    assert [round(v, 6) for v in after.get_ydata()] == [5.0, 2.0, 0.5]
+    single = plots.plot_passes(runs[:1], key="faithful_modern")
+    assert len(single.axes[0].collections) == 1  # one run: no band
+
+
+def test_plot_passes_errors():
+    with pytest.raises(ValueError, match="results"):
+        plots.plot_passes({"device": "cpu"})
+    with pytest.raises(ValueError, match="results"):
+        plots.plot_passes([])
+    with pytest.raises(ValueError, match="test_error_per_pass"):
+        plots.plot_passes([{"train_error_per_pass": [0.1]}])
+    with pytest.raises(ValueError, match="train"):
+        plots.plot_passes(figure5_runs(), train="during")
