@@ -216,44 +216,6 @@ def sdlm_figure5(runs: list) -> dict:
     return out
 
 
-def sdlm_step_timing(dev: torch.device, patterns: int = 2000, old_patterns: int = 300) -> dict:
-    """ms per pattern of one SDLM update: the fast trainer (eager, and compiled when it compiles) against
-    sdlm.SDLM with autograd, on the same patterns; wall clock and CPU time of this process."""
-    from lenet_helpers.fast_sdlm import PatternSDLM, eblearn_init
-
-    images, labels = data.mnist_tensors(ROOT / "data", train=True, normalize="paper")
-    images, labels = images[:patterns].to(dev), labels[:patterns].to(dev)
-
-    def timed(run, n):
-        sync(dev)
-        wall, cpu = time.perf_counter(), time.process_time()
-        run()
-        sync(dev)
-        return {"wall_ms": 1000 * (time.perf_counter() - wall) / n, "cpu_ms": 1000 * (time.process_time() - cpu) / n}
-
-    out = {"device": dev.type, "threads": torch.get_num_threads()}
-    for name, compile_ in (("fast_eager", False), ("fast_compiled", True)):
-        trainer = PatternSDLM(eblearn_init(models.LeNet5(), torch.Generator().manual_seed(0)).to(dev), compile=compile_)
-        trainer.estimate(images[:500], labels[:500])
-        trainer.epsilon = 1e-5
-        trainer.train_pass(images[:200], labels[:200])  # warm-up (and compilation)
-        out[name] = timed(lambda: trainer.train_pass(images, labels), patterns)
-    model = eblearn_init(models.LeNet5(), torch.Generator().manual_seed(0)).to(dev)
-    optimizer = sdlm.SDLM.from_model(model, lr=1e-5)
-    optimizer.estimate(model, images[:500], labels[:500])
-
-    def old():
-        for i in range(old_patterns):
-            loss = model.loss(model(images[i : i + 1]), labels[i : i + 1])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-
-    old()
-    out["sdlm_autograd"] = timed(old, old_patterns)
-    return out
-
-
 def faithful_modern(seed: int, dev: torch.device, tensors, passes: int) -> dict:
     """(b) A modern optimiser on the same network and loss: AdamW (Adam with decoupled weight decay),
     one-cycle schedule, batches of 64. Without the weight decay Adam fits the training set better and
@@ -353,7 +315,7 @@ def main() -> None:
             for seed in args.seeds:
                 runs_sdlm.append(faithful_sdlm(seed, dev, splits, args.passes))
                 log(f"  faithful SDLM seed {seed}: {[round(100 * e, 2) for e in runs_sdlm[-1]['test_error_per_pass']]}")
-            timing = sdlm_step_timing(dev)
+            timing = sdlm_experiments.step_timing(dev)
         finally:
             torch.set_num_threads(threads)
         settings = {"passes": args.passes, "sdlm_batch": 1, "sdlm_loss": "MAP (eq. 9) of one pattern",

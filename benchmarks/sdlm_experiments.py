@@ -27,8 +27,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lenet_helpers import data, models  # noqa: E402
-from lenet_helpers.fast_sdlm import eblearn_init, train_per_pattern  # noqa: E402
+from lenet_helpers import data, models, sdlm  # noqa: E402
+from lenet_helpers.fast_sdlm import PatternSDLM, eblearn_init, train_per_pattern  # noqa: E402
 from lenet_helpers.sdlm import PAPER_MU  # noqa: E402
 
 VALIDATION_SEED = 0
@@ -73,9 +73,51 @@ def run(config: dict, splits, device: torch.device, log=print) -> dict:
     }
 
 
+def sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+def step_timing(dev: torch.device, patterns: int = 2000, old_patterns: int = 300) -> dict:
+    """ms per pattern of one SDLM update: the fast trainer (eager, and compiled when it compiles) against
+    sdlm.SDLM with autograd, on the same patterns; wall clock and CPU time of this process."""
+    images, labels = data.mnist_tensors(ROOT / "data", train=True, normalize="paper")
+    images, labels = images[:patterns].to(dev), labels[:patterns].to(dev)
+
+    def timed(run, n):
+        sync(dev)
+        wall, cpu = time.perf_counter(), time.process_time()
+        run()
+        sync(dev)
+        return {"wall_ms": 1000 * (time.perf_counter() - wall) / n, "cpu_ms": 1000 * (time.process_time() - cpu) / n}
+
+    out = {"device": dev.type, "threads": torch.get_num_threads()}
+    for name, compile_ in (("fast_eager", False), ("fast_compiled", True)):
+        trainer = PatternSDLM(eblearn_init(models.LeNet5(), torch.Generator().manual_seed(0)).to(dev), compile=compile_)
+        trainer.estimate(images[:500], labels[:500])
+        trainer.epsilon = 1e-5
+        trainer.train_pass(images[:200], labels[:200])  # warm-up (and compilation)
+        out[name] = timed(lambda: trainer.train_pass(images, labels), patterns)
+    model = eblearn_init(models.LeNet5(), torch.Generator().manual_seed(0)).to(dev)
+    optimizer = sdlm.SDLM.from_model(model, lr=1e-5)
+    optimizer.estimate(model, images[:500], labels[:500])
+
+    def old():
+        for i in range(old_patterns):
+            loss = model.loss(model(images[i : i + 1]), labels[i : i + 1])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+    old()
+    out["sdlm_autograd"] = timed(old, old_patterns)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--name", required=True, help="a label for this configuration")
+    parser.add_argument("--timing", action="store_true", help="only time one update (fast eager, compiled, sdlm.SDLM)")
     parser.add_argument("--init", choices=["paper", "eblearn"], default="paper",
                         help="paper: uniform ±2.4/F_i (LeNet5's own); eblearn: ±1/√F_i, biases 0, subsampling 0.5")
     parser.add_argument("--epsilon-scale", type=float, default=1.0, help="factor on the paper's ε schedule")
@@ -92,6 +134,12 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    if args.timing:
+        record = {"name": args.name, "timing": step_timing(device)}
+        print(json.dumps(record), flush=True)
+        with Path(args.results).open("a") as f:
+            f.write(json.dumps(record) + "\n")
+        return
     config = {"name": args.name, "init": args.init, "epsilon_scale": args.epsilon_scale, "hold_after": args.hold_after,
               "h_floor": args.h_floor, "mu": args.mu, "j": args.j, "seed": args.seed, "passes": args.passes,
               "compile": not args.eager}
