@@ -56,7 +56,7 @@ def run(config: dict, splits, device: torch.device, log=print) -> dict:
             model, train, passes=config["passes"], eval_data={"validation": validation, "test": test},
             epsilon_scale=config["epsilon_scale"], mu=config["mu"], j=config["j"],
             hold_curvature_after=config["hold_after"], curvature_floor=config["h_floor"], seed=config["seed"],
-            compile=config.get("compile", False), log=log)
+            compile=config.get("compile", False), train_error=config.get("train_error", True), log=log)
         failure = None
     except FloatingPointError as error:  # diverged: keep what was measured before
         history, failure = getattr(error, "history", []), str(error)
@@ -130,6 +130,8 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--eager", action="store_true", help="do not torch.compile the step (slower)")
+    parser.add_argument("--no-train-error", action="store_true",
+                        help="skip the error on all training images after each pass (keep the one measured on the fly)")
     parser.add_argument("--results", default=str(ROOT / "experiments-logs" / "results.jsonl"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -142,7 +144,7 @@ def main() -> None:
         return
     config = {"name": args.name, "init": args.init, "epsilon_scale": args.epsilon_scale, "hold_after": args.hold_after,
               "h_floor": args.h_floor, "mu": args.mu, "j": args.j, "seed": args.seed, "passes": args.passes,
-              "compile": not args.eager}
+              "compile": not args.eager, "train_error": not args.no_train_error}
     print(json.dumps(config), flush=True)
     record = run(config, load(device), device, log=lambda line: print(line, flush=True))
     out = Path(args.results)

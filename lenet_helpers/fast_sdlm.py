@@ -573,7 +573,7 @@ class PassRecord(NamedTuple):
 
     pass_number: int
     epsilon: float  #: the global step of the pass
-    train_error: float  #: on the training patterns, after the pass
+    train_error: float | None  #: on the training patterns, after the pass (None if not measured)
     running_train_error: float  #: on the fly during the pass, each pattern just before its update (the paper's Fig. 5)
     errors: dict  #: {name: error} for each evaluation set, after the pass
     seconds: float  #: time of the pass's updates (curvature estimate and evaluation excluded)
@@ -596,6 +596,7 @@ def train_per_pattern(
     curvature_floor: float = 0.0,
     seed: int = 0,
     compile: bool | dict = False,
+    train_error: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> list:
     """Train ``model`` as the paper does: per-pattern SDLM, h re-estimated on ``samples`` patterns before each pass.
@@ -620,6 +621,8 @@ def train_per_pattern(
         curvature_floor: use max(h, floor) (0 = the paper).
         seed: seeds the patterns picked for h and the order of each pass.
         compile: compile the step with ``torch.compile`` (see :class:`PatternSDLM`).
+        train_error: measure the error on all training patterns after each pass (False: leave
+            ``PassRecord.train_error`` None and keep only the error measured on the fly).
         log: called with one line per pass (e.g. ``print``).
 
     Returns:
@@ -684,7 +687,7 @@ def train_per_pattern(
         record = PassRecord(
             k,
             trainer.epsilon,
-            error_rate(model, images, labels),
+            error_rate(model, images, labels) if train_error else None,
             running,
             {name: error_rate(model, *pair) for name, pair in eval_data.items()},
             seconds,
@@ -694,7 +697,8 @@ def train_per_pattern(
         history.append(record)
         if log is not None:
             shown = ", ".join(f"{name} {100 * e:.2f}%" for name, e in record.errors.items())
-            log(f"pass {k:2d}: ε {record.epsilon:.2e}, train {100 * record.train_error:.2f}% "
+            after = f"{100 * record.train_error:.2f}%" if train_error else "not measured"
+            log(f"pass {k:2d}: ε {record.epsilon:.2e}, train {after} "
                 f"(on the fly {100 * running:.2f}%){', ' + shown if shown else ''}, "
                 f"{seconds:.0f} s, steps {record.step_min:.1e}–{record.step_max:.1e}")
     return history
