@@ -6,41 +6,49 @@ LeCun et al. (1998) update the weights after every single training pattern
     w_k ← w_k − ε/(μ + h_kk) · ∂E_p/∂w_k        (E_p: the MAP loss of pattern p)
 
 with h_kk re-estimated on 500 patterns before each pass and held fixed during it.
-:class:`~lenet_helpers.sdlm.SDLM` does exactly this with autograd, but one
-pattern at a time PyTorch spends far more time dispatching its ~100 small
-operations than computing: about 4 ms a pattern, 1.5 hours for 20 passes on
-one core. :class:`PatternSDLM` takes the same step for the faithful
+:class:`~lenet_helpers.sdlm.SDLM` does exactly this with autograd, but for one
+pattern PyTorch spends far more time organising its ~100 small operations than
+computing them: milliseconds per pattern, over an hour for 20 passes on one
+core. :class:`PatternSDLM` takes the same step for the faithful
 :class:`~lenet_helpers.models.LeNet5` with a hand-written forward and backward
-pass over preallocated buffers:
+pass over preallocated buffers, an order of magnitude faster (``make bench``
+times both, ``benchmarks/sdlm_experiments.py --timing`` alone):
 
 * the convolutions C1 and C3 are an im2col copy plus one matrix product, C5 and
-  F6 one matrix-vector product each;
+  F6 one matrix-vector product each; the positions of C1 and C3 are stored so
+  that the 2×2 windows of S2 and S4 are four contiguous slices;
 * all 60,000 parameters live in one flat buffer θ, their gradients in another,
   and the update is one fused operation, θ ← θ − η ⊙ g;
 * every constant factor of the backward pass (the 2 of the squared distance, the
   A and S of the squashing function f(a) = A·tanh(S·a)) is folded into the step
-  sizes η once per pass, so the backward pass multiplies nothing by constants.
+  sizes η once per pass, so the backward pass multiplies nothing by constants;
+* C1 and C3 use tanh(u) = 2σ(2u) − 1 (a sigmoid is several times cheaper than a tanh).
 
-It is the same arithmetic as ``SDLM`` (the tests check the weights after many
-steps to 1e-5 in double precision), about ten times faster.
+It is the same arithmetic as ``SDLM``: the tests check the weights after many
+steps to 1e-5 in double precision.
 
 What is where:
 
 * :class:`PatternSDLM` — the trainer: ``estimate`` h, set ``epsilon``, ``step``
   one pattern or ``train_pass`` over a data set, ``copy_to`` a model.
 * :func:`train_per_pattern` — the paper's protocol: 20 passes, h re-estimated
-  on 500 patterns before each pass, the ε schedule, errors after every pass;
-  and the departures that can be measured against it (``epsilon_scale``,
+  on 500 patterns before each pass, the ε schedule, errors after every pass
+  (training error also on the fly, as the paper's Figure 5 measures it); and the
+  departures that can be measured against it (``epsilon_scale``,
   ``hold_curvature_after``, ``curvature_floor``, ``mu``, ``j``).
-* :func:`eblearn_init` — the initialisation of EBLearn (LeCun's group's later
-  C++ library): weights uniform in ±1/√F_i, biases 0, subsampling coefficients
-  1/√(window area) = 0.5.
+* :func:`eblearn_init` — the initialisation of EBLearn (the C++ library of
+  LeCun's group): weights uniform in ±1/√F_i, biases 0, subsampling
+  coefficients 1/√(window area) = 0.5.
 
-On a GPU the same code runs (every buffer lives on the model's device, the step
-reads no number back to the host), but one pattern at a time it is bound by
-kernel launches; :meth:`PatternSDLM.step_function` returns the step as a pure
-function of two static input buffers, ready for ``torch.compile`` or capture in
-a CUDA graph.
+Speed: ``PatternSDLM(model, compile=True)`` wraps the step in ``torch.compile``
+(a minute to compile, then faster again; it falls back to the plain step with a
+warning when compiling fails, e.g. without a C++ compiler). On a GPU the same
+code runs (every buffer lives on the model's device and the step reads no
+number back to the host), but one pattern at a time it is bound by kernel
+launches: ``compile={"mode": "reduce-overhead"}`` asks ``torch.compile`` for
+CUDA graphs, and :meth:`PatternSDLM.step_function` returns the plain step, a
+function of three tensors, for capturing by hand. (Neither GPU path has been
+run yet.)
 """
 
 from __future__ import annotations
@@ -169,6 +177,9 @@ class PatternSDLM:
             works in the model's dtype and on its device.
         mu: μ of the step ε/(μ + h) (0.02 in the paper).
         j: the constant of the MAP loss, eq. (9) (the paper gives no value; 0.1 is usual).
+        compile: ``True`` wraps the step in ``torch.compile`` (a dict: its options, e.g.
+            ``{"mode": "reduce-overhead"}`` for CUDA graphs on a GPU); if compiling fails
+            on the first step, a warning says so and the plain step runs instead.
 
     Shapes:
         one pattern: an image 1×32×32 (or 32×32) and a class index;
