@@ -60,6 +60,8 @@ def run(config: dict, splits, device: torch.device, log=print) -> dict:
         failure = None
     except FloatingPointError as error:  # diverged: keep what was measured before
         history, failure = getattr(error, "history", []), str(error)
+    if config.get("save"):
+        torch.save(model.state_dict(), config["save"])
     return config | {
         "failure": failure,
         "seconds": time.perf_counter() - start,
@@ -146,6 +148,7 @@ def main() -> None:
               "h_floor": args.h_floor, "mu": args.mu, "j": args.j, "seed": args.seed, "passes": args.passes,
               "compile": not args.eager, "train_error": not args.no_train_error}
     print(json.dumps(config), flush=True)
+    config["save"] = str(Path(args.results).parent / f"{args.name}-s{args.seed}.pt")  # the trained weights
     record = run(config, load(device), device, log=lambda line: print(line, flush=True))
     out = Path(args.results)
     out.parent.mkdir(parents=True, exist_ok=True)
