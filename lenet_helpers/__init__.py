@@ -9,6 +9,7 @@ One module per idea, in the order the course teaches them:
 * :mod:`~lenet_helpers.data`      MNIST, padded and normalised like the paper
 * :mod:`~lenet_helpers.train`     a training loop for CPU and GPU
 * :mod:`~lenet_helpers.sdlm`      the paper's optimiser: stochastic diagonal Levenberg–Marquardt
+* :mod:`~lenet_helpers.fast_sdlm` the same, one pattern at a time as the paper ran it, fast enough for its 20 passes
 * :mod:`~lenet_helpers.plots`     the pictures the chapters draw
 * :mod:`~lenet_helpers.widgets`   explorers and a draw-a-digit pad that run in the browser, even on the static site
 * :mod:`~lenet_helpers.checks`    self-checks for the exercises
@@ -19,8 +20,8 @@ Example:
     60000
 """
 
-from . import checks, conv, counting, data, models, plots, pool, sdlm, train, widgets
+from . import checks, conv, counting, data, fast_sdlm, models, plots, pool, sdlm, train, widgets
 
 __version__ = "0.1.0"
 
-__all__ = ["conv", "pool", "counting", "models", "data", "train", "sdlm", "plots", "widgets", "checks", "__version__"]
+__all__ = ["conv", "pool", "counting", "models", "data", "train", "sdlm", "fast_sdlm", "plots", "widgets", "checks", "__version__"]
