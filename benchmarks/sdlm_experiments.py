@@ -116,9 +116,28 @@ def step_timing(dev: torch.device, patterns: int = 2000, old_patterns: int = 300
     return out
 
 
+def table(path: Path) -> str:
+    """The runs of a results file as a Markdown table: settings, then errors after the last pass (in %)."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = [r for r in rows if "validation_error_per_pass" in r]
+    head = ("| run | init | ε × | h | j | μ | seed | passes | validation | test | training on the fly (pass 19) "
+            "| minutes |\n|" + "---|" * 12)
+    lines = [head]
+    for r in rows:
+        val, test, running = r["validation_error_per_pass"], r["test_error_per_pass"], r.get("train_error_running_per_pass", [])
+        h = "every pass" if r["hold_after"] is None else f"pass {r['hold_after']}'s"
+        if r.get("h_floor"):
+            h += f", floor {r['h_floor']}"
+        fly = f"{100 * running[18]:.2f}" if len(running) >= 19 else "–"
+        lines.append(f"| {r['name']} | {r['init']} | {r['epsilon_scale']} | {h} | {r['j']} | {r['mu']} | {r['seed']} "
+                     f"| {len(val)} | {100 * val[-1]:.2f} | {100 * test[-1]:.2f} | {fly} | {r['seconds'] / 60:.0f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--name", required=True, help="a label for this configuration")
+    parser.add_argument("--name", help="a label for this configuration")
+    parser.add_argument("--table", action="store_true", help="print the runs of --results as a table, and stop")
     parser.add_argument("--timing", action="store_true", help="only time one update (fast eager, compiled, sdlm.SDLM)")
     parser.add_argument("--init", choices=["paper", "eblearn"], default="paper",
                         help="paper: uniform ±2.4/F_i (LeNet5's own); eblearn: ±1/√F_i, biases 0, subsampling 0.5")
@@ -136,6 +155,11 @@ def main() -> None:
                         help="skip the error on all training images after each pass (keep the one measured on the fly)")
     parser.add_argument("--results", default=str(ROOT / "experiments-logs" / "results.jsonl"))
     args = parser.parse_args()
+    if args.table:
+        print(table(Path(args.results)))
+        return
+    if not args.name:
+        parser.error("--name is required to run a configuration")
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     if args.timing:
