@@ -40,7 +40,7 @@ from torchvision import transforms
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lenet_helpers import data, models, train  # noqa: E402
+from lenet_helpers import data, models, plots, train  # noqa: E402
 from lenet_helpers import sdlm  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -186,7 +186,6 @@ SDLM_DEPARTURES = [
     "and the next pass diverges.",
     "55,000 training images, not 60,000: the other 5,000 are the validation split the settings were chosen on.",
 ]
-PAPER_FIGURE5 = {"test_error_pct": 0.95, "train_error_pct_after_19_passes": 0.35, "test_settles_after_passes": 10}
 
 
 def faithful_sdlm(seed: int, dev: torch.device, splits, passes: int) -> dict:
@@ -212,7 +211,7 @@ def sdlm_figure5(runs: list) -> dict:
         columns = list(zip(*(r[f"{key}_per_pass"] for r in runs)))
         out[key] = {"median": [statistics.median(c) for c in columns], "min": [min(c) for c in columns],
                     "max": [max(c) for c in columns]}
-    out["paper"] = PAPER_FIGURE5
+    out["paper"] = plots.PAPER_FIGURE5
     return out
 
 
@@ -328,10 +327,13 @@ def main() -> None:
                     "validation_split": f"data.split_validation(images, labels, 5000, seed={sdlm_experiments.VALIDATION_SEED})",
                     "departures": SDLM_DEPARTURES}
         results["faithful_sdlm"] = {"settings": settings, "runs": runs_sdlm, "figure5": sdlm_figure5(runs_sdlm),
-                                    "step_timing": timing}
+                                    "step_timing": timing, "machine": machine(dev) | {"cpu_threads": 1}}
         results["faithful_sdlm_test_error_pct"] = 100 * median(r["test_error_per_pass"][-1] for r in runs_sdlm)
-        results["faithful_sdlm_train_error_pct"] = 100 * median(r["train_error_per_pass"][-1] for r in runs_sdlm)
-        results["faithful_sdlm_ms_per_pattern"] = median(r["ms_per_pattern"] for r in runs_sdlm)
+        # the training error as the paper's Figure 5 measures it: on the fly, during pass 19 (or the last)
+        pass19 = min(19, args.passes) - 1
+        results["faithful_sdlm_train_error_pct"] = 100 * median(r["train_error_running_per_pass"][pass19] for r in runs_sdlm)
+        # one update, CPU time of the step the runs used (the pass's wall clock is in each run, ms_per_pattern)
+        results["faithful_sdlm_ms_per_pattern"] = timing["fast_compiled" if SDLM_CONFIG["compile"] else "fast_eager"]["cpu_ms"]
     else:
         results["faithful_sdlm_test_error_pct"] = None
 
@@ -392,8 +394,8 @@ def report(r: dict) -> None:
         ("throughput, course loop", fmt(r["modern_img_per_s"], " img/s"), ""),
         ("throughput, reference loop", fmt(r["reference_img_per_s"], " img/s"), ""),
         ("faithful LeNet5, SDLM, 20 passes", fmt(r["faithful_sdlm_test_error_pct"], " %"), f"≤ {PAPER_ERROR_PCT} %"),
-        ("  its training error", fmt(r["faithful_sdlm_train_error_pct"], " %"), "0.35 % (paper, 19 passes)"),
-        ("  SDLM update, one pattern", fmt(r["faithful_sdlm_ms_per_pattern"], " ms"), "≤ 0.5 ms on one core"),
+        ("  its training error, on the fly, pass 19", fmt(r["faithful_sdlm_train_error_pct"], " %"), "0.35 % (paper)"),
+        ("  SDLM update, one pattern, CPU time", fmt(r["faithful_sdlm_ms_per_pattern"], " ms"), "≤ 0.5 ms on one core"),
         ("faithful LeNet5, AdamW, 20 passes", fmt(r["faithful_modern_test_error_pct"], " %"), f"≤ {PAPER_ERROR_PCT} %"),
         ("book, clean build", fmt(r["book_clean_build_s"], " s"), "< 480 s"),
         ("book, unchanged re-run", fmt(r["book_rebuild_s"], " s"), "< 30 s"),
