@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -131,6 +132,18 @@ def table(path: Path) -> str:
         fly = f"{100 * running[18]:.2f}" if len(running) >= 19 else "–"
         lines.append(f"| {r['name']} | {r['init']} | {r['epsilon_scale']} | {h} | {r['j']} | {r['mu']} | {r['seed']} "
                      f"| {len(val)} | {100 * val[-1]:.2f} | {100 * test[-1]:.2f} | {fly} | {r['seconds'] / 60:.0f} |")
+    groups = {}
+    for r in rows:
+        groups.setdefault(r["name"], []).append(r)
+    lines += ["", "| run | seeds | validation: median [min–max] | test: median [min–max] |", "|---|---|---|---|"]
+    for name, runs in groups.items():
+        if len(runs) < 2:
+            continue
+        cells = []
+        for key in ("validation_error_per_pass", "test_error_per_pass"):
+            finals = sorted(100 * r[key][-1] for r in runs)
+            cells.append(f"{statistics.median(finals):.2f} [{finals[0]:.2f}–{finals[-1]:.2f}]")
+        lines.append(f"| {name} | {', '.join(str(r['seed']) for r in runs)} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
 
 
