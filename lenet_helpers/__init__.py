@@ -13,6 +13,7 @@ One module per idea, in the order the course teaches them:
 * :mod:`~lenet_helpers.evaluation` every prediction of a trained model, for a confusion matrix
 * :mod:`~lenet_helpers.experiments` controlled comparisons: several set-ups, the same data, several seeds
 * :mod:`~lenet_helpers.sdlm`      the paper's optimiser: stochastic diagonal Levenberg–Marquardt
+* :mod:`~lenet_helpers.fast_sdlm` the same, one pattern at a time as the paper ran it, fast enough for its 20 passes
 * :mod:`~lenet_helpers.results`   the figures `make bench` measured, shipped with the package
 * :mod:`~lenet_helpers.plots`     the pictures the chapters draw
 * :mod:`~lenet_helpers.widgets`   explorers and a draw-a-digit pad that run in the browser, even on the static site
@@ -31,6 +32,7 @@ from . import (
     data,
     evaluation,
     experiments,
+    fast_sdlm,
     layers,
     models,
     modules,
@@ -45,4 +47,4 @@ from . import (
 __version__ = "0.2.0"
 
 __all__ = ["conv", "pool", "counting", "layers", "models", "modules", "data", "train", "evaluation", "experiments",
-           "sdlm", "results", "plots", "widgets", "checks", "__version__"]
+           "sdlm", "fast_sdlm", "results", "plots", "widgets", "checks", "__version__"]

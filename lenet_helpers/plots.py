@@ -15,6 +15,7 @@ from html import escape as html_escape
 
 import matplotlib
 import matplotlib.figure
+import matplotlib.ticker
 import numpy as np
 import torch
 

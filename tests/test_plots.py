@@ -217,3 +217,9 @@ def test_animate_correlation_rejects_bad_input():
         plots.animate_correlation(torch.zeros(20, 20), torch.ones(3, 3))
     with pytest.raises(ValueError, match="K covers 3 cells"):
         plots.animate_correlation(torch.zeros(2, 2), torch.ones(3, 3))
+
+
+# ---------------------------------------------------------------------------
+# The paper's Figure 5
+# ---------------------------------------------------------------------------
+

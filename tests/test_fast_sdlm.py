@@ -1,0 +1,318 @@
+"""Per-pattern SDLM, fast (lenet_helpers.fast_sdlm): the same arithmetic as sdlm.SDLM, step by step."""
+
+import math
+import os
+
+import pytest
+import torch
+
+from lenet_helpers.fast_sdlm import PassRecord, PatternSDLM, eblearn_init, error_rate, train_per_pattern
+from lenet_helpers.models import C3_TABLE, LeNet5, LeNet5Modern, map_loss
+from lenet_helpers.sdlm import SDLM, gauss_newton_diagonal, paper_epsilon
+
+
+def mnist_like(n, seed, dtype=torch.float32):
+    """n random 32×32 'digits' with the paper's levels (−0.1 background, 1.175 ink) and random labels."""
+    g = torch.Generator().manual_seed(seed)
+    ink = torch.rand(n, 1, 32, 32, generator=g) < 0.2
+    return torch.where(ink, 1.175, -0.1).to(dtype), torch.randint(0, 10, (n,), generator=g)
+
+
+def lenet5(init, seed=0, dtype=torch.float64):
+    torch.manual_seed(seed)
+    model = LeNet5().to(dtype)
+    if init == "eblearn":
+        eblearn_init(model, torch.Generator().manual_seed(seed))
+    return model
+
+
+def reference_steps(model, images, labels, h, epsilon, mu=0.02, j=0.1):
+    """sdlm.SDLM with autograd, one pattern per step: the update PatternSDLM must reproduce."""
+    opt = SDLM.from_model(model, lr=epsilon, mu=mu)
+    opt.set_curvature(h)
+    for i in range(len(images)):
+        opt.zero_grad()
+        map_loss(model(images[i : i + 1]), labels[i : i + 1], j=j).backward()
+        opt.step()
+
+
+def assert_same_weights(got, model, rtol=1e-5):
+    for name, p in model.named_parameters():
+        expected = p.detach()
+        error = (got[name] - expected).norm() / expected.norm()
+        assert error <= rtol, f"{name}: relative difference {error:.2e}"
+
+
+# ---------------------------------------------------------------------------
+# The same update as SDLM
+# ---------------------------------------------------------------------------
+
+
+# With the paper's own init the first steps drive C5 and F6 into saturation, where 1 − t² is tiny and
+# the two codes compute it differently (4r(1 − r) from a sigmoid for C1 and C3, against autograd's tanh):
+# equal to rounding, but the diverging run amplifies rounding ~1.4× per step, so it is compared after 20.
+@pytest.mark.parametrize("init, steps", [("paper", 20), ("eblearn", 60)])
+@pytest.mark.parametrize("mu, j, epsilon", [(0.02, 0.1, 0.0005), (0.05, 1.0, 0.0002)])
+def test_steps_match_sdlm(init, steps, mu, j, epsilon):
+    """After many per-pattern steps from the same state, the weights agree with SDLM's to 1e-5."""
+    images, labels = mnist_like(steps, seed=1, dtype=torch.float64)
+    model, reference = lenet5(init), lenet5(init)
+    trainer = PatternSDLM(model, mu=mu, j=j)
+    h = trainer.estimate(images[:20], labels[:20])
+    trainer.epsilon = epsilon
+    for i in range(len(images)):
+        trainer.step(images[i], int(labels[i]))
+    reference_steps(reference, images, labels, h, epsilon, mu=mu, j=j)
+    assert_same_weights(trainer.parameters(), reference)
+    # the weights did move: the test is not comparing two untouched models
+    start = dict(lenet5(init).named_parameters())
+    assert all(not torch.equal(reference.get_parameter(n), start[n]) for n in start)
+
+
+def test_train_pass_is_steps_in_order():
+    images, labels = mnist_like(40, seed=2, dtype=torch.float64)
+    a, b = PatternSDLM(lenet5("eblearn")), PatternSDLM(lenet5("eblearn"))
+    h = a.estimate(images, labels)
+    b.set_curvature(h)
+    order = torch.randperm(40, generator=torch.Generator().manual_seed(0))
+    running_error = a.train_pass(images, labels, order)
+    wrong = 0
+    for i in order.tolist():
+        wrong += b.step(images[i], labels[i]) != labels[i]  # a 0-d tensor label works too
+    torch.testing.assert_close(a.theta, b.theta, rtol=0, atol=0)
+    assert running_error == wrong / 40  # the error on the fly: each pattern just before its update
+
+
+def test_float32_follows_float64():
+    images, labels = mnist_like(50, seed=3)
+    trainers = {}
+    for dtype in (torch.float32, torch.float64):
+        trainer = PatternSDLM(lenet5("eblearn", dtype=dtype))
+        trainer.estimate(images.to(dtype), labels)
+        trainer.train_pass(images.to(dtype), labels)
+        trainers[dtype] = trainer
+    torch.testing.assert_close(trainers[torch.float32].theta.double(), trainers[torch.float64].theta, rtol=1e-4, atol=1e-5)
+
+
+def test_step_sizes_and_curvature_match_sdlm():
+    images, labels = mnist_like(20, seed=4, dtype=torch.float64)
+    model = lenet5("paper")
+    trainer = PatternSDLM(model)
+    h = trainer.estimate(images, labels)
+    trainer.epsilon = paper_epsilon(3)
+    opt = SDLM.from_model(model, lr=paper_epsilon(3))
+    opt.set_curvature(gauss_newton_diagonal(model, images, labels))
+    expected = opt.step_sizes()
+    got = trainer.step_sizes()
+    assert list(got) == list(expected)
+    for name in expected:
+        torch.testing.assert_close(got[name], expected[name])
+        torch.testing.assert_close(trainer.curvature()[name], h[name])
+
+
+# ---------------------------------------------------------------------------
+# Parameters in and out, C3's missing connections
+# ---------------------------------------------------------------------------
+
+
+def test_parameters_round_trip_and_copy_to():
+    model = lenet5("paper", dtype=torch.float32)
+    trainer = PatternSDLM(model)
+    assert trainer.theta.numel() == 60000 + 900  # C3 stored dense: 16·6·25 = 2,400 entries for 1,500 weights
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(trainer.parameters()[name], p.detach(), rtol=0, atol=0)
+    other = LeNet5()
+    trainer.copy_to(other)
+    for (name, p), q in zip(model.named_parameters(), other.parameters()):
+        assert torch.equal(p, q), name
+    trainer.load_from(LeNet5())  # and back
+    assert not torch.equal(trainer.theta, PatternSDLM(model).theta)
+
+
+def test_unconnected_c3_kernels_stay_zero_and_model_is_untouched_until_copy_to():
+    images, labels = mnist_like(30, seed=5)
+    model = lenet5("eblearn", dtype=torch.float32)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    trainer = PatternSDLM(model)
+    trainer.estimate(images, labels)
+    trainer.train_pass(images, labels)
+    dense = trainer.theta[150 + 18 : 150 + 18 + 2400].view(16, 6, 25)
+    unconnected = ~C3_TABLE.t()  # 16 C3 maps × 6 S2 maps
+    assert torch.all(dense[unconnected] == 0)
+    assert torch.all(dense[C3_TABLE.t()].abs().sum(dim=1) > 0)
+    for name, p in model.named_parameters():  # estimate() copies θ into the model before it measures h, ...
+        assert torch.equal(p, before[name]), name  # ... and θ had not moved then
+    trainer.copy_to()
+    assert not torch.equal(model.C5.conv.weight, before["C5.conv.weight"])
+
+
+def test_gradient_by_finite_differences():
+    """One step with ε = δ moves θ by −δ/(μ + h)·∂E/∂θ: compare ∂E/∂θ with the model's autograd gradient."""
+    images, labels = mnist_like(8, seed=6, dtype=torch.float64)
+    model = lenet5("eblearn")
+    trainer = PatternSDLM(model)
+    h = trainer.estimate(images, labels)
+    trainer.epsilon = 1e-3
+    theta0 = trainer.parameters()
+    trainer.step(images[0], int(labels[0]))
+    moved = trainer.parameters()
+    loss = map_loss(model(images[:1]), labels[:1])
+    grads = torch.autograd.grad(loss, list(model.parameters()))
+    for (name, _), g in zip(model.named_parameters(), grads):
+        implied = (theta0[name] - moved[name]) * (0.02 + h[name]) / 1e-3
+        torch.testing.assert_close(implied, g, rtol=1e-7, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# EBLearn's initialisation
+# ---------------------------------------------------------------------------
+
+
+def test_eblearn_init():
+    model = eblearn_init(LeNet5(), torch.Generator().manual_seed(0))
+    for name, p in model.named_parameters():
+        if name.endswith("bias"):
+            assert torch.all(p == 0), name
+    assert torch.all(model.S2.subsample.weight == 0.5) and torch.all(model.S4.subsample.weight == 0.5)
+    for layer, fan_in in ((model.C1.conv, 25), (model.C5.conv, 400), (model.F6.linear, 120)):
+        bound = 1 / math.sqrt(fan_in)
+        w = layer.weight.detach()
+        assert w.abs().max() <= bound and w.abs().max() > 0.9 * bound  # fills the range
+    c3 = model.C3.conv
+    fan_in = c3.fan_in()[c3.out_index]  # 75, 100 or 150 per kernel (Table I)
+    w = c3.weight.detach().abs().amax(dim=(1, 2))
+    assert torch.all(w <= 1 / fan_in.double().sqrt()) and w[fan_in == 150].max() < w[fan_in == 75].max()
+    same = eblearn_init(LeNet5(), torch.Generator().manual_seed(0))
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), same.parameters()))
+
+
+# ---------------------------------------------------------------------------
+# The protocol
+# ---------------------------------------------------------------------------
+
+
+def test_train_per_pattern_protocol():
+    images, labels = mnist_like(60, seed=7)
+    model = lenet5("eblearn", dtype=torch.float32)
+    lines = []
+    history = train_per_pattern(model, (images, labels), passes=3, samples=20, eval_data={"val": (images[:10], labels[:10])},
+                                epsilon_scale=0.5, log=lines.append)
+    assert [r.pass_number for r in history] == [1, 2, 3] and len(lines) == 3
+    assert all(isinstance(r, PassRecord) for r in history)
+    assert [r.epsilon for r in history] == [0.5 * paper_epsilon(k) for k in (1, 2, 3)]
+    assert all(0 <= r.train_error <= 1 and 0 <= r.running_train_error <= 1 for r in history)
+    assert all(set(r.errors) == {"val"} and r.seconds > 0 for r in history)
+    assert all(0 < r.step_min <= r.step_max <= r.epsilon / 0.02 for r in history)
+    # the model holds the trained weights: its error is what the last record says
+    assert error_rate(model, images, labels) == history[-1].train_error
+    # the same seed gives the same run
+    again = train_per_pattern(lenet5("eblearn", dtype=torch.float32), (images, labels), passes=3, samples=20, epsilon_scale=0.5,
+                              train_error=False)
+    assert [r.running_train_error for r in again] == [r.running_train_error for r in history]
+    assert all(r.train_error is None for r in again)  # not measured: only the error on the fly
+
+
+def test_hold_curvature_and_floor():
+    images, labels = mnist_like(40, seed=8)
+    runs = {}
+    for hold, floor in ((None, 0.0), (1, 0.0), (None, 0.5)):
+        history = train_per_pattern(lenet5("eblearn", dtype=torch.float32), (images, labels), passes=3, samples=20,
+                                    epsilons=[1e-3] * 3, hold_curvature_after=hold, curvature_floor=floor)
+        runs[hold, floor] = [(r.step_min, r.step_max) for r in history]
+    # holding pass 1's h with a constant ε keeps the range of steps
+    assert runs[1, 0.0][0] == runs[1, 0.0][1] == runs[1, 0.0][2]
+    assert runs[None, 0.0][1] != runs[None, 0.0][0]
+    # a floor of 0.5 caps every step at ε/(μ + 0.5)
+    assert all(high <= 1e-3 / 0.52 * (1 + 1e-6) for _, high in runs[None, 0.5])
+
+
+def test_error_rate():
+    model = LeNet5()
+    images, labels = mnist_like(10, seed=9)
+    predicted = model.predict(images)
+    assert error_rate(model, images, predicted) == 0.0
+    assert error_rate(model, images, (predicted + 1) % 10, batch_size=3) == 1.0
+
+
+@pytest.mark.skipif(not os.environ.get("LENET_TEST_COMPILE"), reason="compiling takes a minute: set LENET_TEST_COMPILE=1")
+def test_compiled_step_matches_eager():
+    images, labels = mnist_like(100, seed=10)
+    model = lenet5("eblearn", dtype=torch.float32)
+    eager, compiled = PatternSDLM(model), PatternSDLM(model, compile=True)
+    for epsilon in (5e-4, 1e-4):  # a new ε (η changed in place) is seen by the compiled step
+        h = eager.estimate(images[:50], labels[:50])
+        compiled.set_curvature(h)
+        eager.epsilon = compiled.epsilon = epsilon
+        eager.train_pass(images, labels)
+        compiled.train_pass(images, labels)
+        torch.testing.assert_close(compiled.theta, eager.theta, rtol=1e-4, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+
+def test_errors():
+    images, labels = mnist_like(4, seed=11)
+    with pytest.raises(TypeError, match="LeNet5"):
+        PatternSDLM(LeNet5Modern())
+    with pytest.raises(ValueError, match="mu"):
+        PatternSDLM(LeNet5(), mu=0)
+    with pytest.raises(ValueError, match="j"):
+        PatternSDLM(LeNet5(), j=-1)
+    with pytest.raises(TypeError, match="compile"):
+        PatternSDLM(LeNet5(), compile="yes")
+    trainer = PatternSDLM(LeNet5())
+    with pytest.raises(RuntimeError, match="estimate"):
+        trainer.step(images[0], 1)
+    with pytest.raises(RuntimeError, match="estimate"):
+        trainer.train_pass(images, labels)
+    with pytest.raises(RuntimeError, match="estimate"):
+        trainer.step_sizes()
+    trainer.estimate(images, labels)
+    with pytest.raises(ValueError, match="epsilon"):
+        trainer.epsilon = 0
+    with pytest.raises(ValueError, match="image"):
+        trainer.step(torch.zeros(28, 28), 1)
+    with pytest.raises(ValueError, match="image"):
+        trainer.step(torch.zeros(3, 32, 32), 1)
+    with pytest.raises(ValueError, match="label"):
+        trainer.step(images[0], 10)
+    with pytest.raises(TypeError, match="label"):
+        trainer.step(images[0], 1.5)
+    with pytest.raises(ValueError, match="label"):
+        trainer.step(images[0], torch.tensor([1, 2]))
+    with pytest.raises(ValueError, match="N×1×32×32"):
+        trainer.train_pass(images[:, :, :28, :28], labels)
+    with pytest.raises(ValueError, match="labels"):
+        trainer.train_pass(images, labels[:3])
+    with pytest.raises(TypeError, match="labels"):
+        trainer.train_pass(images, labels.float())
+    with pytest.raises(ValueError, match="order"):
+        trainer.train_pass(images, labels, torch.tensor([0, 4]))
+    with pytest.raises(TypeError, match="order"):
+        trainer.train_pass(images, labels, torch.tensor([0.0]))
+    with pytest.raises(TypeError, match="h must be a dict"):
+        trainer.set_curvature([1])
+    h = gauss_newton_diagonal(LeNet5(), images, labels)
+    with pytest.raises(ValueError, match="no entry"):
+        trainer.set_curvature({k: v for k, v in h.items() if k != "F6.linear.bias"})
+    with pytest.raises(ValueError, match="shape"):
+        trainer.set_curvature(h | {"F6.linear.bias": torch.zeros(3)})
+    with pytest.raises(ValueError, match="non-negative"):
+        trainer.set_curvature(h | {"F6.linear.bias": -torch.ones(84)})
+    with pytest.raises(TypeError, match="LeNet5"):
+        eblearn_init(LeNet5Modern())
+    with pytest.raises(TypeError, match="generator"):
+        eblearn_init(LeNet5(), generator=0)
+    with pytest.raises(TypeError, match="train_data"):
+        train_per_pattern(LeNet5(), images)
+    with pytest.raises(ValueError, match="epsilons"):
+        train_per_pattern(LeNet5(), (images, labels), passes=3, epsilons=[1e-3])
+    with pytest.raises(TypeError, match="eval_data"):
+        train_per_pattern(LeNet5(), (images, labels), eval_data=[(images, labels)])
+    with pytest.raises(ValueError, match="curvature_floor"):
+        train_per_pattern(LeNet5(), (images, labels), curvature_floor=-1)
+    with pytest.raises(ValueError, match="hold_curvature_after"):
+        train_per_pattern(LeNet5(), (images, labels), hold_curvature_after=0)
