@@ -65,6 +65,7 @@ import torch.nn as nn
 from ._validate import check_int, check_tensor
 from .layers import SQUASH_A, SQUASH_S, EuclideanRBF, PartialConv2d, Subsampling
 from .models import LeNet5
+from .modules import device_of, evaluating
 from .sdlm import PAPER_MU, PAPER_SAMPLES, gauss_newton_diagonal, paper_epsilon
 
 __all__ = ["PatternSDLM", "PassRecord", "train_per_pattern", "eblearn_init", "error_rate"]
@@ -567,16 +568,12 @@ def error_rate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, bat
         True
     """
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    dev = next(model.parameters()).device
+    dev = device_of(model)
     wrong = 0
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         for start in range(0, len(images), batch_size):
             x = images[start : start + batch_size].to(dev)
             wrong += int((model.predict(x) != labels[start : start + batch_size].to(dev)).sum())
-    finally:
-        model.train(was_training)
     return wrong / len(images)
 
 
