@@ -7,7 +7,7 @@ position (weight sharing), a layer can have few parameters and many connections:
 C1 has 156 parameters but 122,304 connections.
 
 The formulas are functions here; :func:`lenet5_table` applies them to the
-architecture of Sec. II.B and gets the paper's figures. :func:`count_parameters`
+architecture of Sec. II-B and gets the paper's figures. :func:`count_parameters`
 and :func:`count_connections` measure a real ``nn.Module`` instead, by running
 one image through it.
 """
@@ -168,7 +168,7 @@ def _with_totals(rows: list[LayerCount]) -> Table:
 
 
 def lenet5_table() -> Table:
-    """The paper's per-layer figures (Sec. II.B), computed from the architecture with the formulas above.
+    """The paper's per-layer figures (Sec. II-B), computed from the architecture with the formulas above.
 
     Returns a table of :class:`LayerCount` rows (layer, kind, output_shape,
     parameters, connections); ``table.footer`` holds the totals, 60,000
@@ -181,7 +181,7 @@ def lenet5_table() -> Table:
         >>> table.footer.parameters, table.footer.connections
         (60000, 340908)
     """
-    k, window = 5, 2  # kernel and subsampling window sizes (Sec. II.B)
+    k, window = 5, 2  # kernel and subsampling window sizes (Sec. II-B)
     c1 = conv_output_size(32, k)  # 28
     s2 = pool_output_size(c1, window)  # 14
     c3 = conv_output_size(s2, k)  # 10

@@ -1,4 +1,4 @@
-"""MNIST, prepared the way LeNet-5 saw it (Sec. III.A of the paper).
+"""MNIST, prepared the way LeNet-5 saw it (Sec. III-A of the paper).
 
 MNIST (LeCun, Cortes and Burges) has 60,000 training and 10,000 test digits,
 28×28 grey levels. LeNet-5 takes 32×32 inputs, so the digits are padded with
@@ -61,7 +61,7 @@ MNIST_FILES = {
     "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
 }
 
-PAPER_BACKGROUND = -0.1  #: value of a background (white) pixel in the paper (Sec. II.B)
+PAPER_BACKGROUND = -0.1  #: value of a background (white) pixel in the paper (Sec. II-B)
 PAPER_FOREGROUND = 1.175  #: value of a foreground (black) pixel in the paper
 MNIST_MEAN = 0.1307  #: mean of MNIST's training pixels scaled to [0, 1]
 MNIST_STD = 0.3081  #: their standard deviation

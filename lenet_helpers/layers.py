@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------------------
-# The squashing function (Sec. II.A and Appendix A)
+# The squashing function (Sec. II-B, eq. 6; its constants: Appendix A)
 # ---------------------------------------------------------------------------
 
 SQUASH_A = 1.7159  #: amplitude A of f(a) = A·tanh(S·a)
@@ -81,7 +81,7 @@ def _check_maps(x, channels: int, layer: str) -> None:
 
 
 def uniform_fan_in_(tensor: torch.Tensor, fan_in) -> None:
-    """The paper's initialisation (Sec. II.B): uniform in ±2.4/F_i, F_i the unit's fan-in, in place.
+    """The paper's initialisation (Appendix A): uniform in ±2.4/F_i, F_i the unit's fan-in, in place.
 
     ``fan_in`` is a number, or a tensor that broadcasts against ``tensor``
     (one fan-in per output unit).
@@ -100,7 +100,7 @@ def uniform_fan_in_(tensor: torch.Tensor, fan_in) -> None:
 
 
 # ---------------------------------------------------------------------------
-# S2 and S4: trainable subsampling (Sec. II.B)
+# S2 and S4: trainable subsampling (Sec. II-B)
 # ---------------------------------------------------------------------------
 
 
@@ -227,7 +227,7 @@ class PartialConv2d(nn.Module):
 
 
 # ---------------------------------------------------------------------------
-# The output layer: Euclidean RBF units with fixed 7×12 bitmaps (Sec. II.B, Fig. 3)
+# The output layer: Euclidean RBF units with fixed 7×12 bitmaps (Sec. II-B, Fig. 3)
 # ---------------------------------------------------------------------------
 
 #: The stylised digits the ten RBF units compare F6 with: 7 wide × 12 tall,

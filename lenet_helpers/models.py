@@ -1,6 +1,6 @@
 """LeNet-5 as the 1998 paper built it, and the two variants tutorials usually show.
 
-* :class:`LeNet5` is faithful to LeCun, Bottou, Bengio and Haffner (1998), Sec. II.B
+* :class:`LeNet5` is faithful to LeCun, Bottou, Bengio and Haffner (1998), Sec. II-B
   and Appendix A: 32×32 input, the scaled tanh f(a) = 1.7159·tanh(2a/3) after
   every layer up to F6, trainable subsampling in S2 and S4, C3 connected to S2
   through Table I, an 84-unit F6 and ten Euclidean RBF output units whose fixed
@@ -190,7 +190,7 @@ class _LeNet(nn.Sequential):
 
 
 class LeNet5(_LeNet):
-    """LeNet-5 as in the 1998 paper (Sec. II.B). Input 1×32×32; output: ten RBF penalties.
+    """LeNet-5 as in the 1998 paper (Sec. II-B). Input 1×32×32; output: ten RBF penalties.
 
     ========  ==================================================  ==========
     layer     what                                                output
@@ -206,7 +206,7 @@ class LeNet5(_LeNet):
 
     The output is a penalty per class (small = good): predict with ``argmin``
     (or ``model.predict(x)``), train with :func:`map_loss` (``model.loss``).
-    Weights start uniform in ±2.4/F_i, F_i the fan-in of the unit (Sec. II.B).
+    Weights start uniform in ±2.4/F_i, F_i the fan-in of the unit (Appendix A).
 
     Example:
         >>> model = LeNet5()
@@ -362,7 +362,7 @@ class LeNetVariant(_LeNet):
                 return nn.MaxPool2d(2)
             if pooling == "avg":
                 return nn.AvgPool2d(2)
-            # The paper's S2/S4: sum × coefficient + bias, then the layer's nonlinearity (Sec. II-B).
+            # The paper's S2/S4: sum × coefficient + bias, then the layer's nonlinearity (Appendix A).
             return nn.Sequential(OrderedDict([("subsample", Subsampling(channels)), (activation, _activation_layer(activation))]))
 
         f6 = OrderedDict(flatten=nn.Flatten())

@@ -339,3 +339,64 @@ def test_declared_dependencies_are_used_and_python_versions_agree(root):
     major, minor = map(int, minimum.split("."))
     assert f"sys.version_info < ({major}, {minor})" in (root / "Makefile").read_text()
     assert f"Python {minimum} or newer" in (root / "README.md").read_text()
+
+
+# ---------------------------------------------------------------------------
+# Lessons: objectives, practice inside the lesson, difficulty marks, a summary
+# ---------------------------------------------------------------------------
+
+TITLE = re.compile(r"```\{exercise\}\s*([^\n]*)\n")
+LESSON_CHAPTERS = [p for p in LESSONS if p.stem[:2] in {"01", "02", "03", "04", "05", "06"}]
+
+
+def markdown_of(path: Path) -> list[str]:
+    return [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"]
+
+
+def end_of_chapter_index(cells) -> int:
+    """Index of the cell with the '## Exercises' heading (the harder end-of-chapter set)."""
+    for i, cell in enumerate(cells):
+        if cell.cell_type == "markdown" and re.search(r"^## Exercises\s*$", cell.source, re.M):
+            return i
+    return len(cells)
+
+
+@pytest.mark.parametrize("path", LESSON_CHAPTERS, ids=notebook_id)
+def test_three_self_checked_exercises_inside_each_lesson(path):
+    """#12: the learner practises right after each idea, not only at the end of the chapter."""
+    cells = nbformat.read(path, as_version=4).cells
+    end = end_of_chapter_index(cells)
+    assert end < len(cells), f"{path.name}: no '## Exercises' heading"
+    before_end = {m.group(1) for c in cells[:end] if c.cell_type == "markdown" for m in EXERCISE.finditer(c.source)}
+    inside = {label: group for label, group in exercises_of(path).items() if label in before_end}
+    assert len(inside) >= 3, f"{path.name}: {len(inside)} exercises before '## Exercises', at least 3 expected"
+    text = "\n".join(markdown_of(path))
+    solutions = {label: options for label, options in SOLUTION.findall(text)}
+    for label, group in inside.items():
+        code = "\n".join(c.source for c in group if c.cell_type == "code")
+        assert re.search(r"\bchecks\.\w+\(", code), f"{path.name}: in-lesson exercise {label} has no self-check"
+        assert label in solutions and re.search(r":class:\s*dropdown", solutions[label]), (
+            f"{path.name}: in-lesson exercise {label} has no hidden solution")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
+def test_every_exercise_has_a_difficulty_mark(path):
+    for title in TITLE.findall("\n".join(markdown_of(path))):
+        assert re.match(r"★{1,3} \S", title), f"{path.name}: exercise {title!r} has no difficulty mark (★, ★★ or ★★★)"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=notebook_id)
+def test_every_lesson_opens_with_objectives_and_ends_with_a_summary(path):
+    text = "\n".join(markdown_of(path))
+    objectives = re.search(r":::\{admonition\} After this chapter you can\n(.*?)\n:::", text, re.S)
+    assert objectives, f"{path.name}: no 'After this chapter you can' admonition"
+    bullets = [line for line in objectives.group(1).splitlines() if line.startswith("- ")]
+    assert 3 <= len(bullets) <= 5, f"{path.name}: {len(bullets)} objectives, 3–5 expected"
+    assert re.search(r"^## Summary\s*$", text, re.M), f"{path.name}: no '## Summary' section"
+
+
+def test_the_intro_links_every_chapter():
+    intro = (ROOT / "intro.md").read_text()
+    for path in NOTEBOOKS:
+        assert f"(chapters/{path.name})" in intro, f"intro.md's chapter table does not link {path.name}"
+    assert "as they are published" not in intro
