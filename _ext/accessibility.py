@@ -13,6 +13,10 @@
   axe: scrollable-region-focusable). The theme gives them ``tabindex="0"`` when the page loads, the window resizes or
   the content changes, but not when a block starts to scroll later: a hidden solution the reader opens, say.
   ``SCROLL_TAB_STOPS`` watches each of them and does the same whenever its size changes.
+- myst-nb labels the summary of a hidden cell ("Show code cell source") "Toggle hidden content", so what it shows is
+  not its name (label-content-name-mismatch, chapter 6). The label is dropped: the text it shows is its name.
+- Links in an exercise's tinted box had a contrast of 4.29 in the light theme (color-contrast, serious):
+  ``static/accessibility.css`` gives them a darker blue.
 
 The two templates are the theme's own (pydata-sphinx-theme, version 0.17.1) with those changes only. When the
 theme is upgraded, the build stops (a warning, and warnings are errors) until they are compared with its new ones.
@@ -27,7 +31,9 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
 THEME_VERSION = "0.17.1"  # the pydata-sphinx-theme the templates were copied from
+_HIDDEN_CELL_SUMMARY = '<summary aria-label="Toggle hidden content">'  # myst-nb's, for a hide-input cell
 _BIBLIOENTRY = re.compile(r'(<div class="citation"[^>]*) role="doc-biblioentry"')
 
 logger = logging.getLogger(__name__)
@@ -61,17 +67,22 @@ def use_templates(app: Sphinx, config) -> None:
                        f"{pydata_sphinx_theme.__version__}: compare them with its components/ and update "
                        "THEME_VERSION in _ext/accessibility.py")
     config.templates_path.insert(0, str(TEMPLATES))
+    config.html_static_path.append(str(STATIC))
 
 
-def bibliography_list_items(app: Sphinx, pagename, templatename, context, doctree) -> None:
-    """Give the bibliography's entries the role of what they are in its list: list items."""
+def fix_page_html(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Give the bibliography's entries the role of what they are in its list (list items), and let the summary of
+    a hidden cell be named by the text it shows."""
     body = context.get("body")
     if body and "doc-biblioentry" in body:
-        context["body"] = _BIBLIOENTRY.sub(r'\1 role="listitem"', body)
+        body = context["body"] = _BIBLIOENTRY.sub(r'\1 role="listitem"', body)
+    if body and _HIDDEN_CELL_SUMMARY in body:
+        context["body"] = body.replace(_HIDDEN_CELL_SUMMARY, "<summary>")
 
 
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", use_templates)
-    app.connect("html-page-context", bibliography_list_items)
+    app.connect("html-page-context", fix_page_html)
     app.add_js_file(None, body=SCROLL_TAB_STOPS, id="scroll-tab-stops")
+    app.add_css_file("accessibility.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
