@@ -13,9 +13,11 @@ settings.register_profile("course", max_examples=60, deadline=None)
 settings.load_profile("course")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Under pytest-xdist (`make test` runs two workers, --dist loadgroup), every test that needs the
-    built book runs on the same worker, so the book is built once while the other tests run beside it."""
+    built book runs on the same worker, so the book is built once while the other tests run beside it.
+    It must run before xdist's own hook, which reads the groups: without tryfirst, both workers built the book."""
     for item in items:
         if item.get_closest_marker("book"):
             item.add_marker(pytest.mark.xdist_group("book"))

@@ -1,3 +1,4 @@
+import os
 """The book: its configuration, its notebooks, and a strict build of the whole site.
 
 The build test is what proves, in CI, that every notebook executes without error and that the site
@@ -199,6 +200,14 @@ def test_every_lesson_has_self_checked_exercises(path):
 # ---------------------------------------------------------------------------
 # The whole book, built strictly
 # ---------------------------------------------------------------------------
+
+
+@pytest.mark.book
+def test_the_book_tests_share_one_worker(request):
+    """make test builds the book once: every test that needs it runs on the same pytest-xdist worker
+    (conftest.py groups them for --dist loadgroup). If the grouping breaks, each worker builds the book."""
+    if os.environ.get("PYTEST_XDIST_WORKER") and request.config.getvalue("loadgroup"):
+        assert request.node.nodeid.endswith("@book"), request.node.nodeid
 
 
 @pytest.mark.book
