@@ -122,8 +122,10 @@ def _verify(path: Path, expected_md5: str) -> None:
 
 
 def _decompress(gz_path: Path, target: Path, expected_md5: str) -> None:
-    """Decompress ``gz_path`` to ``target`` (atomically), checking the result's MD5."""
-    tmp = target.with_name(target.name + ".tmp")
+    """Decompress ``gz_path`` to ``target`` (atomically), checking the result's MD5. The temporary file is this
+    process's own, so that processes decompressing at the same time (the test workers and the book's notebooks)
+    do not write into one another's file."""
+    tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
     try:
         with gzip.open(gz_path, "rb") as src, open(tmp, "wb") as dst:
             shutil.copyfileobj(src, dst)

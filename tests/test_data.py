@@ -205,3 +205,17 @@ def test_split_validation_rejects_bad_arguments(kwargs, error, words):
         data.split_validation(x, y, **kwargs)
     with pytest.raises(ValueError, match="same length"):
         data.split_validation(x, y[:5])
+
+
+def test_processes_decompressing_at_once_do_not_collide(copy_of_mnist):
+    """On a fresh clone, make test's two workers (and the book's notebooks) can decompress MNIST at the same time:
+    each writes its own temporary file, so neither sees the other's half-written one."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(2) as pool:
+        folders = pool.starmap(data.prepare_mnist, [(copy_of_mnist, False)] * 2)
+    assert folders[0] == folders[1]
+    for name, md5 in PUBLISHED_MD5.items():
+        assert hashlib.md5((folders[0] / name).read_bytes()).hexdigest() == md5
+    assert not list(folders[0].glob("*.tmp"))
