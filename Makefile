@@ -17,13 +17,14 @@ ASSETS := assets/node_modules/.package-lock.json
 export CHROMIUM
 
 .DEFAULT_GOAL := help
-.PHONY: help book test lab venv clean browser bench relocate setup-cells colab lint-workflows
+.PHONY: help book test lab venv clean browser bench relocate setup-cells colab lint-workflows translations
 
 help:
-	@echo "make book    build the website into _build/html (sets up .venv on first use)"
+	@echo "make book    build the website into _build/html, English and Chinese (sets up .venv on first use)"
 	@echo "make test    run the tests, including a strict build of the whole book"
 	@echo "make lab     open the chapters in JupyterLab"
 	@echo "make bench   measure training speed, the faithful LeNet-5's error and the book's build time"
+	@echo "make translations   after an English edit: update the Chinese catalogs (locales/), list what to translate"
 	@echo "make clean   remove _build (the website and the notebook execution cache)"
 	@echo "make colab   Colab simulated: build the package, run every chapter against it in a fresh environment"
 	@echo "make relocate REPOSITORY=https://github.com/OWNER/NAME   move the course (a fork, say) to that repository"
@@ -61,12 +62,18 @@ $(ASSETS): assets/package.json assets/package-lock.json
 	@touch $@
 
 $(FRESH): $(shell find lenet_helpers _ext -type f \( -name "*.py" -o -name "*.js" -o -name "*.css" -o -name "*.json" \) 2>/dev/null) requirements.txt
-	rm -rf _build/.jupyter_cache _build/.doctrees
+	rm -rf _build/.jupyter_cache _build/.doctrees _build/.editions
 	@mkdir -p _build && touch $@
 
+# Both editions: English into _build/html, Chinese into _build/html/zh-cn (its outputs from the English build's
+# execution cache: no notebook runs twice). See tools/editions.py.
 book: $(READY) $(ASSETS) $(FRESH)
-	$(BIN)/jupyter-book build . --builder html --warningiserror --keep-going
-	@echo "The website is in _build/html: open _build/html/index.html"
+	$(BIN)/python tools/editions.py build
+	@echo "The website is in _build/html: open _build/html/index.html (中文版: _build/html/zh-cn/index.html)"
+
+# After an English edit: update locales/zh_CN/LC_MESSAGES/*.po and list what is untranslated or fuzzy.
+translations: $(READY)
+	$(BIN)/python tools/editions.py update
 
 # Two pytest workers: one builds the book and runs the tests that need it, the other runs the rest beside it.
 TEST_WORKERS ?= 2

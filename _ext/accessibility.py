@@ -67,7 +67,8 @@ def use_templates(app: Sphinx, config) -> None:
                        f"{pydata_sphinx_theme.__version__}: compare them with its components/ and update "
                        "THEME_VERSION in _ext/accessibility.py")
     config.templates_path.insert(0, str(TEMPLATES))
-    config.html_static_path.append(str(STATIC))
+    if str(STATIC) not in config.html_static_path:
+        config.html_static_path.append(str(STATIC))
 
 
 def fix_page_html(app: Sphinx, pagename, templatename, context, doctree) -> None:

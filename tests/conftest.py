@@ -42,13 +42,15 @@ def book(tmp_path_factory):
     build tests (test_book.py) and the browser tests (test_site.py). Returns (_build folder, build log).
 
     While working on the browser tests only, LENET_REUSE_BUILD=/path/to/out uses the site already built
-    with `jupyter-book build . --path-output /path/to/out` as it is (the build tests then have no log).
+    with `python tools/editions.py build --path-output /path/to/out` as it is (the build tests then have no log).
     """
     reuse = os.environ.get("LENET_REUSE_BUILD")
     if reuse:
         return Path(reuse) / "_build", ""
     out = tmp_path_factory.mktemp("book")
-    result = jupyter_book("--path-output", out)
+    # Both editions, as make book builds them: English in _build/html, Chinese in _build/html/zh-cn.
+    command = [sys.executable, str(ROOT / "tools" / "editions.py"), "build", "--path-output", str(out)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
     log = result.stdout + result.stderr
     assert result.returncode == 0, f"the book build failed (warnings are errors):\n{log[-8000:]}"
     return out / "_build", log

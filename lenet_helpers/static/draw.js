@@ -264,38 +264,77 @@ function softmax(scores) {
 // The widget
 // ---------------------------------------------------------------------------
 
-// Every word the reader sees or hears, in one place, so that another language can replace it.
-// {name} is filled in by text(). (The layers' descriptions come from Python: widgets._describe.)
-const TEXT = {
-  network: "network",
-  clear: "Clear",
-  testDigit: "Show me a test digit",
-  pad: "drawing pad",
-  padRole: "drawing pad",
-  hint: "Draw a digit here, with the mouse or a finger.",
-  keys: "Keyboard: the arrow keys move the pen (with Shift, faster), Space or Enter puts it down or lifts it, " +
-    "Delete clears.",
-  preprocessing: "Preprocessing, as MNIST was made",
-  crop: "1. bounding box of the ink",
-  fitted: "2. scaled to fit 20×20",
-  digit: "3. centred by mass in 28×28",
-  input: "4. padded to 32×32, normalised",
-  cropDone: "1. bounding box of the ink: {width}×{height} pad pixels",
-  fittedDone: "2. scaled to {width}×{height} (longer side 20)",
-  byMnist: "1.–2. done by MNIST for its test digits",
-  digitDone: "3. in 28×28, centre of mass at ({x}, {y})",
-  inputDone: "4. {size}×{size}, background {background}, ink {ink}",
-  maps: "{c} maps {h}×{w}",
-  values: "{c} values",
-  heading: "{name}: {what}",
-  headingShape: "{name}: {what} → {shape}",
-  code: "← F6, and the RBF code of {digit} it is compared with",
-  start: "Draw a digit, or press “Show me a test digit”.",
-  reads: "{model} reads a {digit}",
-  readsTest: "{model} reads a {digit} (the test digit is a {label})",
-  penalties: "numbers: RBF penalties y_i (smallest wins); bars: softmax of −y",
-  logits: "numbers: logits (largest wins); bars: softmax probabilities",
+// Every word the reader sees or hears, in one place, per language: the page's language (<html lang>) picks one,
+// so the Chinese edition of the site shows Chinese labels. {name} is filled in by text(). (The layers'
+// descriptions come from Python: widgets._describe.)
+const TEXTS = {
+  en: {
+    network: "network",
+    clear: "Clear",
+    testDigit: "Show me a test digit",
+    pad: "drawing pad",
+    padRole: "drawing pad",
+    hint: "Draw a digit here, with the mouse or a finger.",
+    keys: "Keyboard: the arrow keys move the pen (with Shift, faster), Space or Enter puts it down or lifts it, " +
+      "Delete clears.",
+    preprocessing: "Preprocessing, as MNIST was made",
+    crop: "1. bounding box of the ink",
+    fitted: "2. scaled to fit 20×20",
+    digit: "3. centred by mass in 28×28",
+    input: "4. padded to 32×32, normalised",
+    cropDone: "1. bounding box of the ink: {width}×{height} pad pixels",
+    fittedDone: "2. scaled to {width}×{height} (longer side 20)",
+    byMnist: "1.–2. done by MNIST for its test digits",
+    digitDone: "3. in 28×28, centre of mass at ({x}, {y})",
+    inputDone: "4. {size}×{size}, background {background}, ink {ink}",
+    maps: "{c} maps {h}×{w}",
+    values: "{c} values",
+    heading: "{name}: {what}",
+    headingShape: "{name}: {what} → {shape}",
+    code: "← F6, and the RBF code of {digit} it is compared with",
+    start: "Draw a digit, or press “Show me a test digit”.",
+    reads: "{model} reads a {digit}",
+    readsTest: "{model} reads a {digit} (the test digit is a {label})",
+    penalties: "numbers: RBF penalties y_i (smallest wins); bars: softmax of −y",
+    logits: "numbers: logits (largest wins); bars: softmax probabilities",
+  },
+  zh: {
+    network: "网络",
+    clear: "清除",
+    testDigit: "给我一个测试数字",
+    pad: "绘图板",
+    padRole: "绘图板",
+    hint: "用鼠标或手指在这里写一个数字。",
+    keys: "键盘：方向键移动笔（按住 Shift 更快），空格或回车落笔、抬笔，Delete 清除。",
+    preprocessing: "预处理，与 MNIST 的制作方式相同",
+    crop: "1. 笔迹的外接矩形",
+    fitted: "2. 缩放到 20×20 以内",
+    digit: "3. 在 28×28 中按质心居中",
+    input: "4. 填充到 32×32 并归一化",
+    cropDone: "1. 笔迹的外接矩形：{width}×{height} 个绘图板像素",
+    fittedDone: "2. 缩放到 {width}×{height}（长边为 20）",
+    byMnist: "1.–2. 对测试数字，MNIST 已经做过",
+    digitDone: "3. 在 28×28 中，质心位于 ({x}, {y})",
+    inputDone: "4. {size}×{size}，背景 {background}，笔迹 {ink}",
+    maps: "{c} 个 {h}×{w} 特征映射",
+    values: "{c} 个值",
+    heading: "{name}：{what}",
+    headingShape: "{name}：{what} → {shape}",
+    code: "← F6，以及与之比较的数字 {digit} 的 RBF 编码",
+    start: "写一个数字，或者按“给我一个测试数字”。",
+    reads: "{model} 认为这是 {digit}",
+    readsTest: "{model} 认为这是 {digit}（这个测试数字是 {label}）",
+    penalties: "数字：RBF 惩罚值 y_i（最小者胜出）；条形：−y 的 softmax",
+    logits: "数字：logit（最大者胜出）；条形：softmax 概率",
+  },
 };
+const TEXT = TEXTS[pageLanguage()];
+
+// "zh" on a page whose <html lang> is Chinese (the site's Chinese edition), else "en" (English pages, notebooks).
+function pageLanguage() {
+  const lang = (typeof document !== "undefined" && document.documentElement.lang) || "";
+  return lang.toLowerCase().startsWith("zh") ? "zh" : "en";
+}
 
 function text(key, values = {}) {
   return TEXT[key].replace(/\{(\w+)\}/g, (_, name) => String(values[name]));

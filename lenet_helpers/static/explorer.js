@@ -34,49 +34,96 @@ function html(tag, attrs, parent, text) {
   return node;
 }
 
+// "zh" on a page whose <html lang> is Chinese (the site's Chinese edition), else "en" (English pages, notebooks).
+function pageLanguage() {
+  const lang = (typeof document !== "undefined" && document.documentElement.lang) || "";
+  return lang.toLowerCase().startsWith("zh") ? "zh" : "en";
+}
+
 function fmt(v) {
   return Number.isInteger(v) ? String(v) : v.toFixed(2);
 }
 
-// Every word the reader sees or hears, in one place, so that another language can replace it.
-// {name} is filled in by text(); keys ending in One/Many are the singular and the plural.
-const TEXT = {
-  n: "input size n",
-  kernel_size: "kernel size k",
-  pool_size: "window k",
-  padding: "padding p",
-  stride: "stride s",
-  dilation: "dilation d",
-  mode: "mode",
-  max: "max",
-  avg: "avg",
-  previous: "previous output cell",
-  next: "next output cell",
-  play: "play",
-  pause: "pause",
-  playTitle: "slide the window over the input",
-  picture: "output cell",
-  pictureKeys: "arrow keys: move the selected output cell; Home, End: the first and the last",
-  cellText: "row {row}, column {column} of the {out}×{out} output; input {n}×{n}",
-  noCell: "no output; input {n}×{n}",
-  input: "input {n}×{n}",
-  inputPadded: "input {n}×{n}, padded to {size}×{size}",
-  output: "output {out}×{out}",
-  convFormula: "output = ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 = ⌊({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}⌋ + 1",
-  poolFormula: "output = ⌊(n + 2p − k) / s⌋ + 1 = ⌊({n} + 2·{p} − {k}) / {s}⌋ + 1",
-  formulaEnd: " = ⌊{inner} / {s}⌋ + 1 = {quotient} + 1 = {out}",
-  tooMuchPadding: "PyTorch allows padding of at most half the window (here {half}): lower the padding or widen the window.",
-  doesNotFit: ": the window ({span} cells wide) does not fit in {size} cells.",
-  noOutput: "No output: make the input larger, the kernel smaller, or add padding.",
-  lostOne: "{inner} is not a multiple of {s}: the floor drops the last {lost} row and column (shaded red), which no window reaches.",
-  lostMany: "{inner} is not a multiple of {s}: the floor drops the last {lost} rows and columns (shaded red), which no window reaches.",
-  dilated: "With dilation {d}, the {k}×{k} kernel spans {span}×{span} cells.",
-  same: "“Same” padding: the output is as large as the input.",
-  pooledMax: "Selected output ({i}, {j}) = max of its window = {value}.",
-  pooledAvg: "Selected output ({i}, {j}) = mean of its window = {value}.",
-  pooledAvgPadded: "Selected output ({i}, {j}) = mean of its window = {value} (padded zeros count in the mean, as in PyTorch).",
-  convCell: "Output ({i}, {j}) is computed from the {taps} shaded input cells. Click an output cell, press play, or use the arrow keys on the picture.",
+// Every word the reader sees or hears, in one place, per language: the page's language (<html lang>) picks one,
+// so the Chinese edition of the site shows Chinese labels. {name} is filled in by text(); keys ending in One/Many
+// are the singular and the plural.
+const TEXTS = {
+  en: {
+    n: "input size n",
+    kernel_size: "kernel size k",
+    pool_size: "window k",
+    padding: "padding p",
+    stride: "stride s",
+    dilation: "dilation d",
+    mode: "mode",
+    max: "max",
+    avg: "avg",
+    previous: "previous output cell",
+    next: "next output cell",
+    play: "play",
+    pause: "pause",
+    playTitle: "slide the window over the input",
+    picture: "output cell",
+    pictureKeys: "arrow keys: move the selected output cell; Home, End: the first and the last",
+    cellText: "row {row}, column {column} of the {out}×{out} output; input {n}×{n}",
+    noCell: "no output; input {n}×{n}",
+    input: "input {n}×{n}",
+    inputPadded: "input {n}×{n}, padded to {size}×{size}",
+    output: "output {out}×{out}",
+    convFormula: "output = ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 = ⌊({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}⌋ + 1",
+    poolFormula: "output = ⌊(n + 2p − k) / s⌋ + 1 = ⌊({n} + 2·{p} − {k}) / {s}⌋ + 1",
+    formulaEnd: " = ⌊{inner} / {s}⌋ + 1 = {quotient} + 1 = {out}",
+    tooMuchPadding: "PyTorch allows padding of at most half the window (here {half}): lower the padding or widen the window.",
+    doesNotFit: ": the window ({span} cells wide) does not fit in {size} cells.",
+    noOutput: "No output: make the input larger, the kernel smaller, or add padding.",
+    lostOne: "{inner} is not a multiple of {s}: the floor drops the last {lost} row and column (shaded red), which no window reaches.",
+    lostMany: "{inner} is not a multiple of {s}: the floor drops the last {lost} rows and columns (shaded red), which no window reaches.",
+    dilated: "With dilation {d}, the {k}×{k} kernel spans {span}×{span} cells.",
+    same: "“Same” padding: the output is as large as the input.",
+    pooledMax: "Selected output ({i}, {j}) = max of its window = {value}.",
+    pooledAvg: "Selected output ({i}, {j}) = mean of its window = {value}.",
+    pooledAvgPadded: "Selected output ({i}, {j}) = mean of its window = {value} (padded zeros count in the mean, as in PyTorch).",
+    convCell: "Output ({i}, {j}) is computed from the {taps} shaded input cells. Click an output cell, press play, or use the arrow keys on the picture.",
+  },
+  zh: {
+    n: "输入大小 n",
+    kernel_size: "核大小 k",
+    pool_size: "窗口 k",
+    padding: "填充 p",
+    stride: "步幅 s",
+    dilation: "膨胀 d",
+    mode: "模式",
+    max: "最大",
+    avg: "平均",
+    previous: "上一个输出单元",
+    next: "下一个输出单元",
+    play: "播放",
+    pause: "暂停",
+    playTitle: "让窗口在输入上滑动",
+    picture: "输出单元",
+    pictureKeys: "方向键：移动所选的输出单元；Home、End：第一个和最后一个",
+    cellText: "{out}×{out} 输出的第 {row} 行、第 {column} 列；输入 {n}×{n}",
+    noCell: "没有输出；输入 {n}×{n}",
+    input: "输入 {n}×{n}",
+    inputPadded: "输入 {n}×{n}，填充到 {size}×{size}",
+    output: "输出 {out}×{out}",
+    convFormula: "输出 = ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 = ⌊({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}⌋ + 1",
+    poolFormula: "输出 = ⌊(n + 2p − k) / s⌋ + 1 = ⌊({n} + 2·{p} − {k}) / {s}⌋ + 1",
+    formulaEnd: " = ⌊{inner} / {s}⌋ + 1 = {quotient} + 1 = {out}",
+    tooMuchPadding: "PyTorch 允许的填充最多为窗口的一半（这里是 {half}）：请减小填充或加大窗口。",
+    doesNotFit: "：窗口（宽 {span} 个单元）放不进 {size} 个单元。",
+    noOutput: "没有输出：请加大输入、减小核，或者加上填充。",
+    lostOne: "{inner} 不是 {s} 的倍数：向下取整丢掉了最后 {lost} 行和 {lost} 列（红色阴影），没有窗口到达那里。",
+    lostMany: "{inner} 不是 {s} 的倍数：向下取整丢掉了最后 {lost} 行和 {lost} 列（红色阴影），没有窗口到达那里。",
+    dilated: "膨胀为 {d} 时，{k}×{k} 的核覆盖 {span}×{span} 个单元。",
+    same: "“same”填充：输出与输入一样大。",
+    pooledMax: "所选输出 ({i}, {j}) = 其窗口的最大值 = {value}。",
+    pooledAvg: "所选输出 ({i}, {j}) = 其窗口的平均值 = {value}。",
+    pooledAvgPadded: "所选输出 ({i}, {j}) = 其窗口的平均值 = {value}（与 PyTorch 一样，填充的零也计入平均）。",
+    convCell: "输出 ({i}, {j}) 由阴影标出的 {taps} 个输入单元计算得到。点击一个输出单元、按播放，或在图上使用方向键。",
+  },
 };
+const TEXT = TEXTS[pageLanguage()];
 
 function text(key, values = {}) {
   return TEXT[key].replace(/\{(\w+)\}/g, (_, name) => String(values[name]));

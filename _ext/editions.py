@@ -1,0 +1,168 @@
+"""The English and Chinese editions of the site (built by tools/editions.py): a link on every page to the same page
+in the other edition, and the glossary's table (locales/glossary.yml) for the glossary page.
+
+The English edition is the site's root; the Chinese one lives under ``zh-cn/``. Which edition a build makes is
+Sphinx's ``language`` (``zh_CN`` for the Chinese one).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+import yaml
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util.docutils import SphinxDirective
+
+GLOSSARY = Path(__file__).resolve().parent.parent / "locales" / "glossary.yml"
+STATIC = Path(__file__).resolve().parent / "static"
+
+# language -> (sub-path of the site, the language's tag, the link's text in that language)
+EDITIONS = {"en": ("", "en", "English"), "zh_CN": ("zh-cn/", "zh-CN", "中文版")}
+
+
+def edition_of(app: Sphinx) -> str:
+    return "zh_CN" if (app.config.language or "en").startswith("zh") else "en"
+
+
+def switch_html(app: Sphinx, pagename: str) -> str:
+    """The links from ``pagename`` to the same page in every other edition."""
+    here = edition_of(app)
+    up = "../" * (pagename.count("/") + (1 if EDITIONS[here][0] else 0))  # from this page to the site's root
+    links = []
+    for language, (path, tag, name) in EDITIONS.items():
+        if language != here:
+            href = f"{up}{path}{pagename}.html"
+            links.append(f'<a href="{escape(href)}" hreflang="{tag}" lang="{tag}">{escape(name)}</a>')
+    label = "其他语言版本" if here == "zh_CN" else "Other editions"
+    return f'<nav class="edition-switch" aria-label="{label}">{" · ".join(links)}</nav>\n'
+
+
+def add_switch(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """Put the other editions' links at the top of every page's article."""
+    if "body" not in context or app.builder.format != "html":
+        return
+    context["body"] = switch_html(app, pagename) + context["body"]
+
+
+class CourseGlossary(SphinxDirective):
+    """``{course-glossary}``: the table of locales/glossary.yml (English, 中文, notes). Its cells are not messages to
+    translate: the table is the same in both editions."""
+
+    def run(self):
+        self.env.note_dependency(str(GLOSSARY))
+        terms = yaml.safe_load(GLOSSARY.read_text(encoding="utf-8"))["terms"]
+        table = nodes.table(classes=["course-glossary"])
+        group = nodes.tgroup(cols=3)
+        table += group
+        for width in (30, 25, 45):
+            group += nodes.colspec(colwidth=width)
+
+        def row(cells):
+            r = nodes.row()
+            for text in cells:
+                entry = nodes.entry()
+                entry += nodes.paragraph(text=text)  # no source: Sphinx does not extract it as a message
+                r += entry
+            return r
+
+        head = nodes.thead()
+        head += row(["English", "中文", "说明"])
+        body = nodes.tbody()
+        for term in sorted(terms, key=lambda t: t["english"].lower()):
+            english = ", ".join([term["english"], *term.get("also", [])])
+            body += row([english, "、".join(term["chinese"]), term.get("note", "")])
+        group += head
+        group += body
+        return [table]
+
+
+class TranslatableExerciseTitles(SphinxTransform):
+    """sphinx-exercise writes an exercise's own title ("★ Pooling with rectangular windows") as a subtitle node
+    without a source, which Sphinx takes for a built-in text and does not translate. Give each its source, so that
+    it is translated like any heading. Runs before Sphinx's translation (priority 20)."""
+
+    default_priority = 10
+
+    def apply(self) -> None:
+        from sphinx_exercise.nodes import exercise_subtitle
+
+        for subtitle in self.document.findall(exercise_subtitle):
+            exercise = subtitle.parent.parent
+            subtitle.source = subtitle.source or exercise.source or self.document["source"]
+            subtitle.line = subtitle.line or exercise.line
+            subtitle.rawsource = subtitle.rawsource or subtitle.astext()
+            exercise["course_title"] = (subtitle.source, subtitle.line, subtitle.rawsource)
+
+
+class KeepHeadingAnchors(SphinxTransform):
+    """Links such as [text](05_training.ipynb#the-papers-preprocessing) point at the anchors that myst-parser makes
+    from the English headings (myst_heading_anchors). When Sphinx translates a heading, it parses the translation as a
+    heading of its own, and myst-parser then replaces the page's record of its anchors with that one heading's
+    (Chinese) anchor: every such link breaks. The anchors of the page as it was parsed are put back after the
+    translation (priority 20), so both editions share the English anchors."""
+
+    default_priority = 25
+
+    def apply(self) -> None:
+        slugs = getattr(self.document, "myst_slugs", None)
+        if slugs:
+            self.env.metadata[self.env.docname]["myst_slugs"] = slugs
+
+
+class TranslateToctreeCaptions(SphinxTransform):
+    """The sidebar's part captions ("Start here", ...) are extracted from the root page's table of contents, but
+    sphinx-external-toc inserts that table (priority 100) after Sphinx has translated the page (20): translate the
+    captions here, from the root page's catalog, the way Sphinx translates everything else."""
+
+    default_priority = 101
+
+    def apply(self) -> None:
+        from sphinx import addnodes
+        from sphinx.locale import init as init_locale
+        from sphinx.util.i18n import docname_to_domain
+
+        if edition_of(self.app) == "en" or not self.config.locale_dirs:
+            return
+        dirs = [str(Path(self.env.srcdir, d)) for d in self.config.locale_dirs]
+        domain = docname_to_domain(self.env.docname, self.config.gettext_compact)
+        catalog, found = init_locale(dirs, self.config.language, domain)
+        if not found:
+            return
+        for toctree in self.document.findall(addnodes.toctree):
+            if toctree.get("caption"):
+                toctree["caption"] = catalog.gettext(toctree["caption"])
+
+
+class ExerciseTitleMessages(SphinxPostTransform):
+    """For the gettext builder only: sphinx-exercise's post-transform has merged each subtitle into a new title by
+    then, so that title carries the subtitle's text as its message (the catalog then holds every exercise title)."""
+
+    default_priority = 25  # after sphinx-exercise's ResolveTitlesInExercises (20)
+    builders = ("gettext",)
+
+    def run(self) -> None:
+        for exercise in self.document.findall(nodes.Element):
+            if "course_title" in exercise.attributes and exercise.children and isinstance(exercise[0], nodes.title):
+                exercise[0].source, exercise[0].line, exercise[0].rawsource = exercise["course_title"]
+                exercise[0].uid = ""  # the gettext builder adds only nodes with a uid (given at read time)
+
+
+def use_static(app: Sphinx, config) -> None:
+    if str(STATIC) not in config.html_static_path:
+        config.html_static_path.append(str(STATIC))
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", use_static)
+    app.connect("html-page-context", add_switch)
+    app.add_directive("course-glossary", CourseGlossary)
+    app.add_transform(TranslatableExerciseTitles)
+    app.add_transform(KeepHeadingAnchors)
+    app.add_transform(TranslateToctreeCaptions)
+    app.add_post_transform(ExerciseTitleMessages)
+    app.add_css_file("editions.css")
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
