@@ -75,10 +75,10 @@ book: $(READY) $(ASSETS) $(FRESH)
 translations: $(READY)
 	$(BIN)/python tools/editions.py update
 
-# Two pytest workers: one builds the book and runs the tests that need it, the other runs the rest beside it.
-TEST_WORKERS ?= 2
+# Two pytest workers: while one builds the book, the other runs the tests that do not need it; then both run the
+# book's tests on the one build (tests/conftest.py).
 test: $(READY) $(ASSETS) browser
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # The browser tests drive a headless Chromium from the system (Debian/Ubuntu: apt-get install chromium).
 browser:
