@@ -77,6 +77,7 @@ translations: $(READY)
 
 # Two pytest workers: while one builds the book, the other runs the tests that do not need it; then both run the
 # book's tests on the one build (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: $(READY) $(ASSETS) browser
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
