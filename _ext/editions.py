@@ -113,6 +113,23 @@ class KeepHeadingAnchors(SphinxTransform):
             self.env.metadata[self.env.docname]["myst_slugs"] = slugs
 
 
+class RegisterTranslatedExercises(SphinxTransform):
+    """sphinx-exercise keeps a copy of each exercise, made when the directive ran (before the translation), and
+    titles the exercise's solution from that copy: "解答 练习 19 (★★ Signed features)". After the translation
+    (priority 20), the copy is replaced by one of the translated exercise."""
+
+    default_priority = 26
+
+    def apply(self) -> None:
+        registry = getattr(self.env, "sphinx_exercise_registry", None)
+        if registry is None or edition_of(self.app) == "en":
+            return
+        for exercise in self.document.findall(nodes.Element):
+            label = exercise.get("label") if "course_title" in exercise.attributes else None
+            if label in registry and registry[label].get("type") == "exercise":
+                registry[label]["node"] = exercise.deepcopy()
+
+
 class TranslateToctreeCaptions(SphinxTransform):
     """The sidebar's part captions ("Start here", ...) are extracted from the root page's table of contents, but
     sphinx-external-toc inserts that table (priority 100) after Sphinx has translated the page (20): translate the
@@ -163,6 +180,7 @@ def setup(app: Sphinx) -> dict:
     app.add_transform(TranslatableExerciseTitles)
     app.add_transform(KeepHeadingAnchors)
     app.add_transform(TranslateToctreeCaptions)
+    app.add_transform(RegisterTranslatedExercises)
     app.add_post_transform(ExerciseTitleMessages)
     app.add_css_file("editions.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -58,3 +58,22 @@ def book(tmp_path_factory, worker_id):
         built = json.loads(record.read_text())
     assert built["returncode"] == 0, f"the book build failed (warnings are errors):\n{built['log'][-8000:]}"
     return out / "_build", built["log"]
+
+
+@pytest.fixture(scope="session")
+def site(book):
+    """(base URL, built html folder, _build folder) of the book served on localhost (both editions)."""
+    import browser
+
+    build, _ = book
+    with browser.serve(build / "html") as base:
+        yield base, build / "html", build
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """The system's Chromium, headless, driven by Playwright (tests/browser.py)."""
+    import browser
+
+    with browser.browser() as instance:
+        yield instance

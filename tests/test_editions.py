@@ -15,7 +15,7 @@ import pytest
 import browser
 from conftest import ROOT
 from test_book import source_of, toc_entries
-from test_site import DRAW_PAGES, SCREENSHOTS, check_drawing, page_path, settle
+from test_site import DRAW_PAGES, SCREENSHOTS, check_drawing, page_path, settle, wait_for_tab_stops
 
 sys.path.insert(0, str(ROOT / "tools"))
 import editions  # noqa: E402
@@ -178,10 +178,11 @@ def opened_zh(site, chromium):
 
 
 def chinese_share(page) -> float:
-    """The share of the article's letters (code and math left out) that are Chinese characters."""
+    """The share of the article's letters that are Chinese characters (code, math, outputs, tables and the
+    bibliography's entries left out)."""
     return page.evaluate(r"""() => {
         const copy = (document.querySelector('article') || document.body).cloneNode(true);
-        copy.querySelectorAll('pre, code, script, style, mjx-container, .cell_output, .output, table').forEach(n => n.remove());
+        copy.querySelectorAll('pre, code, script, style, mjx-container, .cell_output, .output, table, .citation').forEach(n => n.remove());
         const text = copy.innerText;
         const cjk = (text.match(/[\u4e00-\u9fff]/g) || []).length;
         const latin = (text.match(/[A-Za-z]+/g) || []).length;  // a Latin word counts as one letter's worth
@@ -207,7 +208,7 @@ def test_chinese_pages_load_offline_typeset_their_math_and_read_in_chinese(opene
 @pytest.mark.parametrize("entry", PAGES)
 def test_every_page_links_to_itself_in_the_other_edition(site, entry):
     _, html, _ = site
-    english, chinese = html / page_path(entry), html / EDITION / page_path(entry)
+    english, chinese = html / f"{entry}.html", html / EDITION / f"{entry}.html"
     for here, there in ((english, chinese), (chinese, english)):
         text = here.read_text(encoding="utf-8")
         links = re.findall(r'<nav class="edition-switch"[^>]*><a href="([^"]+)"', text)
@@ -275,3 +276,21 @@ def test_screenshots_of_chinese_chapters_on_a_desktop_and_a_phone(site, chromium
             assert page.problems() == []
         finally:
             context.close()
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("entry", PAGES)
+def test_chinese_pages_have_no_serious_accessibility_violations(opened_zh, entry):
+    """axe-core (WCAG 2.0 and 2.1, A and AA) on the Chinese pages, light theme, hidden solutions opened."""
+    page = opened_zh[entry].page
+    toggles = page.locator(".solution.dropdown.toggle-hidden button.toggle-button").element_handles()
+    for toggle in toggles:
+        toggle.click()
+    wait_for_tab_stops(page)
+    violations = browser.axe(page)
+    for toggle in toggles:
+        toggle.click()
+    serious = [f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']}\n    "
+               + "\n    ".join(f"{n['target']}: {n['summary']}" for n in v["nodes"][:6])
+               for v in violations if v["impact"] in ("serious", "critical")]
+    assert not serious, f"{EDITION}/{entry}:\n" + "\n".join(serious)

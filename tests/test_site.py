@@ -37,20 +37,6 @@ def page_path(entry: str) -> str:
 TOC_ROOT = PAGES[0]
 
 
-@pytest.fixture(scope="session")
-def site(book):
-    """(base URL, built html folder, _build folder) of the book served on localhost."""
-    build, _ = book
-    with browser.serve(build / "html") as base:
-        yield base, build / "html", build
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    with browser.browser() as instance:
-        yield instance
-
-
 class _Opened(dict):
     """Pages opened on first use, then kept: {entry: browser.Page}. Each is screenshotted once loaded."""
 
@@ -422,6 +408,18 @@ SERIOUS = ("serious", "critical")
 ACCEPTED: dict[str, tuple] = {}
 
 
+def wait_for_tab_stops(page, timeout: int = 5000) -> None:
+    """After opening hidden solutions: wait (up to ``timeout`` ms) until every code block or output that now
+    scrolls has its tab stop (_ext/accessibility.py gives it one when its size changes), as a reader would find it."""
+    page.wait_for_timeout(300)
+    try:
+        page.wait_for_function("""() => [...document.querySelectorAll('pre, .cell_output > .output')].every(
+            (e) => !(e.scrollWidth > e.clientWidth || e.scrollHeight > e.clientHeight) || e.tabIndex >= 0)""",
+                               timeout=timeout)
+    except Exception:  # axe then reports the block that has none
+        pass
+
+
 def themed(request, theme: str) -> _Opened:
     return request.getfixturevalue("opened" if theme == "light" else "opened_dark")
 
@@ -434,7 +432,7 @@ def test_no_serious_accessibility_violations(request, entry, theme):
     toggles = page.page.locator(".solution.dropdown.toggle-hidden button.toggle-button").element_handles()
     for toggle in toggles:  # the hidden solutions are checked too, opened
         toggle.click()
-    page.page.wait_for_timeout(500)
+    wait_for_tab_stops(page.page)
     violations = browser.axe(page.page)
     for toggle in toggles:  # closed again, as the other tests expect them
         toggle.click()
