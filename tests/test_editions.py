@@ -294,3 +294,14 @@ def test_chinese_pages_have_no_serious_accessibility_violations(opened_zh, entry
                + "\n    ".join(f"{n['target']}: {n['summary']}" for n in v["nodes"][:6])
                for v in violations if v["impact"] in ("serious", "critical")]
     assert not serious, f"{EDITION}/{entry}:\n" + "\n".join(serious)
+
+
+@pytest.mark.book
+def test_the_chinese_edition_executes_no_notebook(book):
+    """The second edition takes every notebook's outputs from the first one's execution cache."""
+    _, log = book
+    if not log:
+        pytest.skip("LENET_REUSE_BUILD: no build log")
+    notebooks = [e for e in PAGES if source_of(e).suffix == ".ipynb"]
+    assert log.count("Executing notebook using") == len(notebooks), "a notebook was executed twice"
+    assert f"edition {LANGUAGE}:" in log
