@@ -208,6 +208,16 @@ WRONG = {
 # ---------------------------------------------------------------------------
 
 
+def assert_result(result, words) -> None:
+    """``words`` None: the check passes; else it fails, and its message has every one of ``words``."""
+    if words is None:
+        assert result.passed, result.message
+    else:
+        assert not result.passed
+        for word in words:
+            assert word in result.message
+
+
 @pytest.mark.parametrize("make, words", [
     (PageLeNet5, None),
     (models.LeNet5, None),
@@ -219,13 +229,7 @@ WRONG = {
     (lambda: nn.Linear(2, 2), ["without a layer called C1"]),
 ])
 def test_lenet5_shapes(make, words):
-    result = checks.lenet5_shapes(make)
-    if words is None:
-        assert result.passed, result.message
-    else:
-        assert not result.passed
-        for word in words:
-            assert word in result.message
+    assert_result(checks.lenet5_shapes(make), words)
 
 
 @pytest.mark.parametrize("make, words", [
@@ -239,13 +243,7 @@ def test_lenet5_shapes(make, words):
     (Renamed, ["without a layer called"]),
 ])
 def test_lenet5_parameters(make, words):
-    result = checks.lenet5_parameters(make)
-    if words is None:
-        assert result.passed, result.message
-    else:
-        assert not result.passed
-        for word in words:
-            assert word in result.message
+    assert_result(checks.lenet5_parameters(make), words)
 
 
 def test_the_network_checks_want_the_class_not_an_instance():

@@ -153,7 +153,7 @@ def _kept(text: str) -> dict[str, list[str]]:
     bare = _ROLE.sub(" ", text)
     code = _CODE.findall(bare)
     math = _MATH.findall(_CODE.sub(" ", bare))
-    prose = _TARGET.sub("] ", _MATH.sub(" ", _CODE.sub(" ", bare)))
+    prose = prose_of(text)
     return {"role": sorted(roles), "code": sorted(code), "math": sorted(math),
             "link target": sorted(_TARGET.findall(text)), "substitution": sorted(_SUBSTITUTION.findall(text)),
             "difficulty mark": sorted(_STARS.findall(prose)), "number": sorted(_NUMBER.findall(prose))}
