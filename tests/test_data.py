@@ -219,3 +219,40 @@ def test_processes_decompressing_at_once_do_not_collide(copy_of_mnist):
     for name, md5 in PUBLISHED_MD5.items():
         assert hashlib.md5((folders[0] / name).read_bytes()).hexdigest() == md5
     assert not list(folders[0].glob("*.tmp"))
+
+
+def test_read_idx_reads_what_torchvision_reads():
+    """mnist_tensors reads the IDX files itself (no torchvision import): the same arrays as torchvision's MNIST."""
+    raw = data.prepare_mnist()
+    dataset = torchvision.datasets.MNIST(str(raw.parent.parent), train=False)
+    assert torch.equal(data.read_idx(raw / "t10k-images-idx3-ubyte"), dataset.data)
+    assert torch.equal(data.read_idx(raw / "t10k-labels-idx1-ubyte"), dataset.targets.to(torch.uint8))
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"\x00\x00\x0d\x01\x00\x00\x00\x02ab", "not an IDX file of unsigned bytes"),   # 0x0d: floats
+    (b"PK\x03\x04", "not an IDX file"),
+    (b"\x00\x00\x08\x02\x00\x00\x00\x03\x00\x00\x00\x02abc", "truncated or damaged"),  # 3×2 announced, 3 bytes
+    (b"\x00\x00\x08\x02\x00\x00", "truncated or damaged"),                           # the header itself cut short
+])
+def test_read_idx_refuses_what_is_not_an_idx_file(tmp_path, content, words):
+    path = tmp_path / "file-idx"
+    path.write_bytes(content)
+    with pytest.raises(data.DataIntegrityError, match=words):
+        data.read_idx(path)
+
+
+def test_read_idx_wants_a_path():
+    with pytest.raises(TypeError, match="path must be the path of an IDX file"):
+        data.read_idx(42)
+
+
+def test_mnist_tensors_does_not_import_torchvision():
+    """The chapters that only need the tensors are spared torchvision's import (seconds: it imports torch._dynamo)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from lenet_helpers import data; data.mnist_tensors(train=False); "
+            "print('torchvision' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
