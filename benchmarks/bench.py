@@ -103,7 +103,8 @@ def course_run(seed: int, dev: torch.device, tensors) -> dict:
     model = models.LeNet5Modern().to(dev)
     epochs, batch = COURSE["epochs"], COURSE["batch_size"]
     steps = epochs * -(-len(ytr) // batch)
-    optimizer = torch.optim.Adam(model.parameters(), lr=COURSE["max_lr"])
+    # fused: one kernel updates every weight, as train.train's default Adam (PyTorch has one for CPUs and CUDA GPUs)
+    optimizer = torch.optim.Adam(model.parameters(), lr=COURSE["max_lr"], fused=dev.type in ("cpu", "cuda"))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=COURSE["max_lr"], total_steps=steps,
                                                    pct_start=0.25)
     history = train.train(model, (xtr, ytr), epochs=epochs, optimizer=optimizer, scheduler=schedule,
@@ -432,7 +433,7 @@ def report(r: dict) -> None:
         return "n/a" if v is None else (f"{v:,.2f}{unit}" if isinstance(v, float) else f"{v}{unit}")
 
     rows = [
-        ("LeNet5Modern to 99.0%, course loop", fmt(r["modern_time_to_99_s"], " s"), "≤ 20 s on 2-core CPU, ≤ 1.0 s on H100"),
+        ("LeNet5Modern to 99.0%, course loop", fmt(r["modern_time_to_99_s"], " s"), "≤ 5 s on a 2-core CPU, ≤ 1 s on one GPU"),
         ("LeNet5Modern to 99.0%, reference loop", fmt(r["reference_time_to_99_s"], " s"), ""),
         ("speed-up (reference / course)", fmt(r["speedup"], "×"), "≥ 2.5×"),
         ("throughput, course loop", fmt(r["modern_img_per_s"], " img/s"), ""),
