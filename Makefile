@@ -15,6 +15,10 @@ FRESH  := _build/.outputs-fresh
 # Stamp of the npm install of the site's front-end files (assets/package-lock.json).
 ASSETS := assets/node_modules/.package-lock.json
 export CHROMIUM
+# Python saves each module it compiles (__pycache__) and reads it back the next time: PyTorch then imports in about
+# 3 s instead of 6, in every notebook's kernel and every test process. Some environments (Docker images, CI
+# machines) turn that off with PYTHONDONTWRITEBYTECODE; the course's commands turn it back on for their own venv.
+unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
 .PHONY: help book test lab venv clean browser bench relocate setup-cells colab lint-workflows translations

@@ -271,13 +271,25 @@ def book_build_times() -> dict:
             "book_execution_s": {"total": round(sum(chapters.values()), 2), "chapters": chapters}}
 
 
-def timed_make(target: str, folder: Path, env: dict | None = None) -> float:
+def timed_make(target: str, folder: Path, env: dict | None = None) -> tuple[float, str]:
+    """Run `make target` in ``folder``: its wall time in seconds, and its output."""
     start = time.perf_counter()
     result = subprocess.run(["make", target], cwd=folder, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         raise RuntimeError(f"make {target} failed in {folder}:\n" + (result.stdout + result.stderr)[-4000:])
-    return seconds
+    return seconds, result.stdout + result.stderr
+
+
+DURATION = re.compile(r"^([0-9.]+)s (setup|call|teardown) +(\S+)$", re.M)
+
+
+def make_test() -> dict:
+    """`make test` in this checkout (its venv already set up), with pytest's list of the slowest steps: where the
+    time goes. A test's setup includes the fixtures it is the first to need (the book build, say)."""
+    seconds, output = timed_make("test", ROOT, os.environ | {"PYTEST_ADDOPTS": "--durations=30"})
+    slowest = [{"seconds": float(t), "when": when, "test": name} for t, when, name in DURATION.findall(output)]
+    return {"make_test_s": seconds, "make_test_slowest": slowest}
 
 
 def fresh_clone_book() -> float:
@@ -288,7 +300,7 @@ def fresh_clone_book() -> float:
         subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
         env = os.environ | {"UV_CACHE_DIR": f"{tmp}/uv-cache", "PIP_CACHE_DIR": f"{tmp}/pip-cache",
                             "npm_config_cache": f"{tmp}/npm-cache"}
-        return timed_make("book", clone, env)
+        return timed_make("book", clone, env)[0]
 
 
 # ---------------------------------------------------------------------------
@@ -396,7 +408,7 @@ def main() -> None:
         log(f"  book: clean build {results['book_clean_build_s']:.0f} s, notebooks {results['book_execution_s']}")
         results["fresh_clone_book_s"] = fresh_clone_book()
         log(f"  make book in a fresh clone: {results['fresh_clone_book_s']:.0f} s")
-        results["make_test_s"] = timed_make("test", ROOT)
+        results.update(make_test())
         log(f"  make test (this checkout's venv): {results['make_test_s']:.0f} s")
     else:
         results["book_clean_build_s"] = results["book_rebuild_s"] = None
@@ -414,7 +426,7 @@ def main() -> None:
                 "sdlm": ["faithful_sdlm", "faithful_sdlm_test_error_pct", "faithful_sdlm_train_error_pct",
                          "faithful_sdlm_ms_per_pattern"],
                 "book": ["book_clean_build_s", "book_rebuild_s", "book_editions_s", "book_execution_s", "fresh_clone_book_s",
-                         "make_test_s"]}
+                         "make_test_s", "make_test_slowest"]}
         for section, names in keys.items():
             if skipped[section]:
                 for name in names:
