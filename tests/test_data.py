@@ -1,6 +1,8 @@
 import gzip
 import hashlib
 import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -249,9 +251,6 @@ def test_read_idx_wants_a_path():
 
 def test_mnist_tensors_does_not_import_torchvision():
     """The chapters that only need the tensors are spared torchvision's import (seconds: it imports torch._dynamo)."""
-    import subprocess
-    import sys
-
     code = ("import sys; from lenet_helpers import data; data.mnist_tensors(train=False); "
             "print('torchvision' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -15,7 +15,8 @@ import pytest
 import browser
 from conftest import ROOT
 from test_book import source_of, toc_entries
-from test_site import DRAW_PAGES, SCREENSHOTS, check_drawing, page_path, settle, wait_for_tab_stops
+from test_site import (DRAW_PAGES, SCREENSHOTS, SERIOUS, axe_with_solutions_opened, check_drawing, described,
+                       page_path, settle)
 
 sys.path.insert(0, str(ROOT / "tools"))
 import editions  # noqa: E402
@@ -282,17 +283,8 @@ def test_screenshots_of_chinese_chapters_on_a_desktop_and_a_phone(site, chromium
 @pytest.mark.parametrize("entry", PAGES)
 def test_chinese_pages_have_no_serious_accessibility_violations(opened_zh, entry):
     """axe-core (WCAG 2.0 and 2.1, A and AA) on the Chinese pages, light theme, hidden solutions opened."""
-    page = opened_zh[entry].page
-    toggles = page.locator(".solution.dropdown.toggle-hidden button.toggle-button").element_handles()
-    for toggle in toggles:
-        toggle.click()
-    wait_for_tab_stops(page)
-    violations = browser.axe(page)
-    for toggle in toggles:
-        toggle.click()
-    serious = [f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']}\n    "
-               + "\n    ".join(f"{n['target']}: {n['summary']}" for n in v["nodes"][:6])
-               for v in violations if v["impact"] in ("serious", "critical")]
+    violations = axe_with_solutions_opened(opened_zh[entry].page)
+    serious = [described(v) for v in violations if v["impact"] in SERIOUS]
     assert not serious, f"{EDITION}/{entry}:\n" + "\n".join(serious)
 
 

@@ -420,6 +420,25 @@ def wait_for_tab_stops(page, timeout: int = 5000) -> None:
         pass
 
 
+def axe_with_solutions_opened(page) -> list[dict]:
+    """axe-core's violations on ``page`` (browser.axe), its hidden solutions opened so that they are checked too,
+    then closed again, as the other tests expect them."""
+    toggles = page.locator(".solution.dropdown.toggle-hidden button.toggle-button").element_handles()
+    for toggle in toggles:
+        toggle.click()
+    wait_for_tab_stops(page)
+    violations = browser.axe(page)
+    for toggle in toggles:
+        toggle.click()
+    return violations
+
+
+def described(violation: dict) -> str:
+    """One violation for a failure message: rule, impact, node count, help, and its first nodes."""
+    return (f"{violation['id']} ({violation['impact']}, {len(violation['nodes'])} nodes): {violation['help']}\n    "
+            + "\n    ".join(f"{n['target']}: {n['summary']}" for n in violation["nodes"][:6]))
+
+
 def themed(request, theme: str) -> _Opened:
     return request.getfixturevalue("opened" if theme == "light" else "opened_dark")
 
@@ -429,13 +448,7 @@ def themed(request, theme: str) -> _Opened:
 def test_no_serious_accessibility_violations(request, entry, theme):
     page = themed(request, theme)[entry]
     assert page.page.evaluate("() => document.documentElement.dataset.theme") == theme
-    toggles = page.page.locator(".solution.dropdown.toggle-hidden button.toggle-button").element_handles()
-    for toggle in toggles:  # the hidden solutions are checked too, opened
-        toggle.click()
-    wait_for_tab_stops(page.page)
-    violations = browser.axe(page.page)
-    for toggle in toggles:  # closed again, as the other tests expect them
-        toggle.click()
+    violations = axe_with_solutions_opened(page.page)
     report = AXE_REPORTS / theme / f"{entry.replace('/', '__')}.json"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(violations, indent=1, ensure_ascii=False))
@@ -445,8 +458,7 @@ def test_no_serious_accessibility_violations(request, entry, theme):
             continue
         pages, most, _ = ACCEPTED.get(v["id"], ((), 0, ""))
         if (pages != "*" and entry not in pages) or len(v["nodes"]) > most:
-            unexplained.append(f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']}\n    "
-                               + "\n    ".join(f"{n['target']}: {n['summary']}" for n in v["nodes"][:6]))
+            unexplained.append(described(v))
     assert not unexplained, f"{entry} ({theme} theme):\n" + "\n".join(unexplained)
     assert page.problems() == [], f"{entry} ({theme}): " + "\n".join(page.problems())
 
