@@ -21,7 +21,7 @@ export CHROMIUM
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help book test lab venv clean browser bench relocate setup-cells colab lint-workflows translations
+.PHONY: help book test lab venv clean prerequisites bench relocate setup-cells colab lint-workflows translations
 
 help:
 	@echo "make book    build the website into _build/html, English and Chinese (sets up .venv on first use)"
@@ -38,10 +38,12 @@ help:
 venv: $(READY)
 
 $(READY): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || { \
-	  echo "error: the course needs Python 3.10 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)."; \
-	  echo "       Run with another interpreter, e.g.: make book PYTHON=python3.11"; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@PYTHON="$(PYTHON)" tools/prerequisites.sh check python
+	@# A .venv without pip is what a failed `python3 -m venv` leaves (Debian without python3-venv): make it again.
+	@if [ -e $(BIN)/python ] && ! $(BIN)/python -m pip --version >/dev/null 2>&1; then \
+	  echo "$(VENV) is incomplete (it has no pip): making it again"; rm -rf $(VENV); fi
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "error: '$(PYTHON) -m venv' failed. Debian/Ubuntu: sudo apt-get install python3-venv"; exit 1; }
 	@# uv installs the same pins about 7× faster than pip: the uv on PATH, else uv bootstrapped into the
 	@# venv from PyPI; if neither works, pip. requirements.txt stays the one list of versions.
 	@uv=$$(command -v uv || true); \
@@ -58,10 +60,7 @@ $(READY): requirements.txt pyproject.toml
 
 # The website's own copies of MathJax, require.js, the widget manager and anywidget (no CDN), from npm.
 $(ASSETS): assets/package.json assets/package-lock.json
-	@command -v npm >/dev/null 2>&1 || { \
-	  echo "error: the website serves its own MathJax and widget scripts, which are installed with npm,"; \
-	  echo "       and npm was not found. Install Node.js 18 or newer with npm (https://nodejs.org, or"; \
-	  echo "       e.g. 'sudo apt-get install nodejs npm'), then run make again."; exit 1; }
+	@tools/prerequisites.sh check node
 	npm ci --prefix assets --no-audit --no-fund --loglevel=error
 	@touch $@
 
@@ -82,15 +81,13 @@ translations: $(READY)
 # Two pytest workers: while one builds the book, the other runs the tests that do not need it; then both run the
 # book's tests on the one build (tests/conftest.py).
 TEST_WORKERS ?= 2
-test: $(READY) $(ASSETS) browser
+test: prerequisites $(READY) $(ASSETS)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
-# The browser tests drive a headless Chromium from the system (Debian/Ubuntu: apt-get install chromium).
-browser:
-	@$(BIN)/python -c 'import sys; sys.path.insert(0, "tests"); import browser; browser.chromium()' 2>/dev/null || { \
-	  echo "error: the tests open every page in headless Chromium, which was not found."; \
-	  echo "       Install it (Debian/Ubuntu: 'sudo apt-get install chromium'; macOS: install Google Chrome),"; \
-	  echo "       or name it: make test CHROMIUM=/path/to/chromium"; exit 1; }
+# Everything make test needs beyond the venv, checked before anything is installed: Python, Node.js and npm, and
+# for the browser tests a Chromium (Debian/Ubuntu: apt-get install chromium) and a font with Chinese glyphs.
+prerequisites:
+	@PYTHON="$(PYTHON)" tools/prerequisites.sh check python node browser
 
 # The course's headline numbers on this machine (CPU or GPU): see benchmarks/bench.py.
 bench: $(READY) $(ASSETS)

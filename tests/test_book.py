@@ -8,6 +8,7 @@ so stale outputs can never hide a broken notebook. Skip it while iterating: pyte
 
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -339,9 +340,46 @@ def test_declared_dependencies_are_used_and_python_versions_agree(root):
         name = re.split(r"[<>=!~ \[]", requirement)[0]
         assert re.search(rf"import {name}\b", chapters), f"{name} is in the chapters extra but no chapter imports it"
     minimum = project["requires-python"].removeprefix(">=")
-    major, minor = map(int, minimum.split("."))
-    assert f"sys.version_info < ({major}, {minor})" in (root / "Makefile").read_text()
+    assert f'MIN_PYTHON="{minimum}"' in (root / "tools" / "prerequisites.sh").read_text()  # what make checks
     assert f"Python {minimum} or newer" in (root / "README.md").read_text()
+    assert f"Python {minimum} or newer" in (root / "intro.md").read_text()
+
+
+def test_the_readme_ci_and_make_share_one_list_of_prerequisites(root):
+    """The README's Debian/Ubuntu command installs exactly tools/prerequisites.sh's packages, which .ci/run installs
+    (where missing) before make test: a green CI means a machine that ran the README's command passes."""
+    script = root / "tools" / "prerequisites.sh"
+    packages = subprocess.run(["bash", str(script), "packages"], capture_output=True, text=True, check=True).stdout.split()
+    assert {"python3-venv", "nodejs", "npm", "chromium", "fonts-noto-cjk"} <= set(packages)
+    commands = re.findall(r"`sudo apt-get install ([^`]+)`", (root / "README.md").read_text())
+    assert [c.split() for c in commands] == [packages], "the README must show tools/prerequisites.sh's list, once"
+    ci = (root / ".ci" / "run").read_text()
+    assert re.search(r"^tools/prerequisites\.sh install$", ci, re.M)
+    assert ci.index("tools/prerequisites.sh install") < ci.index("make test")
+    makefile = (root / "Makefile").read_text()
+    assert re.search(r"^test: prerequisites ", makefile, re.M)
+
+
+def test_prerequisites_name_what_is_missing_and_how_to_install_it(root, tmp_path):
+    """With nothing on the PATH but bash, the check names each missing prerequisite and the Debian package."""
+    script = root / "tools" / "prerequisites.sh"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for tool in ("bash", "dirname", "id"):
+        (fake / tool).symlink_to(shutil.which(tool))
+    env = {"PATH": str(fake), "PYTHON": "python3"}
+    result = subprocess.run([str(fake / "bash"), str(script), "check", "python", "node", "browser"],
+                            capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 1
+    for words in ("Python 3.11 or newer", "Node.js 18", "Chromium", "CHROMIUM=",
+                  "sudo apt-get install python3-venv nodejs npm chromium fonts-noto-cjk"):
+        assert words in result.stdout, result.stdout
+    old_node = fake / "node"  # a Node.js 12, as Debian 11 and Ubuntu 22.04 ship
+    old_node.write_text("#!" + shutil.which("bash") + "\n[ \"$1\" = --version ] && echo v12.22.9 || exit 1\n")
+    old_node.chmod(0o755)
+    result = subprocess.run([str(fake / "bash"), str(script), "check", "node"], capture_output=True, text=True,
+                            env=env, cwd=tmp_path)
+    assert result.returncode == 1 and "this is Node.js v12.22.9" in result.stdout, result.stdout
 
 
 # ---------------------------------------------------------------------------
