@@ -23,11 +23,11 @@ from ._validate import check_choice
 
 __all__ = ["PAPER", "RESULTS_DIR", "BENCH_DEVICES", "results_path", "devices", "bench_results"]
 
-#: What the paper reports about LeNet-5's training and results (Sec. III-B, III-C), to show beside
+#: What the paper reports about LeNet-5's training and results (Sec. III-B; boosted LeNet-4, Sec. III-C), to show beside
 #: the course's measurements. Error rates in percent.
 PAPER = {
     "passes": 20,  # passes through the 60,000 training images (Sec. III-B)
-    "test_error_pct": 0.95,  # LeNet-5 without distortions (Sec. III-C)
+    "test_error_pct": 0.95,  # LeNet-5 without distortions (Sec. III-B)
     "test_error_settles_after_passes": 10,  # the test error settles after about 10 passes
     "train_error_pct": 0.35,  # training error ...
     "train_error_after_passes": 19,  # ... after 19 passes
