@@ -427,3 +427,94 @@ def test_counting_on_the_meta_device_gives_the_same_numbers():
     for model, size in ((LeNet5Modern(), (1, 32, 32)), (TwoBranches(), (2, 4, 4))):
         on_cpu = (counting.count_connections(model, size), counting.count_macs(model, size))
         assert (counting.count_connections(model.to("meta"), size), counting.count_macs(model, size)) == on_cpu
+
+
+# ---------------------------------------------------------------------------
+# A network in pytorch/examples' style (mnist/main.py): layers as modules, the rest as functions in forward
+# ---------------------------------------------------------------------------
+
+
+class ExamplesNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
+        self.fc1 = nn.Linear(9216, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        x = F.relu(x)
+        x = self.conv2(x)
+        x = F.relu(x)
+        x = F.max_pool2d(x, 2)
+        x = self.dropout1(x)
+        x = torch.flatten(x, 1)
+        x = self.fc1(x)
+        x = F.relu(x)
+        x = self.dropout2(x)
+        x = self.fc2(x)
+        return F.log_softmax(x, dim=1)
+
+
+def test_a_network_in_pytorch_examples_style_is_counted_step_by_step():
+    table = counting.count_table(ExamplesNet(), (1, 28, 28))
+    assert [tuple(row) for row in table] == [
+        ("conv1", "conv 3×3, 1→32", (32, 26, 26), 32 * (9 + 1), 32 * 26 * 26 * (9 + 1)),
+        ("relu", "ReLU (function)", (32, 26, 26), 0, 0),
+        ("conv2", "conv 3×3, 32→64", (64, 24, 24), 64 * (32 * 9 + 1), 64 * 24 * 24 * (32 * 9 + 1)),
+        ("relu", "ReLU (function)", (64, 24, 24), 0, 0),
+        ("max_pool2d", "max pool 2×2 (function)", (64, 12, 12), 0, 64 * 12 * 12 * 4),
+        ("dropout1", "Dropout", (64, 12, 12), 0, 0),
+        ("flatten", "flatten (function)", (9216,), 0, 0),
+        ("fc1", "linear 9216→128", (128,), 128 * 9217, 128 * 9217),
+        ("relu", "ReLU (function)", (128,), 0, 0),
+        ("dropout2", "Dropout", (128,), 0, 0),
+        ("fc2", "linear 128→10", (10,), 10 * 129, 10 * 129),
+        ("log_softmax", "log-softmax (function)", (10,), 0, 10 * 10),
+    ]
+    assert table.footer.parameters == counting.count_parameters(ExamplesNet()) == 1_199_882
+    assert table.footer.connections == counting.count_connections(ExamplesNet(), (1, 28, 28))
+    assert counting.count_macs(ExamplesNet(), (1, 28, 28)) == (
+        32 * 26 * 26 * 9 + 64 * 24 * 24 * 32 * 9 + 128 * 9216 + 10 * 128)
+
+
+def test_a_layer_called_twice_has_a_row_per_call_and_its_parameters_once():
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3, padding=1)
+            self.unused = nn.Linear(2, 2)
+            self.scale = nn.Parameter(torch.ones(1))
+            self.blocks = nn.ModuleList([nn.Conv2d(1, 1, 1), nn.Conv2d(1, 1, 1)])
+
+        def forward(self, x):
+            x = self.conv(self.conv(x)) * self.scale
+            for block in self.blocks:
+                x = block(x)
+            return x
+
+    table = counting.count_table(Twice(), (1, 2, 2))
+    assert [(r.layer, r.parameters, r.connections) for r in table] == [
+        ("conv", 10, 40), ("conv", 0, 40), ("mul", 1, 0), ("blocks.0", 2, 8), ("blocks.1", 2, 8), ("unused", 6, 0)]
+    assert table.footer.parameters == counting.count_parameters(Twice())
+    assert table[-1].output_shape is None
+
+
+def test_a_model_with_parameters_of_its_own_unused_in_forward():
+    class Own(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(3, 4))
+            self.spare = nn.Parameter(torch.ones(5))
+
+        def forward(self, x):
+            return F.linear(x.flatten(1), self.weight)
+
+    table = counting.count_table(Own(), (4, 1, 1))
+    assert [(r.layer, r.parameters, r.connections) for r in table] == [
+        ("flatten", 0, 0), ("linear", 12, 12), ("(forward)", 5, 0)]
+    assert [tuple(r) for r in counting.count_table(nn.Conv2d(2, 3, 1), (2, 1, 1))] == [
+        ("conv2d", "conv2d (function)", (3, 1, 1), 9, 9)]  # a single layer: the function it calls, its parameters

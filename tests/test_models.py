@@ -101,3 +101,36 @@ def test_models_reject_bad_input(call, error, words):
         call()
     for word in words:
         assert word in str(info.value)
+
+
+def test_trace_lists_layers_and_functions_in_the_order_they_run():
+    from test_counting import ExamplesNet
+
+    trace = models.trace_shapes(ExamplesNet(), (1, 28, 28))
+    assert [tuple(row) for row in trace] == [
+        ("input", "", (1, 28, 28)),
+        ("conv1", "conv 3×3, 1→32", (32, 26, 26)),
+        ("relu", "ReLU (function)", (32, 26, 26)),
+        ("conv2", "conv 3×3, 32→64", (64, 24, 24)),
+        ("relu", "ReLU (function)", (64, 24, 24)),
+        ("max_pool2d", "max pool 2×2 (function)", (64, 12, 12)),   # between conv2 and dropout1, where it runs
+        ("dropout1", "Dropout", (64, 12, 12)),
+        ("flatten", "flatten (function)", (9216,)),
+        ("fc1", "linear 9216→128", (128,)),
+        ("relu", "ReLU (function)", (128,)),
+        ("dropout2", "Dropout", (128,)),
+        ("fc2", "linear 128→10", (10,)),
+        ("log_softmax", "log-softmax (function)", (10,)),
+    ]
+
+
+def test_trace_works_on_operations_that_cannot_be_counted_and_on_the_meta_device():
+    class Odd(nn.Module):
+        def forward(self, x):
+            return torch.cdist(x.flatten(1), torch.ones(3, 4, device=x.device)).sqrt()
+
+    assert [tuple(row)[::2] for row in models.trace_shapes(Odd(), (1, 2, 2))] == [
+        ("input", (1, 2, 2)), ("flatten", (4,)), ("cdist", (3,)), ("sqrt", (3,))]
+    with torch.device("meta"):
+        big = nn.Sequential(nn.Conv2d(3, 64, 7, stride=2, padding=3), nn.AdaptiveAvgPool2d(1))
+    assert [row.output_shape for row in models.trace_shapes(big, (3, 224, 224))] == [(3, 224, 224), (64, 112, 112), (64, 1, 1)]
