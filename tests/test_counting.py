@@ -467,11 +467,11 @@ def test_a_network_in_pytorch_examples_style_is_counted_step_by_step():
         ("conv2", "conv 3×3, 32→64", (64, 24, 24), 64 * (32 * 9 + 1), 64 * 24 * 24 * (32 * 9 + 1)),
         ("relu", "ReLU (function)", (64, 24, 24), 0, 0),
         ("max_pool2d", "max pool 2×2 (function)", (64, 12, 12), 0, 64 * 12 * 12 * 4),
-        ("dropout1", "Dropout", (64, 12, 12), 0, 0),
+        ("dropout1", "dropout", (64, 12, 12), 0, 0),
         ("flatten", "flatten (function)", (9216,), 0, 0),
         ("fc1", "linear 9216→128", (128,), 128 * 9217, 128 * 9217),
         ("relu", "ReLU (function)", (128,), 0, 0),
-        ("dropout2", "Dropout", (128,), 0, 0),
+        ("dropout2", "dropout", (128,), 0, 0),
         ("fc2", "linear 128→10", (10,), 10 * 129, 10 * 129),
         ("log_softmax", "log-softmax (function)", (10,), 0, 10 * 10),
     ]

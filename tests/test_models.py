@@ -114,11 +114,11 @@ def test_trace_lists_layers_and_functions_in_the_order_they_run():
         ("conv2", "conv 3×3, 32→64", (64, 24, 24)),
         ("relu", "ReLU (function)", (64, 24, 24)),
         ("max_pool2d", "max pool 2×2 (function)", (64, 12, 12)),   # between conv2 and dropout1, where it runs
-        ("dropout1", "Dropout", (64, 12, 12)),
+        ("dropout1", "dropout", (64, 12, 12)),
         ("flatten", "flatten (function)", (9216,)),
         ("fc1", "linear 9216→128", (128,)),
         ("relu", "ReLU (function)", (128,)),
-        ("dropout2", "Dropout", (128,)),
+        ("dropout2", "dropout", (128,)),
         ("fc2", "linear 128→10", (10,)),
         ("log_softmax", "log-softmax (function)", (10,)),
     ]
