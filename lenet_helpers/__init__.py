@@ -4,7 +4,8 @@ One module per idea, in the order the course teaches them:
 
 * :mod:`~lenet_helpers.conv`      convolution (cross-correlation) from scratch, output sizes
 * :mod:`~lenet_helpers.pool`      max and average pooling from scratch
-* :mod:`~lenet_helpers.counting`  trainable parameters and connections, as the 1998 paper counts them
+* :mod:`~lenet_helpers.counting`  trainable parameters, connections and multiply–accumulates, as the 1998 paper counts them, of any network
+* :mod:`~lenet_helpers.tracing`   one image through a model: every layer and function it runs, in order
 * :mod:`~lenet_helpers.layers`    the paper's own layers: scaled tanh, trainable subsampling, C3's Table I, RBF output, MAP loss
 * :mod:`~lenet_helpers.models`    LeNet-5 as in the paper, the modern variant, the tutorial variant, and tools to inspect them
 * :mod:`~lenet_helpers.modules`   small tools for any module: its device, evaluation mode for a moment, a description
@@ -40,11 +41,12 @@ from . import (
     pool,
     results,
     sdlm,
+    tracing,
     train,
     widgets,
 )
 
 __version__ = "0.2.0"
 
-__all__ = ["conv", "pool", "counting", "layers", "models", "modules", "data", "train", "evaluation", "experiments",
-           "sdlm", "fast_sdlm", "results", "plots", "widgets", "checks", "__version__"]
+__all__ = ["conv", "pool", "counting", "tracing", "layers", "models", "modules", "data", "train", "evaluation",
+           "experiments", "sdlm", "fast_sdlm", "results", "plots", "widgets", "checks", "__version__"]

@@ -182,7 +182,7 @@ class _Tracer(TorchFunctionMode):
                     self.unknown = (name, self.modules[-1] if self.modules else self.model)
         if self.running:
             self.running[-1].value += value
-        elif value or (name not in _NOT_STEPS and _shape(out) is not None):
+        elif name not in _NOT_STEPS and (value or _shape(out) is not None):
             used = sum(self.own.pop(id(t), 0) for t in _tensors(args, kwargs))
             self.steps.append(Step(name, _function_kind(name, args, kwargs), None, _shape(out), value, used))
         return out
