@@ -19,6 +19,7 @@ One module per idea, in the order the course teaches them:
 * :mod:`~lenet_helpers.plots`     the pictures the chapters draw
 * :mod:`~lenet_helpers.widgets`   explorers and a draw-a-digit pad that run in the browser, even on the static site
 * :mod:`~lenet_helpers.checks`    self-checks for the exercises
+* :mod:`~lenet_helpers.language`  what the package writes for people, in English or Chinese: ``set_language("zh_CN")``
 
 Example:
     >>> from lenet_helpers import models, counting
@@ -26,6 +27,7 @@ Example:
     60000
 """
 
+from . import language  # noqa: I001  (first: the language setting, before anything speaks)
 from . import (
     checks,
     conv,
@@ -46,7 +48,10 @@ from . import (
     widgets,
 )
 
+from .language import get_language, set_language
+
 __version__ = "0.2.0"
 
 __all__ = ["conv", "pool", "counting", "tracing", "layers", "models", "modules", "data", "train", "evaluation",
-           "experiments", "sdlm", "fast_sdlm", "results", "plots", "widgets", "checks", "__version__"]
+           "experiments", "sdlm", "fast_sdlm", "results", "plots", "widgets", "checks", "language", "set_language",
+           "get_language", "__version__"]
