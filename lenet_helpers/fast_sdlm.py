@@ -523,7 +523,9 @@ def eblearn_init(model: LeNet5, generator: torch.Generator | None = None) -> LeN
     * every bias 0;
     * subsampling coefficients 1/√(window area) = 1/√4 = 0.5 (S2 and S4).
 
-    The paper's own init is uniform in ±2.4/F_i (what ``LeNet5()`` does).
+    The paper's own init is uniform in ±2.4/F_i (what ``LeNet5()`` does). The numbers are drawn on the
+    CPU (from ``generator``, or PyTorch's global generator) and copied to the model's device, so a
+    seed gives the same weights on a GPU as on the CPU.
 
     Example:
         >>> from lenet_helpers.models import LeNet5
@@ -537,13 +539,14 @@ def eblearn_init(model: LeNet5, generator: torch.Generator | None = None) -> LeN
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
 
-    def uniform_(tensor, bound):
-        noise = torch.rand(tensor.shape, generator=generator, dtype=torch.float64)
-        tensor.copy_(((2 * noise - 1) * bound).to(tensor.dtype))
+    def uniform_(tensor, bound):  # drawn and scaled on the generator's device, then copied to the model's
+        noise = torch.rand(tensor.shape, generator=generator, dtype=torch.float64, device=where)
+        tensor.copy_((2 * noise - 1) * bound)
 
+    where = generator.device if generator is not None else torch.device("cpu")
     c3 = model.C3.conv
     uniform_(model.C1.conv.weight, 1 / math.sqrt(25))
-    uniform_(c3.weight, (1 / c3.fan_in().double().sqrt())[c3.out_index.cpu()].view(-1, 1, 1))
+    uniform_(c3.weight, (1 / c3.fan_in().to(where, torch.float64).sqrt())[c3.out_index.to(where)].view(-1, 1, 1))
     uniform_(model.C5.conv.weight, 1 / math.sqrt(400))
     uniform_(model.F6.linear.weight, 1 / math.sqrt(120))
     for sub in (model.S2.subsample, model.S4.subsample):

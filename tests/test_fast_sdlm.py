@@ -5,6 +5,7 @@ import os
 
 import pytest
 import torch
+from fake_device import fake_device
 
 from lenet_helpers.fast_sdlm import PassRecord, PatternSDLM, eblearn_init, error_rate, train_per_pattern
 from lenet_helpers.models import C3_TABLE, LeNet5, LeNet5Modern, map_loss
@@ -184,6 +185,17 @@ def test_eblearn_init():
     assert torch.all(w <= 1 / fan_in.double().sqrt()) and w[fan_in == 150].max() < w[fan_in == 75].max()
     same = eblearn_init(LeNet5(), torch.Generator().manual_seed(0))
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), same.parameters()))
+
+
+def test_eblearn_init_of_a_model_on_a_device_gives_the_weights_of_the_cpu():
+    # Issue 29, item 2: the noise was drawn on the CPU and scaled by a bound on the model's device (C3's),
+    # which CUDA refuses. The fake device raises as CUDA does (tests/fake_device.py).
+    expected = eblearn_init(LeNet5(), torch.Generator().manual_seed(3)).state_dict()
+    with fake_device() as dev:
+        model = eblearn_init(LeNet5().to(dev), torch.Generator().manual_seed(3))
+        assert model.C3.conv.weight.device == dev
+        got = {name: value.cpu() for name, value in model.state_dict().items()}
+    assert all(torch.equal(got[name], value) for name, value in expected.items())
 
 
 # ---------------------------------------------------------------------------
