@@ -34,7 +34,6 @@ import re
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_map
 
 #: The device the fake tensors report.
 DEVICE = torch.device("meta")
@@ -93,9 +92,18 @@ _FUSED = {_aten._fused_adam_.default, _aten._fused_adamw_.default, _aten._fused_
           _aten._fused_adamw_.tensor_lr}
 
 
+def _map(function, tree):
+    """``function`` applied to every leaf of nested lists, tuples and dicts (an operation's arguments)."""
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_map(function, leaf) for leaf in tree)
+    if isinstance(tree, dict):
+        return {key: _map(function, leaf) for key, leaf in tree.items()}
+    return function(tree)
+
+
 def _tensors(tree) -> list:
     found = []
-    tree_map(lambda t: found.append(t) if isinstance(t, torch.Tensor) else None, tree)
+    _map(lambda t: found.append(t) if isinstance(t, torch.Tensor) else None, tree)
     return found
 
 
@@ -127,7 +135,7 @@ def _check(func, args, kwargs, active: bool, plain: list) -> None:
 
 
 def _unwrap(tree):
-    return tree_map(lambda t: t.elem if isinstance(t, OnDevice) else t, tree)
+    return _map(lambda t: t.elem if isinstance(t, OnDevice) else t, tree)
 
 
 def _run(func, args, kwargs):
@@ -153,7 +161,7 @@ def _run(func, args, kwargs):
             return given[id(t)] if id(t) in given else OnDevice(t)
         return t
 
-    return tree_map(wrap_one, out)
+    return _map(wrap_one, out)
 
 
 class _Mode(TorchDispatchMode):
