@@ -14,6 +14,7 @@ uses torch and is in neither ``SMOKE`` nor ``NO_TENSORS``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import pkgutil
@@ -174,6 +175,15 @@ def run_training(dev):
                     scheduler=torch.optim.lr_scheduler.StepLR(optimizer, 1), progress=False)
         predicted, labels = evaluation.predictions(model, (X, Y))
         assert predicted.device.type == labels.device.type == "cpu"  # as documented: ready for plotting
+    # A given optimizer with a state from before train(), used again after it (fused where the device has it)
+    model = models.LeNet5Modern().to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), fused=True if dev.type in ("cpu", "cuda") else None)
+    for _ in range(3):
+        optimizer.zero_grad()
+        model.loss(model(X[:8].to(dev)), Y[:8].to(dev)).backward()
+        optimizer.step()
+        train.train(model, (X, Y), optimizer=optimizer, device=dev, batch_size=8, progress=False,
+                    channels_last=True)
 
 
 @on_device("experiments.compare", "experiments.shift", "experiments.RandomShifts", "experiments.errors_under_shift")
@@ -271,10 +281,15 @@ def run_widgets(dev):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("device", ["fake", "cuda"])
 @pytest.mark.parametrize("name", list(SMOKE))
-def test_runs_on_a_device(name):
+def test_runs_on_a_device(name, device):
+    """On the fake device everywhere; on a CUDA GPU too where there is one (tools/gpu_check.sh)."""
     function, covers, raises = SMOKE[name]
-    with fake_device() as dev:
+    if device == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU here: tools/gpu_check.sh runs these on one")
+    on = fake_device() if device == "fake" else contextlib.nullcontext(torch.device("cuda", torch.cuda.current_device()))
+    with on as dev:
         try:
             function(dev)
         except Exception as error:

@@ -245,6 +245,19 @@ def test_error_rate():
     assert error_rate(model, images, (predicted + 1) % 10, batch_size=3) == 1.0
 
 
+def _cpp_compiler() -> str | None:
+    """The C++ compiler torch.compile would build CPU kernels with, if there is one."""
+    import shutil
+
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+
+        return shutil.which(get_cpp_compiler())
+    except Exception:  # noqa: BLE001 (none found, or another PyTorch)
+        return None
+
+
+@pytest.mark.skipif(_cpp_compiler() is None, reason="torch.compile needs a C++ compiler on the CPU (g++ or clang++)")
 def test_compiled_step_matches_eager_and_leaves_nothing_in_the_way_of_cuda_graphs():
     """compile={"mode": "reduce-overhead"}: the same steps as the eager trainer, and CUDA graphs allowed.
 
@@ -281,6 +294,25 @@ def test_compiled_step_matches_eager_and_leaves_nothing_in_the_way_of_cuda_graph
             assert eager.train_pass(images, labels) == compiled.train_pass(images, labels)
             torch.testing.assert_close(compiled.theta, eager.theta, rtol=1e-4, atol=1e-5)
     assert verdicts == [None]  # compiled once, and Inductor found no reason to skip CUDA graphs
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: tools/gpu_check.sh runs it on one")
+def test_on_a_gpu_reduce_overhead_replays_cuda_graphs():
+    """On a GPU, compile={"mode": "reduce-overhead"} takes the eager steps, replayed as CUDA graphs (none skipped)."""
+    from torch._dynamo.utils import counters
+
+    images, labels = mnist_like(60, seed=12)
+    model = lenet5("eblearn", dtype=torch.float32).cuda()
+    eager, graphs = PatternSDLM(model), PatternSDLM(model, compile={"mode": "reduce-overhead"})
+    counters.clear()
+    for epsilon in (5e-4, 1e-4):
+        h = eager.estimate(images[:20], labels[:20])
+        graphs.set_curvature(h)
+        eager.epsilon = graphs.epsilon = epsilon
+        errors = eager.train_pass(images, labels), graphs.train_pass(images, labels)
+        assert abs(errors[0] - errors[1]) <= 1 / 60  # a near-tie may be decided otherwise, once
+        torch.testing.assert_close(graphs.theta, eager.theta, rtol=1e-4, atol=1e-5)
+    assert counters["inductor"]["cudagraph_skips"] == 0, dict(counters["inductor"])
 
 
 # ---------------------------------------------------------------------------
