@@ -88,6 +88,9 @@ _aten = torch.ops.aten
 _CROSS_DEVICE = {_aten.copy_.default, _aten._to_copy.default, _aten.lift_fresh.default}
 _CPU_INDICES_OK = {_aten.index.Tensor, _aten.index_put_.default, _aten.index_put.default,
                    _aten._index_put_impl_.default}
+# In-place changes of a tensor's shape: the wrapper would keep the old one. No helper uses them; refused, not followed.
+_RESHAPED_IN_PLACE = {_aten.squeeze_, _aten.unsqueeze_, _aten.transpose_, _aten.t_, _aten.resize_, _aten.resize_as_,
+                      _aten.as_strided_, _aten.set_, _aten.swapdims_, _aten.swapaxes_}
 _FUSED = {_aten._fused_adam_.default, _aten._fused_adamw_.default, _aten._fused_adam_.tensor_lr,
           _aten._fused_adamw_.tensor_lr}
 
@@ -113,6 +116,8 @@ def _check(func, args, kwargs, active: bool, plain: list) -> None:
                              "inside fake_device()")
     if not active or func in _CROSS_DEVICE:
         return
+    if func.overloadpacket in _RESHAPED_IN_PLACE:
+        raise NotImplementedError(f"{func}: the fake device does not follow a tensor's shape changed in place")
     if func in _FUSED:  # params, grads, exp_avgs, exp_avg_sqs, …: the moments must be laid out as the params
         for state in (args[2], args[3]):
             for p, s in zip(args[0], state):
