@@ -139,6 +139,8 @@ def trace_shapes(model: nn.Module, input_size) -> Table:
 def layer_outputs(model: nn.Module, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
     """The output of every top-level layer of ``model`` for the batch ``x`` (detached).
 
+    ``x`` is moved to the model's device (as :func:`trace_shapes` does); the outputs stay there.
+
     Shapes:
         x: N×C×H×W -> {layer name: its output, N×…}.
 
@@ -148,7 +150,7 @@ def layer_outputs(model: nn.Module, x: torch.Tensor) -> "OrderedDict[str, torch.
         (1, 16, 5, 5)
     """
     check_module(model)
-    x = check_tensor(x, "x", ndim=4, layout="N×C×H×W")
+    x = check_tensor(x, "x", ndim=4, layout="N×C×H×W").to(device_of(model))
     with torch.no_grad():
         calls = _run_with_hooks(model, x)
     return OrderedDict((name, out.detach()) for name, _, out in calls)
@@ -192,7 +194,9 @@ class _LeNet(nn.Sequential):
         return output
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Predicted class for each image of ``x`` (N×C×H×W -> N)."""
+        """Predicted class for each image of ``x`` (N×C×H×W -> N, on the model's device, where ``x`` is moved)."""
+        if isinstance(x, torch.Tensor):
+            x = x.to(device_of(self))
         with torch.no_grad():
             return self.scores(self(x)).argmax(dim=1)
 

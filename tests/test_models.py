@@ -2,6 +2,7 @@
 import pytest
 import torch
 import torch.nn as nn
+from fake_device import fake_device
 
 from lenet_helpers import models
 from lenet_helpers.models import (
@@ -77,6 +78,19 @@ def test_activations_and_trace_work_on_any_module():
     assert not acts["C1"].requires_grad
     plain = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten())
     assert [r.output_shape for r in models.trace_shapes(plain, (1, 5, 5))] == [(1, 5, 5), (2, 3, 3), (18,)]
+
+def test_layer_outputs_and_predict_move_the_input_to_the_models_device():
+    """Issue 29, item 7: trace_shapes made its input on the model's device, layer_outputs used x where it was."""
+    torch.manual_seed(0)
+    model, x = LeNet5(), torch.randn(3, 1, 32, 32)
+    expected, predicted = models.layer_outputs(model, x), model.predict(x)
+    with fake_device() as dev:
+        model.to(dev)
+        got = models.layer_outputs(model, x)  # x on the CPU, the model on the (fake) device
+        assert all(t.device == dev for t in got.values()) and model.activations(x)["C1"].device == dev
+        assert all(torch.allclose(got[name].cpu(), value, atol=1e-6) for name, value in expected.items())
+        assert torch.equal(model.predict(x).cpu(), predicted)
+
 
 def test_trace_leaves_the_mode_alone():
     model = LeNet5().train()
