@@ -27,7 +27,7 @@ from fake_device import DEVICE, DeviceMismatch, OnDevice, fake_device, is_mismat
 
 import lenet_helpers
 from lenet_helpers import (conv, counting, data, evaluation, experiments, fast_sdlm, layers, models, modules, plots,
-                           pool, sdlm, train, widgets)
+                           pool, sdlm, tracing, train, widgets)
 
 #: {test name: (function of the device, names of the public helpers it covers, expected error or None)}
 SMOKE: dict = {}
@@ -50,6 +50,7 @@ NO_TENSORS = {
     "conv.conv_output_size", "pool.pool_output_size",
     "counting.conv_counts", "counting.partial_conv_counts", "counting.subsampling_counts", "counting.pool_counts",
     "counting.linear_counts", "counting.rbf_counts", "counting.lenet5_table",
+    "tracing.operation_name",  # the name of a function
     "layers.rbf_codes",  # makes the CPU constant that EuclideanRBF registers as a buffer (moved with the model)
     "data.normalization", "data.prepare_mnist", "data.read_idx",
     "train.device", "train.set_seed", "sdlm.paper_epsilon", "sdlm.paper_schedule",
@@ -90,12 +91,16 @@ def run_conv_and_pool(dev):
     assert_on(dev, conv.corr2d(x[0].to(dev), k[0, 0].to(dev)), conv.corr2d_multi_in(x.to(dev), k[0].to(dev)))
 
 
-@on_device("counting.count_parameters", "counting.count_connections", "counting.count_table")
+@on_device("counting.count_parameters", "counting.count_connections", "counting.count_table", "counting.count_macs",
+           "tracing.trace", "tracing.Trace", "tracing.Step")
 def run_counting(dev):
     model = models.LeNet5().to(dev)
     assert counting.count_parameters(model) == 60_000
     assert counting.count_connections(model, (1, 32, 32)) == counting.count_connections(models.LeNet5(), (1, 32, 32))
+    assert counting.count_macs(model, (1, 32, 32)) == counting.count_macs(models.LeNet5(), (1, 32, 32))
     assert len(counting.count_table(model, (1, 32, 32))) > 0
+    steps = tracing.trace(model, (1, 32, 32)).steps
+    assert steps and all(isinstance(step, tracing.Step) for step in steps)
 
 
 # ---------------------------------------------------------------------------
