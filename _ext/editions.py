@@ -7,6 +7,7 @@ Sphinx's ``language`` (``zh_CN`` for the Chinese one).
 
 from __future__ import annotations
 
+import re
 from html import escape
 from pathlib import Path
 
@@ -42,10 +43,47 @@ def switch_html(app: Sphinx, pagename: str) -> str:
 
 
 def add_switch(app: Sphinx, pagename, templatename, context, doctree) -> None:
-    """Put the other editions' links at the top of every page's article."""
+    """Put the other editions' links at the top of every page's article, and keep only this edition's language of
+    the outputs made in both (:func:`only_language`)."""
     if "body" not in context or app.builder.format != "html":
         return
-    context["body"] = switch_html(app, pagename) + context["body"]
+    context["body"] = switch_html(app, pagename) + only_language(context["body"], edition_of(app))
+
+
+_BOTH = re.compile(r'<div lang="[^"]*" data-lenet-lang="([^"]+)">')
+_DIV = re.compile(r"<div\b|</div>")
+
+
+def only_language(body: str, language: str) -> str:
+    """``body`` without the blocks of outputs in other languages than ``language``.
+
+    The book's notebooks are executed once, with every output the package makes in both languages
+    (``lenet_helpers.language``, ``LENET_BILINGUAL=1``), each in a ``<div lang data-lenet-lang>``. Each edition's
+    pages keep their own: a figure in both languages would otherwise weigh twice in every page. (The notebooks
+    offered for download keep both; ``editions.css`` shows the right one there too.)
+
+        >>> only_language('<div lang="en" data-lenet-lang="en"><p>3 errors</p></div>'
+        ...               '<div lang="zh-CN" data-lenet-lang="zh_CN"><div>3 个错误</div></div>!', "zh_CN")
+        '<div lang="zh-CN" data-lenet-lang="zh_CN"><div>3 个错误</div></div>!'
+    """
+    kept, at = [], 0
+    for block in _BOTH.finditer(body):
+        if block.start() < at:  # inside a block already dropped
+            continue
+        if block.group(1) == language:
+            continue
+        depth, end = 1, None
+        for tag in _DIV.finditer(body, block.end()):
+            depth += 1 if tag.group() != "</div>" else -1
+            if depth == 0:
+                end = tag.end()
+                break
+        if end is None:  # not closed: leave the page as it is
+            return body
+        kept.append(body[at:block.start()])
+        at = end
+    kept.append(body[at:])
+    return "".join(kept)
 
 
 class CourseGlossary(SphinxDirective):

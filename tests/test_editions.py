@@ -218,6 +218,33 @@ def test_every_page_links_to_itself_in_the_other_edition(site, entry):
 
 
 @pytest.mark.book
+@pytest.mark.parametrize("entry", PAGES)
+def test_each_edition_carries_only_its_own_language_of_the_outputs(site, entry):
+    """The notebooks are executed once with outputs in both languages; each edition's page keeps its own."""
+    _, html, _ = site
+    for here, other in ((html / f"{entry}.html", "zh_CN"), (html / EDITION / f"{entry}.html", "en")):
+        text = here.read_text(encoding="utf-8")
+        assert f'data-lenet-lang="{other}">' not in text, f"{here}: carries the {other} outputs too"
+
+
+def test_a_page_keeps_the_blocks_of_its_language_whole():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sphinx_editions", ROOT / "_ext" / "editions.py")  # the extension
+    extension = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extension)
+    only_language = extension.only_language
+    en = '<div lang="en" data-lenet-lang="en">\n<p>3 <em>errors</em></p>\n<div class="x"><div>in</div></div>\n</div>'
+    zh = '<div lang="zh-CN" data-lenet-lang="zh_CN"><p>3 个错误</p><div>里</div></div>'
+    body = f"<p>before</p>{en}{zh}<div>after</div>"
+    assert only_language(body, "en") == f"<p>before</p>{en}<div>after</div>"
+    assert only_language(body, "zh_CN") == f"<p>before</p>{zh}<div>after</div>"
+    assert only_language("<p>plain</p>", "zh_CN") == "<p>plain</p>"
+    unclosed = f"<p>before</p>{zh}<div>"[: -len("</div></div><div>")]
+    assert only_language(unclosed, "en") == unclosed  # not a page to cut into
+
+
+@pytest.mark.book
 def test_the_glossary_page_shows_every_term(opened_zh):
     page = opened_zh["glossary"].page
     text = page.locator("table.course-glossary").inner_text()
