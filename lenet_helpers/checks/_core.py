@@ -319,7 +319,10 @@ def _call(fn, values: list):
 def _short(value) -> str:
     if isinstance(value, torch.Tensor):
         if value.numel() <= 12 and value.device.type != "meta":
-            return "tensor(" + str(value.detach().cpu().tolist()) + ")"
+            shown = value.detach().cpu()
+            if shown.is_floating_point():
+                shown = shown.double().round(decimals=4)
+            return "tensor(" + str(shown.tolist()) + ")"
         return f"<{'×'.join(map(str, value.shape)) or '0-d'} tensor>"
     if isinstance(value, list) and len(value) > 8:
         return "[" + ", ".join(_short(v) for v in value[:8]) + ", …]"
@@ -515,6 +518,7 @@ class _Outcome(NamedTuple):
     case: dict
     got: object  # what the learner returned, or a _Raised
     problem: object  # None when right
+    expected: object = None  # the right answer
 
 
 def _not_done(name: str, who) -> CheckResult:
@@ -580,10 +584,10 @@ def _run(name: str, fn, cases, reference, compare, mistakes=(), *, probe=None, c
         except NotImplementedError as error:
             if _raised_by_learner(error, files):
                 return _not_done(name, who)
-            outcomes.append(_Outcome(case, _Raised(error, _learners_line(error, files)), "raised"))
+            outcomes.append(_Outcome(case, _Raised(error, _learners_line(error, files)), "raised", expected))
             continue
         except Exception as error:  # the learner's code may fail in any way: report it, never raise
-            outcomes.append(_Outcome(case, _Raised(error, _learners_line(error, files)), "raised"))
+            outcomes.append(_Outcome(case, _Raised(error, _learners_line(error, files)), "raised", expected))
             continue
         try:
             problem = compare(got, expected)
@@ -592,7 +596,7 @@ def _run(name: str, fn, cases, reference, compare, mistakes=(), *, probe=None, c
                 got=_short(got), error=f"{type(error).__name__}: {error}")
         if problem is None and in_place is not None:
             problem = in_place
-        outcomes.append(_Outcome(case, got, problem))
+        outcomes.append(_Outcome(case, got, problem, expected))
     passed = sum(o.problem is None for o in outcomes)
     if passed == len(outcomes):
         return CheckResult(name, True, _("✓ {name}: {who} passes all {total} hidden cases. Well done!").format(
@@ -635,12 +639,16 @@ def _diagnose(outcomes, mistakes, same):
     cache = {}
 
     def gives(mistake, outcome):
+        """What the mistake returns on the outcome's case; None where it does not apply or makes no difference."""
         key = (id(mistake), id(outcome))
         if key not in cache:
             try:
-                cache[key] = mistake.gives(**outcome.case) if mistake.gives is not None else None
+                wrong = mistake.gives(**outcome.case) if mistake.gives is not None else None
+                if wrong is not None and same(wrong, outcome.expected):
+                    wrong = None
             except Exception:  # a mistake that cannot be computed on this case does not apply to it
-                cache[key] = None
+                wrong = None
+            cache[key] = wrong
         return cache[key]
 
     def explains(mistake, outcome):

@@ -146,7 +146,8 @@ def subsample(fn) -> CheckResult:
         Mistake(_("applies the squashing function: this exercise stops before it"), _SUBSAMPLING,
                 lambda x, weight, bias, kernel_size: _layers.squash(reference(x, weight, bias, kernel_size))),
         Mistake(_("uses 2×2 windows whatever kernel_size says"), _SUBSAMPLING,
-                lambda x, weight, bias, kernel_size: reference(x, weight, bias, 2) if kernel_size != 2 else None),
+                lambda x, weight, bias, kernel_size: reference(x, weight, bias, 2) if kernel_size != 2 else None,
+                raises=lambda error, x, weight, bias, kernel_size: kernel_size != 2),
     ]
     return _run("subsample", fn, cases, reference, _compare_tensor, mistakes)
 
