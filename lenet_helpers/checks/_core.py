@@ -184,21 +184,28 @@ def _name_of(fn):
     return f"{type(fn).__name__}()"
 
 
-def _code_of(fn):
-    """The code object of the learner's function (or of its class's methods), to find its lines in a traceback."""
+def _codes_of(fn) -> set:
+    """The code objects of the learner's function (or of its class's methods)."""
     target = getattr(fn, "func", fn)
-    if inspect.isclass(target):
-        files = set()
-        for value in vars(target).values():
-            code = getattr(value, "__code__", None)
-            if code is not None:
-                files.add(code.co_filename)
-        return files
-    if not inspect.isfunction(target) and not inspect.ismethod(target):
+    if not inspect.isfunction(target) and not inspect.ismethod(target) and not inspect.isclass(target):
         target = type(target)
-        return _code_of(target)
+    if inspect.isclass(target):
+        codes = set()
+        for klass in target.__mro__:
+            if klass.__module__ in ("builtins", "torch.nn.modules.module"):
+                continue
+            for value in vars(klass).values():
+                code = getattr(value, "__code__", None)
+                if code is not None:
+                    codes.add(code)
+        return codes
     code = getattr(target, "__code__", None)
-    return {code.co_filename} if code is not None else set()
+    return {code} if code is not None else set()
+
+
+def _code_of(fn) -> set:
+    """The files of the learner's code, to find its lines in a traceback."""
+    return {code.co_filename for code in _codes_of(fn)}
 
 
 def _parameters(fn) -> list[str] | None:
@@ -293,16 +300,23 @@ _KNOWN_ERRORS = (
 )
 
 
-def _raised_by_learner(error: BaseException, files: set) -> bool:
-    """Whether the learner's own code raised ``error`` (its innermost frame is the learner's): a stub's
-    ``raise NotImplementedError("your code here")``, not an operation PyTorch does not implement."""
+def _raised_by_learner(error: BaseException, codes: set) -> bool:
+    """Whether the learner's function itself raised ``error`` (its innermost frame is the function's own code): a
+    stub's ``raise NotImplementedError("your code here")``, not an operation PyTorch does not implement, nor
+    another blank it calls."""
     frames = list(traceback.walk_tb(error.__traceback__))
-    return bool(frames) and frames[-1][0].f_code.co_filename in files
+    return bool(frames) and frames[-1][0].f_code in codes
+
+
+def _error_text(error: BaseException, limit: int = 300) -> str:
+    """``error`` as "TypeError: what it says", cut short if it says a lot."""
+    words = f"{type(error).__name__}: {error}"
+    return words if len(words) <= limit else words[:limit - 1] + "…"
 
 
 def _explain_error(raised: _Raised, who):
     error = raised.error
-    words = f"{type(error).__name__}: {error}"
+    words = _error_text(error)
     message = _("raised {error}").format(error=words)
     if raised.line:
         message = message + _(" (in the line `{line}`)").format(line=raised.line)
@@ -563,7 +577,8 @@ def _run(name: str, fn, cases, reference, compare, mistakes=(), *, probe=None, c
     """
     fn = _check_callable(fn)
     who = _name_of(fn)
-    files = _code_of(fn)
+    codes = _codes_of(fn)
+    files = {code.co_filename for code in codes}
     keys = list(cases[0]) if cases else []
     if probe is None:
         problem = _signature_problem(fn, keys)
@@ -582,7 +597,7 @@ def _run(name: str, fn, cases, reference, compare, mistakes=(), *, probe=None, c
                 got = fn(*given)
                 in_place = _in_place_problem(fn, keys, originals, given) if check_inputs else None
         except NotImplementedError as error:
-            if _raised_by_learner(error, files):
+            if _raised_by_learner(error, codes):
                 return _not_done(name, who)
             outcomes.append(_Outcome(case, _Raised(error, _learners_line(error, files)), "raised", expected))
             continue
@@ -593,7 +608,7 @@ def _run(name: str, fn, cases, reference, compare, mistakes=(), *, probe=None, c
             problem = compare(got, expected)
         except Exception as error:  # a value the comparison cannot read: report it, never raise
             problem = _("returned {got}, which the check cannot read ({error})").format(
-                got=_short(got), error=f"{type(error).__name__}: {error}")
+                got=_short(got), error=_error_text(error))
         if problem is None and in_place is not None:
             problem = in_place
         outcomes.append(_Outcome(case, got, problem, expected))

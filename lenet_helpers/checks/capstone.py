@@ -205,7 +205,7 @@ def lenet5_shapes(fn) -> CheckResult:
                 if got["error"] is not None:
                     error = got["error"]
                     return _("raised {error} in layer {name} or just before it (the layers before it give the right "
-                             "shapes)").format(error=f"{type(error).__name__}: {error}", name=name)
+                             "shapes)").format(error=_core._error_text(error), name=name)
                 return _("never runs layer {name} in forward: forward must run C1, S2, C3, S4, C5, F6, output in "
                          "turn").format(name=name)
             output = got["calls"][name]
@@ -222,8 +222,7 @@ def lenet5_shapes(fn) -> CheckResult:
             mistake = _SHAPE_MISTAKES.get((name, shape[1:]))
             return (problem + _("; it matches {mistake}").format(mistake=mistake), _NETWORK) if mistake else problem
         if got["error"] is not None:
-            return _("raised {error} after the output layer").format(
-                error=f"{type(got['error']).__name__}: {got['error']}")
+            return _("raised {error} after the output layer").format(error=_core._error_text(got["error"]))
         out = got["out"]
         if not isinstance(out, torch.Tensor) or out.shape != got["calls"]["output"].shape or \
                 not torch.equal(out, got["calls"]["output"]):
@@ -1212,7 +1211,7 @@ def lenet5_target(model, seconds=None, solution_seconds=None) -> CheckResult:
         got = torch.cat(outputs)
     except Exception as error:  # the learner's network may fail in any way: report it, never raise
         return CheckResult("lenet5_target", False, _("✗ lenet5_target: {who} raised {error} on the validation "
-                                                     "digits.").format(who=who, error=f"{type(error).__name__}: {error}"))
+                                                     "digits.").format(who=who, error=_core._error_text(error)))
     if tuple(got.shape) != (n, 10):
         return CheckResult("lenet5_target", False, _(
             "✗ lenet5_target: {who} returned shape {shape}, where ({n}, 10) is expected: ten penalties per digit."
