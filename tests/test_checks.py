@@ -142,6 +142,14 @@ def test_the_learners_inputs_cannot_spoil_the_reference():
     assert checks.corr2d(good_corr2d).passed
 
 
+@pytest.mark.parametrize("check", list(RIGHT) + [checks.lenet5_target, checks.answer, checks.hint], ids=check_id)
+def test_every_check_is_public_documented_and_listed(check):
+    assert check.__name__ in checks.__all__
+    assert check.__doc__ and "Example:" in check.__doc__
+    if check is not checks.hint:
+        assert f":func:`{check.__name__}`" in checks.__doc__  # listed in the module's table
+
+
 def test_passing_something_that_is_not_a_function_is_a_clear_error():
     with pytest.raises(TypeError, match="fn must be your function"):
         checks.conv_output_size(5)

@@ -466,9 +466,23 @@ def test_fit_captures_what_the_learners_loop_prints_and_explains_its_exceptions(
     assert "Traceback" not in result.message
 
 
-def test_fit_exercise_and_check_agree_on_the_batches_of_an_epoch():
-    """The exercise says an epoch of 55,000 digits in batches of 128 has 430 batches: rounded up."""
-    assert math.ceil(55_000 / 128) == 430 and 55_000 // 128 == 429
+def test_the_loop_exercise_counts_the_batches_of_an_epoch_as_the_run_makes_them():
+    """#28: the exercise says how many batches an epoch of the run has, rounded up, and so does fit's message."""
+    import json
+    import re
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "chapters" / "07_build_it_yourself.ipynb"
+    cells = ["".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"]]
+    exercise = " ".join(next(c for c in cells if ":label: ex-capstone-loop" in c).split())
+    batch_size = int(re.search(r"EPOCHS, BATCH_SIZE, MAX_LR, SEED = \d+, (\d+),", "\n".join(cells)).group(1))
+    n = 60_000 - data.VALIDATION_SIZE
+    found = re.search(r"([\d,]+) training digits in batches of (\d+) make (\d+) batches, not (\d+)", exercise)
+    assert found, exercise
+    said = [int(g.replace(",", "")) for g in found.groups()]
+    assert said == [n, batch_size, math.ceil(n / batch_size), n // batch_size]
+    message = checks.fit(WRONG[checks.fit][0][0]).message  # total_steps rounded down
+    assert f"{n:,} / {batch_size} → {math.ceil(n / batch_size)} batches" in message
 
 
 def test_the_target_is_two_constants():
