@@ -493,7 +493,7 @@ def test_the_target_is_two_constants():
 def test_the_target_is_judged_on_the_validation_set_against_the_solutions_time():
     right = checks.lenet5_target(Oracle(wrong_every=100), seconds=42.0, solution_seconds=30.0)
     assert right.passed, right.message
-    assert "validation error 1.00%" in right.message and "42.0 s" in right.message and "30.0 s" in right.message
+    assert "validation error of 1.00%" in right.message and "42.0 s" in right.message and "30.0 s" in right.message
     assert "test error, once" in right.message
     slow = checks.lenet5_target(Oracle(wrong_every=100), seconds=75.0, solution_seconds=30.0)
     assert not slow.passed and "meets the target, but not the time" in slow.message and "75.0 s" in slow.message

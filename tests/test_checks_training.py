@@ -173,8 +173,9 @@ def test_settled_after_on_the_benchmarks_curves():
 
 def test_the_learners_inputs_cannot_spoil_the_reference():
     def vandal(images):
-        images.fill_(7.0)
-        return F.pad(images, (2, 2, 2, 2)) * 1.275 - 0.1
+        prepared = F.pad(images, (2, 2, 2, 2)) * 1.275 - 0.1
+        images.fill_(7.0)  # the right answer, but the caller's digits are gone
+        return prepared
 
     result = checks.paper_normalization(vandal)
     assert not result.passed and "changes its argument images in place" in result.message
