@@ -58,7 +58,7 @@ from .training import _paper_mistakes
 __all__ = ["lenet5_shapes", "lenet5_parameters", "lenet5_behaviour", "paper_inputs", "train_step", "rbf_test_error",
            "fit", "lenet5_target"]
 
-TARGET_ERROR = 0.015  #: the capstone's target: a validation error of at most 1.5% ...
+TARGET_ERROR = 0.02  #: the capstone's target: a validation error of at most 2% (above the solution's own, which meets it) ...
 TIME_FACTOR = 2.0  #: ... after at most twice the training time of the solution's own run on the same machine
 
 #: The seven layers of LeNet-5 (Sec. II-B, Fig. 2), in order: the names the capstone's skeleton uses.
@@ -1171,7 +1171,7 @@ def lenet5_target(model, seconds=None, solution_seconds=None) -> CheckResult:
     (``data.split_validation`` of ``data.mnist_tensors(train=True)``: 32×32,
     background −0.1, ink 1.175), 1,000 at a time, in evaluation mode and on
     the model's device; the smallest of the ten outputs wins. The target is
-    a validation error of at most :data:`TARGET_ERROR` (1.5%) and, when
+    a validation error of at most :data:`TARGET_ERROR` (2%) and, when
     ``seconds`` (the training time) and ``solution_seconds`` (the solution's own
     training time, measured on the same machine in the same session) are
     given, at most :data:`TIME_FACTOR` (2) times the solution's time. The test
