@@ -22,7 +22,7 @@ def course_numbers() -> dict[str, str]:
         "paper_background": f"{data.PAPER_BACKGROUND:g}".replace("-", "−"),
         "paper_foreground": f"{data.PAPER_FOREGROUND:g}",
         "capstone_target_error": f"{capstone.TARGET_ERROR:.1%}",
-        "capstone_target_seconds": f"{capstone.TARGET_SECONDS:g}",
+        "capstone_time_factor": f"{capstone.TIME_FACTOR:g}",
     }
 
 

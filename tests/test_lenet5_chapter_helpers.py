@@ -1,14 +1,11 @@
-"""Chapter 4's helpers: the architecture diagram, the RBF bitmaps, and the self-checks of its exercises."""
-
-import math
+"""Chapter 4's helpers: the architecture diagram and the RBF bitmaps (its self-checks: test_checks_lenet5.py)."""
 
 import matplotlib.text
 import pytest
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from lenet_helpers import checks, models, plots
+from lenet_helpers import models, plots
 
 # ---------------------------------------------------------------------------
 # plots.draw_architecture and plots.show_rbf_codes
@@ -108,135 +105,3 @@ def test_show_rbf_codes_rejects_bad_input(call, error, words):
         call()
     for word in words:
         assert word in str(info.value)
-
-
-# ---------------------------------------------------------------------------
-# The self-checks
-# ---------------------------------------------------------------------------
-
-
-def c3_loop(x, weight, bias, table):
-    """The chapter's from-scratch C3: one output map at a time, on its own input maps only."""
-    maps = []
-    for j in range(table.shape[1]):
-        inputs = table[:, j].nonzero().flatten()
-        maps.append(F.conv2d(x[:, inputs], weight[j:j + 1, inputs], bias[j:j + 1]))
-    return torch.cat(maps, dim=1)
-
-
-def rbf_loop(x, centers):
-    y = torch.zeros(x.shape[0], centers.shape[0])
-    for n in range(x.shape[0]):
-        for i in range(centers.shape[0]):
-            y[n, i] = ((x[n] - centers[i]) ** 2).sum()
-    return y
-
-
-def map_loss_by_hand(penalties, target, j=0.1):
-    total = 0.0
-    for y, d in zip(penalties.tolist(), target.tolist()):
-        total += y[d] + math.log(math.exp(-j) + sum(math.exp(-v) for v in y))
-    return total / len(penalties)
-
-
-def subsample_by_reshape(x, weight, bias, kernel_size=2):
-    """The exercise's answer: window sums by a reshape, then the coefficient and the bias of each map."""
-    n, c, h, w = x.shape
-    k = kernel_size
-    sums = x.reshape(n, c, h // k, k, w // k, k).sum(dim=(3, 5))
-    return sums * weight.view(1, c, 1, 1) + bias.view(1, c, 1, 1)
-
-
-RIGHT = {
-    checks.squash: lambda a: 1.7159 * torch.tanh(2 / 3 * a),
-    checks.subsample: subsample_by_reshape,
-    checks.c3_forward: c3_loop,
-    checks.rbf_penalties: rbf_loop,
-    checks.map_loss: map_loss_by_hand,  # a float is accepted as well as a 0-d tensor
-}
-
-WRONG = {
-    checks.squash: lambda a: torch.tanh(2 / 3 * a),  # forgot the amplitude A
-    checks.subsample: (lambda x, weight, bias, kernel_size=2: (  # the mean of the window, not its sum
-        F.avg_pool2d(x, kernel_size) * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)),
-        "it matches the mean of each window instead of its sum"),
-    checks.c3_forward: lambda x, weight, bias, table: F.conv2d(x, weight, bias),  # ignores Table I
-    checks.rbf_penalties: lambda x, centers: torch.cdist(x, centers),  # the distance, not its square
-    checks.map_loss: lambda penalties, target, j=0.1: (  # forgot the rubbish class e^(-j)
-        penalties.gather(1, target[:, None]).squeeze(1) + torch.logsumexp(-penalties, dim=1)).mean(),
-}
-
-
-def test_the_references_are_the_courses_own_layers():
-    torch.manual_seed(0)
-    c3 = models.PartialConv2d(models.C3_TABLE)
-    x = torch.randn(2, 6, 14, 14)
-    assert torch.allclose(c3_loop(x, c3.dense_weight(), c3.bias, models.C3_TABLE), c3(x), atol=1e-5)
-    assert checks.c3_forward(lambda x, weight, bias, table: c3_loop(x, weight, bias, table)).passed
-    assert checks.squash(models.squash).passed and checks.squash(models.Squash()).passed
-    assert checks.rbf_penalties(lambda x, centers: models.EuclideanRBF(centers)(x)).passed
-    assert checks.map_loss(models.map_loss).passed
-
-
-def test_wrong_shapes_and_types_are_explained():
-    transposed = checks.rbf_penalties(lambda x, centers: rbf_loop(x, centers).t())
-    assert not transposed.passed and "returned shape" in transposed.message
-    summed = checks.map_loss(lambda penalties, target, j=0.1: models.map_loss(penalties, target, j) * len(target))
-    assert not summed.passed and "mean over the batch" in summed.message
-    per_example = checks.map_loss(lambda penalties, target, j=0.1: torch.full((len(target),), 1.0))
-    assert not per_example.passed and "expected one number" in per_example.message
-    as_list = checks.map_loss(lambda penalties, target, j=0.1: [0.0])
-    assert not as_list.passed and "returned a list" in as_list.message
-    ignores_j = checks.map_loss(lambda penalties, target, j=0.1: models.map_loss(penalties, target))
-    assert not ignores_j.passed and "Use the j you are given" in ignores_j.message
-    no_shape = checks.squash(lambda a: (1.7159 * torch.tanh(2 / 3 * a)).flatten())
-    assert not no_shape.passed and "returned shape" in no_shape.message
-
-
-def test_the_learners_inputs_cannot_spoil_the_reference():
-    def in_place(x, weight, bias, table):
-        y = c3_loop(x, weight, bias, table)
-        weight.zero_()
-        table.zero_()
-        return y
-
-    assert checks.c3_forward(in_place).passed
-
-
-def test_passing_something_that_is_not_a_function_is_a_clear_error():
-    for check in RIGHT:
-        with pytest.raises(TypeError, match="fn must be your function"):
-            check(torch.zeros(3))
-
-
-@pytest.mark.parametrize("wrong, words", [
-    (lambda x, weight, bias, kernel_size=2: F.max_pool2d(x, kernel_size) * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1),
-     "max pooling"),
-    (lambda x, weight, bias, kernel_size=2: subsample_by_reshape(x, weight, torch.zeros_like(bias), kernel_size),
-     "without the bias"),
-    (lambda x, weight, bias, kernel_size=2: models.squash(subsample_by_reshape(x, weight, bias, kernel_size)),
-     "followed by the squashing function"),
-    (lambda x, weight, bias, kernel_size=2: subsample_by_reshape(x, weight, bias, 2), "raised"),  # the window size ignored
-])
-def test_subsample_names_each_typical_mistake(wrong, words):
-    result = checks.subsample(wrong)
-    assert not result.passed and words in result.message and "Hint:" in result.message, result.message
-
-
-def test_subsample_is_the_courses_layer():
-    layer = models.Subsampling(6)
-    assert checks.subsample(lambda x, weight, bias, kernel_size=2: (
-        F.avg_pool2d(x, kernel_size, divisor_override=1) * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1))).passed
-    x = torch.randn(2, 6, 28, 28)
-    with torch.no_grad():
-        assert torch.allclose(subsample_by_reshape(x, layer.weight, layer.bias), layer(x), atol=1e-6)
-
-
-def test_the_lowest_map_loss_is_computed_and_wrong_values_get_the_hint():
-    lowest = math.log(1 + math.exp(-0.1))
-    assert checks.answer("map_loss_lowest", lowest).passed
-    assert checks.answer("map_loss_lowest", round(lowest, 4)).passed  # 0.6444, to 0.1%
-    for wrong in (0.0, math.log(2), math.exp(-0.1), 0.1):  # zero, j = 0, forgetting the log, j itself
-        result = checks.answer("map_loss_lowest", wrong)
-        assert not result.passed and "correct penalty is 0" in result.message
-    assert checks.answer("map_loss_lowest", None).message.startswith("… map_loss_lowest: not done yet")

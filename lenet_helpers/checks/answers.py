@@ -15,7 +15,8 @@ import numbers
 from .. import counting as _counting
 from .. import models as _models
 from . import capstone, conv, counting, lenet5, modern, pool, training
-from ._core import CheckResult
+from ..language import _
+from ._core import CheckResult, _short
 
 __all__ = ["QUESTIONS", "answer"]
 
@@ -43,32 +44,32 @@ def _answers() -> dict[str, int]:
     found.update(_receptive_fields())
     found["modern_parameters"] = _counting.count_parameters(_models.LeNet5Modern())
     for module in _CHAPTERS:
-        found.update({name: compute() for name, (_, compute) in getattr(module, "QUESTIONS", {}).items()})
+        found.update({name: compute() for name, (_hint, compute) in getattr(module, "QUESTIONS", {}).items()})
     return found
 
 
 #: The questions :func:`answer` knows, with a hint for each (the answers are computed, not stored).
 QUESTIONS = {
-    "c1_parameters": "C1: 6 kernels of 5×5 on one input map, and a bias each.",
-    "c1_connections": "C1: every one of the 6·28·28 units is fed by 25 inputs and a bias.",
-    "s2_parameters": "S2: each map has one trainable coefficient and one trainable bias.",
-    "s2_connections": "S2: every one of the 6·14·14 units is fed by a 2×2 window and a bias.",
-    "c3_parameters": "C3: add up, over the 16 maps, (number of S2 maps it sees · 25 + 1) — see Table I.",
-    "c3_connections": "C3: every unit of a 10×10 map uses all of its map's parameters.",
-    "s4_parameters": "S4: one coefficient and one bias per map, 16 maps.",
-    "s4_connections": "S4: every one of the 16·5·5 units is fed by a 2×2 window and a bias.",
-    "c5_parameters": "C5: 120 kernels, each 16×5×5, and a bias each.",
-    "c5_connections": "C5's maps are 1×1, so each parameter is used exactly once.",
-    "f6_parameters": "F6: 84 units fully connected to C5's 120, with biases.",
-    "lenet5_parameters": "add up the trainable parameters of all layers (the RBF centres are fixed).",
-    "lenet5_connections": "add up the connections of all layers, the output's 84·10 included.",
-    "c3_output_size": "C3 is a 5×5 convolution without padding on S2's 14×14 maps.",
-    "receptive_field_c1": "one C1 unit sees one 5×5 window of the input.",
-    "receptive_field_s2": "an S2 unit pools 2×2 neighbouring C1 units, which are one input pixel apart.",
-    "receptive_field_c3": "a C3 unit sees 5×5 S2 units, which are 2 input pixels apart.",
-    "receptive_field_s4": "an S4 unit pools 2×2 C3 units, which are 2 input pixels apart.",
-    "receptive_field_c5": "a C5 unit sees 5×5 S4 units, which are 4 input pixels apart.",
-    "modern_parameters": "count the modern variant's layers one by one (biases included, no RBF).",
+    "c1_parameters": _("C1: 6 kernels of 5×5 on one input map, and a bias each."),
+    "c1_connections": _("C1: every one of the 6·28·28 units is fed by 25 inputs and a bias."),
+    "s2_parameters": _("S2: each map has one trainable coefficient and one trainable bias."),
+    "s2_connections": _("S2: every one of the 6·14·14 units is fed by a 2×2 window and a bias."),
+    "c3_parameters": _("C3: add up, over the 16 maps, (number of S2 maps it sees · 25 + 1) — see Table I."),
+    "c3_connections": _("C3: every unit of a 10×10 map uses all of its map's parameters."),
+    "s4_parameters": _("S4: one coefficient and one bias per map, 16 maps."),
+    "s4_connections": _("S4: every one of the 16·5·5 units is fed by a 2×2 window and a bias."),
+    "c5_parameters": _("C5: 120 kernels, each 16×5×5, and a bias each."),
+    "c5_connections": _("C5's maps are 1×1, so each parameter is used exactly once."),
+    "f6_parameters": _("F6: 84 units fully connected to C5's 120, with biases."),
+    "lenet5_parameters": _("add up the trainable parameters of all layers (the RBF centres are fixed)."),
+    "lenet5_connections": _("add up the connections of all layers, the output's 84·10 included."),
+    "c3_output_size": _("C3 is a 5×5 convolution without padding on S2's 14×14 maps."),
+    "receptive_field_c1": _("one C1 unit sees one 5×5 window of the input."),
+    "receptive_field_s2": _("an S2 unit pools 2×2 neighbouring C1 units, which are one input pixel apart."),
+    "receptive_field_c3": _("a C3 unit sees 5×5 S2 units, which are 2 input pixels apart."),
+    "receptive_field_s4": _("an S4 unit pools 2×2 C3 units, which are 2 input pixels apart."),
+    "receptive_field_c5": _("a C5 unit sees 5×5 S4 units, which are 4 input pixels apart."),
+    "modern_parameters": _("count the modern variant's layers one by one (biases included, no RBF)."),
 }
 
 
@@ -77,7 +78,7 @@ QUESTIONS = {
 #     checked to 0.1%), so that the answers are computed from the course's code, never typed.
 _CHAPTERS = (conv, pool, counting, lenet5, training, modern, capstone)
 for _module in _CHAPTERS:
-    for _name, (_hint, _) in getattr(_module, "QUESTIONS", {}).items():
+    for _name, (_hint, _compute) in getattr(_module, "QUESTIONS", {}).items():
         assert _name not in QUESTIONS, f"question {_name!r} is defined twice"
         QUESTIONS[_name] = _hint
 
@@ -85,7 +86,10 @@ for _module in _CHAPTERS:
 def answer(question: str, value) -> CheckResult:
     """Check a numeric answer to one of the :data:`QUESTIONS` (computed from the course's code).
 
-    ``value`` is your number; ``None`` (a placeholder not filled in yet) is reported as not done yet.
+    ``value`` is your number: an int, a float, or a tensor holding one number (a 0-d tensor, such as
+    ``map_loss`` returns). ``None`` (a placeholder not filled in yet) is reported as not done yet; anything
+    else that is not a number gets a failed result that says what was expected. A wrong answer gets a hint,
+    never the answer.
 
     Example:
         >>> answer("c3_parameters", 1516).passed
@@ -98,12 +102,33 @@ def answer(question: str, value) -> CheckResult:
         known = ", ".join(repr(q) for q in QUESTIONS)
         raise ValueError(f"question must be one of {known}; got {question!r}")
     if value is None or value is Ellipsis:
-        return CheckResult(question, False, f"… {question}: not done yet. Replace None with your answer "
-                           "and run this cell again.")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"value must be a number (your answer), got {value!r} ({type(value).__name__})")
+        return CheckResult(question, False, _("… {question}: not done yet. Replace None with your answer and run "
+                                              "this cell again.").format(question=question))
+    number = value
+    try:
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            if value.numel() != 1:
+                return CheckResult(question, False, _("✗ {question}: your answer is a tensor of shape {shape}, where "
+                                                      "one number is expected.").format(question=question,
+                                                                                        shape=tuple(value.shape)))
+            number = value.detach().cpu().item()
+    except Exception as error:  # a tensor that cannot be read (on the meta device, say): say so, never raise
+        return CheckResult(question, False, _("✗ {question}: your answer {value} cannot be read as a number ({error}); "
+                                              "call .item() on it.").format(question=question, value=_short(value),
+                                                                           error=f"{type(error).__name__}: {error}"))
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        return CheckResult(question, False, _("✗ {question}: your answer is {value}, a {kind}, where a number is "
+                                              "expected (an int or a float, without quotes).").format(
+            question=question, value=_short(value), kind=type(value).__name__))
     expected = _answers()[question]
-    right = value == expected if isinstance(expected, numbers.Integral) else math.isclose(value, expected, rel_tol=1e-3)
+    if isinstance(expected, numbers.Integral):
+        right = float(number).is_integer() and int(number) == expected
+    else:
+        right = math.isclose(number, expected, rel_tol=1e-3)
+    shown = f"{number:g}" if isinstance(number, float) else str(number)
     if right:
-        return CheckResult(question, True, f"✓ {question}: {value} is right.")
-    return CheckResult(question, False, f"✗ {question}: {value} is not right.\n  Hint: {QUESTIONS[question]}")
+        return CheckResult(question, True, _("✓ {question}: {value} is right.").format(question=question, value=shown))
+    return CheckResult(question, False, _("✗ {question}: {value} is not right.\n  Hint: {hint}").format(
+        question=question, value=shown, hint=QUESTIONS[question]))

@@ -15,22 +15,47 @@ check                           your function
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
 from .. import conv as _conv
+from ..language import _
 from ._core import (
     CheckResult,
+    Mistake,
     _cases,
+    _compare_counts,
     _compare_int,
     _compare_tensor,
-    _compare_with_mistakes,
-    _Expected,
+    _hints,
     _run,
+    _section,
 )
 
 __all__ = ["corr2d", "conv_output_size", "same_padding", "kernel_gradient", "window_coverage", "corr2d_multi_in_out",
            "receptive_field"]
+
+_CORRELATION = _section(1, _("Cross-correlation or convolution?"))
+_WINDOW = _section(1, _("The sliding window"))
+_PADDING = _section(1, _("Padding, stride and dilation"))
+_AUTOGRAD = _section(1, _("What autograd does"))
+_INPUTS = _section(1, _("Several input channels"))
+_OUTPUTS = _section(1, _("Several output channels"))
+_FIELD = _section(1, _("How much of the image one unit sees"))
+
+
+def _xcorr(X, K):
+    return F.conv2d(X[None, None], K[None, None])[0, 0]
+
+
+_hints("corr2d",
+       _("the output has (H − kh + 1) × (W − kw + 1) cells, one per position where the kernel fits inside X."),
+       _("output cell (i, j) is the sum of the elementwise product of K with the window X[i:i + kh, j:j + kw]; "
+         "the kernel is not flipped."),
+       _("two loops over i and j fill a tensor of zeros of the output's shape; Y[i, j] = (X[i:i + h, j:j + w] * K)"
+         ".sum() with (h, w) = K.shape."))
 
 
 def corr2d(fn) -> CheckResult:
@@ -49,26 +74,40 @@ def corr2d(fn) -> CheckResult:
     cases = [{"X": torch.arange(9.0).reshape(3, 3), "K": torch.tensor([[0.0, 1.0], [2.0, 3.0]])}]
     cases += [{"X": torch.randn(*x, generator=g), "K": torch.randn(*k, generator=g)} for x, k in shapes[1:]]
 
-    def reference(X, K):
-        return F.conv2d(X[None, None], K[None, None])[0, 0]
+    def shorter(X, K):
+        return _xcorr(X, K)[:-1, :-1]
 
-    def hint(args):
-        (h, w), (kh, kw) = args["X"].shape, args["K"].shape
-        return (f"the output has (H - kh + 1) × (W - kw + 1) = {h - kh + 1} × {w - kw + 1} cells; each is the sum of "
-                "the elementwise product of K with the window of X at that position (no kernel flip).")
-
-    return _run("corr2d", fn, cases, reference, _compare_tensor, hint)
+    mistakes = [
+        Mistake(_("flips the kernel: that is a true convolution, and a CNN's layer computes a cross-correlation "
+                  "(K as it is, not K.flip(0, 1))"), _CORRELATION, lambda X, K: _xcorr(X, K.flip(0, 1))),
+        Mistake(_("gives an output one row and one column short: the kernel fits at H − kh + 1 positions, so the loop "
+                  "runs over range(H - kh + 1) (an off-by-one: < where <= is meant)"), _WINDOW, shorter),
+        Mistake(_("averages each window's products: a cross-correlation adds them up (.sum(), not .mean())"), _WINDOW,
+                lambda X, K: _xcorr(X, K) / K.numel()),
+        Mistake(_("gives the transpose of the output: Y[i, j] belongs to the window starting at row i and column j"),
+                _WINDOW, lambda X, K: _xcorr(X, K).t()),
+    ]
+    return _run("corr2d", fn, cases, _xcorr, _compare_tensor, mistakes)
 
 
 def _effective_size(n, k, p, d):
     return n + 2 * p - d * (k - 1)
 
 
+_hints("conv_output_size",
+       _("count the positions where the window fits in the padded input, one every s cells."),
+       _("the padded input has n + 2p cells and a dilated kernel spans d·(k − 1) + 1 of them; the first window "
+         "starts at cell 0, the last one must end inside the input."),
+       _("the windows start at 0, s, 2s, … while start + d·(k − 1) ≤ n + 2p − 1: count them with a floor division "
+         "(//), then add 1 for the first window."))
+
+
 def conv_output_size(fn) -> CheckResult:
     """Check ``fn(n, k, p=0, s=1, d=1)``: output length of a convolution.
 
     The answer is floor((n + 2p - d(k-1) - 1) / s) + 1, checked on hidden
-    cases where the division is exact and where it is not.
+    cases where the division is exact and where it is not, with remainders that
+    separate the floor from ``round`` and from the ceiling.
 
     Example:
         >>> conv_output_size(lambda n, k, p=0, s=1, d=1: (n + 2*p - d*(k-1) - 1) // s + 1).passed
@@ -76,25 +115,41 @@ def conv_output_size(fn) -> CheckResult:
     """
     keys = ("n", "k", "p", "s", "d")
     cases = _cases((32, 5, 0, 1, 1), (28, 5, 2, 1, 1), (7, 3, 1, 1, 1), (256, 12, 2, 4, 1), (8, 3, 0, 2, 1),
-                   (9, 3, 1, 2, 1), (10, 3, 0, 3, 1), (7, 3, 0, 1, 2), (16, 3, 2, 1, 2), (11, 5, 1, 3, 2),
-                   (5, 5, 0, 1, 1), (1, 1, 0, 1, 1), keys=keys)
+                   (9, 3, 1, 2, 1), (10, 3, 0, 3, 1), (11, 3, 0, 3, 1), (9, 2, 0, 2, 1), (7, 3, 0, 1, 2),
+                   (16, 3, 2, 1, 2), (11, 5, 1, 3, 2), (5, 5, 0, 1, 1), (1, 1, 0, 1, 1), keys=keys)
 
     def reference(n, k, p, s, d):
         return _conv.conv_output_size(n, k, padding=p, stride=s, dilation=d)
 
-    def hint(args):
-        n, k, p, s, d = (args[key] for key in keys)
-        if p and _effective_size(n, k, p, d) != _effective_size(n, k, 0, d):
-            tip = "padding adds p cells on *each* side, so the padded input has n + 2p cells."
-        else:
-            tip = "count the positions where the window fits."
-        if d > 1:
-            tip = "a dilated kernel spans d·(k - 1) + 1 cells of the input. " + tip
-        if s > 1:
-            tip += " With stride s, the window moves s cells at a time: floor the division, then add 1."
-        return tip
+    def quotient(n, k, p, s, d):
+        return (n + 2 * p - d * (k - 1) - 1) / s
 
-    return _run("conv_output_size", fn, cases, reference, _compare_int, hint)
+    mistakes = [
+        Mistake(_("pads one side only: padding adds p cells on each side, so the padded input has n + 2p cells"),
+                _PADDING, lambda n, k, p, s, d: (n + p - d * (k - 1) - 1) // s + 1 if p else None),
+        Mistake(_("forgets the first window: the count is floor((n + 2p − d·(k − 1) − 1) / s) + 1 (an off-by-one, "
+                  "< where <= is meant)"), _PADDING, lambda n, k, p, s, d: (n + 2 * p - d * (k - 1) - 1) // s),
+        Mistake(_("counts one window too many: the last window must end inside the input, so subtract 1 from the "
+                  "cells before dividing by s (an off-by-one, <= where < is meant)"), _PADDING,
+                lambda n, k, p, s, d: (n + 2 * p - d * (k - 1)) // s + 1),
+        Mistake(_("rounds the division to the nearest integer (round): a window that does not fit is dropped, so "
+                  "round down, with // (and Python's round(2.5) is 2, round(3.5) is 4)"), _PADDING,
+                lambda n, k, p, s, d: round(quotient(n, k, p, s, d)) + 1),
+        Mistake(_("rounds the division up (math.ceil): a window that does not fit is dropped, so round down, with //"),
+                _PADDING, lambda n, k, p, s, d: math.ceil(quotient(n, k, p, s, d)) + 1),
+        Mistake(_("ignores the dilation: a dilated kernel spans d·(k − 1) + 1 cells of the input"), _PADDING,
+                lambda n, k, p, s, d: (n + 2 * p - k) // s + 1 if d > 1 else None),
+        Mistake(_("ignores the stride: with stride s the window moves s cells at a time, so divide by s"), _PADDING,
+                lambda n, k, p, s, d: n + 2 * p - d * (k - 1) if s > 1 else None),
+    ]
+    return _run("conv_output_size", fn, cases, reference, _compare_int, mistakes)
+
+
+_hints("same_padding",
+       _("the output keeps n cells when the padding on both sides together equals the cells the window spans beyond "
+         "its first one."),
+       _("a dilated kernel spans d·(k − 1) + 1 cells, so 2p = d·(k − 1)."),
+       _("p = d·(k − 1) / 2, as an int: d * (k - 1) // 2."))
 
 
 def same_padding(fn) -> CheckResult:
@@ -106,18 +161,36 @@ def same_padding(fn) -> CheckResult:
         >>> same_padding(lambda k, d=1: d * (k - 1) // 2).passed
         True
     """
-    cases = _cases((1, 1), (3, 1), (5, 1), (7, 1), (3, 2), (5, 3), (11, 1), keys=("k", "d"))
+    cases = _cases((1, 1), (3, 1), (5, 1), (7, 1), (3, 2), (5, 3), (11, 1), (3, 4), keys=("k", "d"))
 
     def reference(k, d):
         p = d * (k - 1) // 2
         assert _conv.conv_output_size(20, k, padding=p, dilation=d) == 20
         return p
 
-    def hint(args):
-        return ("the output keeps n cells when 2p = d·(k - 1), the cells the window spans beyond its first one"
-                + (" (with dilation d, a k-wide kernel spans d·(k - 1) + 1 cells)." if args["d"] > 1 else "."))
+    mistakes = [
+        Mistake(_("ignores the dilation: a dilated kernel spans d·(k − 1) + 1 cells, so 2p = d·(k − 1)"), _PADDING,
+                lambda k, d: (k - 1) // 2 if d > 1 else None),
+        Mistake(_("gives the padding of both sides together: p cells go on each side, so 2p = d·(k − 1)"), _PADDING,
+                lambda k, d: d * (k - 1) if k > 1 else None),
+        Mistake(_("halves d·k: the kernel spans d·(k − 1) + 1 cells, and the padding covers the d·(k − 1) beyond "
+                  "the first one"), _PADDING, lambda k, d: d * k // 2),
+    ]
+    return _run("same_padding", fn, cases, reference, _compare_int, mistakes)
 
-    return _run("same_padding", fn, cases, reference, _compare_int, hint)
+
+def _autograd_gradient(X, K, Y):
+    K = K.clone().requires_grad_(True)
+    ((_xcorr(X, K) - Y) ** 2).mean().backward()
+    return K.grad.detach()
+
+
+_hints("kernel_gradient",
+       _("the answer has K's shape: one partial derivative per weight of the kernel."),
+       _("let autograd do it: a copy of K that requires grad, the loss computed with it, loss.backward(); the copy's "
+         ".grad is the answer."),
+       _("K2 = K.clone().requires_grad_(); loss = ((corr2d(X, K2) - Y) ** 2).mean(); loss.backward(); return K2.grad "
+         "(copying K leaves the caller's kernel alone)."))
 
 
 def kernel_gradient(fn) -> CheckResult:
@@ -128,6 +201,7 @@ def kernel_gradient(fn) -> CheckResult:
     gradient is itself a cross-correlation: corr2d(X, 2·(Ŷ − Y)/N), with N
     the number of outputs. Hidden cases: square and rectangular inputs and
     kernels, a 1×1 kernel, a target equal to the output (gradient 0).
+    ``fn`` must leave its arguments as they were (work on a copy of K).
 
     Example:
         >>> def my_gradient(X, K, Y):
@@ -149,25 +223,24 @@ def kernel_gradient(fn) -> CheckResult:
               "Y": torch.tensor([[20.0, 24.0], [37.0, 40.0]])},
              case((5, 5), (3, 3)), case((4, 6), (2, 3)), case((6, 4), (1, 1)), case((8, 7), (3, 2))]
     X_same, K_same = torch.randn(5, 5, generator=g), torch.randn(2, 2, generator=g)
-    cases.append({"X": X_same, "K": K_same, "Y": F.conv2d(X_same[None, None], K_same[None, None])[0, 0]})
+    cases.append({"X": X_same, "K": K_same, "Y": _xcorr(X_same, K_same)})
 
-    def reference(X, K, Y):
-        K = K.clone().requires_grad_(True)
-        Y_hat = F.conv2d(X[None, None], K[None, None])[0, 0]
-        ((Y_hat - Y) ** 2).mean().backward()
-        value = K.grad.detach()
-        n = Y.numel()
-        mistakes = {"the gradient of the sum of squared errors, not of their mean (divide by the number of outputs)": value * n,
-                    "half the gradient (the derivative of e² is 2e)": value / 2,
-                    "minus the gradient (the error is Ŷ − Y, the prediction minus the target)": -value}
-        return _Expected(value, mistakes)
+    def wrt_input(X, K, Y):
+        X = X.clone().requires_grad_(True)
+        ((_xcorr(X, K) - Y) ** 2).mean().backward()
+        return X.grad.detach()
 
-    def hint(args):
-        kh, kw = args["K"].shape
-        return (f"the answer has K's shape, {kh}×{kw}. Make a copy of K that requires grad (K.clone().requires_grad_()), "
-                "compute the loss ((prediction − Y)²).mean() with it, call loss.backward(), and return that copy's .grad.")
-
-    return _run("kernel_gradient", fn, cases, reference, _compare_with_mistakes(_compare_tensor), hint)
+    mistakes = [
+        Mistake(_("gives the gradient of the sum of squared errors, not of their mean: divide by the number of "
+                  "outputs"), _AUTOGRAD, lambda X, K, Y: _autograd_gradient(X, K, Y) * Y.numel()),
+        Mistake(_("gives half the gradient: the derivative of e² is 2e"), _AUTOGRAD,
+                lambda X, K, Y: _autograd_gradient(X, K, Y) / 2),
+        Mistake(_("gives minus the gradient: the error is Ŷ − Y, the prediction minus the target"), _AUTOGRAD,
+                lambda X, K, Y: -_autograd_gradient(X, K, Y)),
+        Mistake(_("gives the gradient with respect to the input X, not to the kernel K: the answer has K's shape"),
+                _AUTOGRAD, wrt_input),
+    ]
+    return _run("kernel_gradient", fn, cases, _autograd_gradient, _compare_tensor, mistakes)
 
 
 def _coverage(n, k, p, s):
@@ -178,15 +251,12 @@ def _coverage(n, k, p, s):
     return padded[p : p + n], padded
 
 
-def _compare_counts(got, expected):
-    if isinstance(got, (list, tuple)):
-        try:
-            got = torch.tensor(got)
-        except (TypeError, ValueError):
-            return f"returned a {type(got).__name__} that is not a list of numbers; expected a tensor of counts"
-    if isinstance(got, torch.Tensor) and got.is_floating_point() and torch.equal(got, got.round()):
-        got = got.long()
-    return _compare_tensor(got, expected.double())
+_hints("window_coverage",
+       _("the windows start at cells 0, s, 2s, … of the padded input (n + 2p cells) while they fit; each adds 1 to "
+         "every cell it covers."),
+       _("count on the padded input, then keep the n real cells: padded cells p to p + n − 1."),
+       _("counts = torch.zeros(n + 2 * p, dtype=torch.long); for start in range(0, n + 2 * p - k + 1, s): "
+         "counts[start:start + k] += 1; the answer is counts[p:p + n]."))
 
 
 def window_coverage(fn) -> CheckResult:
@@ -211,26 +281,42 @@ def window_coverage(fn) -> CheckResult:
     """
     keys = ("n", "k", "p", "s")
     cases = _cases((6, 3, 0, 1), (8, 5, 0, 1), (8, 5, 2, 1), (10, 3, 1, 1), (8, 3, 0, 2), (9, 3, 1, 3), (5, 1, 0, 1),
-                   (32, 5, 0, 1), (7, 4, 3, 1), keys=keys)
+                   (32, 5, 0, 1), (7, 4, 3, 1), (10, 3, 0, 3), keys=keys)
 
     def reference(n, k, p, s):
-        real, padded = _coverage(n, k, p, s)
-        mistakes = {}
-        if p:
-            mistakes["the counts over the padded input (keep the n real cells only, cells p to p + n − 1)"] = padded
-            mistakes["the counts without padding (windows that overlap the padding also cover the cells near the ends)"] = (
-                _coverage(n, k, 0, s)[0])
-        if s > 1:
-            mistakes["the counts for stride 1 (windows start every s cells)"] = _coverage(n, k, p, 1)[0]
-        return _Expected(real, mistakes)
+        return _coverage(n, k, p, s)[0]
 
-    def hint(args):
-        n, k, p, s = (args[key] for key in keys)
-        return (f"the windows start at cells 0, s, 2s, … of the padded input ({n} + 2·{p} = {n + 2 * p} cells) while "
-                f"they fit; each adds 1 to the {k} cells it covers. Return the counts of the {n} real cells "
-                f"(padded cells {p} to {p + n - 1}).")
+    mistakes = [
+        Mistake(_("gives the counts of the padded input: keep the n real cells only, cells p to p + n − 1"), _PADDING,
+                lambda n, k, p, s: _coverage(n, k, p, s)[1] if p else None),
+        Mistake(_("ignores the padding: windows that overlap the padding also cover the cells near the ends"),
+                _PADDING, lambda n, k, p, s: _coverage(n, k, 0, s)[0] if p else None),
+        Mistake(_("ignores the stride: the windows start every s cells"), _PADDING,
+                lambda n, k, p, s: _coverage(n, k, p, 1)[0] if s > 1 else None),
+        Mistake(_("drops the last window: a window starting at cell n + 2p − k still fits (an off-by-one, < where "
+                  "<= is meant)"), _PADDING,
+                _short_of_last),
+    ]
+    return _run("window_coverage", fn, cases, reference, _compare_counts, mistakes)
 
-    return _run("window_coverage", fn, cases, reference, _compare_with_mistakes(_compare_counts), hint)
+
+def _short_of_last(n, k, p, s):
+    """The coverage when the windows' loop stops one start early (range(0, n + 2p - k, s))."""
+    padded = torch.zeros(n + 2 * p, dtype=torch.long)
+    for start in range(0, n + 2 * p - k, s):
+        padded[start : start + k] += 1
+    return padded[p : p + n]
+
+
+def _pairs(X, K):
+    return torch.stack([torch.stack([_xcorr(X[c], K[o, c]) for c in range(K.shape[1])]) for o in range(K.shape[0])])
+
+
+_hints("corr2d_multi_in_out",
+       _("the output has one map per output channel, Cout × (H − kh + 1) × (W − kw + 1)."),
+       _("output map o uses the kernels K[o, c], one for each input channel c, and adds up their cross-correlations "
+         "with X[c]."),
+       _("torch.stack([sum(corr2d(X[c], K[o, c]) for c in range(Cin)) for o in range(Cout)])."))
 
 
 def corr2d_multi_in_out(fn) -> CheckResult:
@@ -254,30 +340,38 @@ def corr2d_multi_in_out(fn) -> CheckResult:
     cases += [{"X": torch.randn(*x, generator=g), "K": torch.randn(*k, generator=g)} for x, k in shapes[1:]]
 
     def reference(X, K):
-        value = F.conv2d(X[None], K)[0]
-        pairs = torch.stack([torch.stack([F.conv2d(X[c][None, None], K[o, c][None, None])[0, 0]
-                                          for c in range(K.shape[1])]) for o in range(K.shape[0])])
-        mistakes = {"one map per (output, input) pair: add the maps over the input channels": pairs}
-        if K.shape[1] > 1:
-            mistakes["only the first input channel (every output channel sums over all of them)"] = pairs[:, 0]
-        return _Expected(value, mistakes)
+        return F.conv2d(X[None], K)[0]
 
-    def hint(args):
-        c_out, c_in, kh, kw = args["K"].shape
-        h, w = args["X"].shape[1:]
-        return (f"the output has one map per output channel: {c_out}×{h - kh + 1}×{w - kw + 1}. Map o is "
-                f"the sum over the {c_in} input channels c of corr2d(X[c], K[o, c]).")
-
-    return _run("corr2d_multi_in_out", fn, cases, reference, _compare_with_mistakes(_compare_tensor), hint)
+    mistakes = [
+        Mistake(_("gives one map per (output, input) pair: add the maps over the input channels"), _INPUTS, _pairs),
+        Mistake(_("uses only the first input channel: every output channel sums over all of them"), _INPUTS,
+                lambda X, K: _pairs(X, K)[:, 0] if K.shape[1] > 1 else None),
+        Mistake(_("averages over the input channels: a convolution adds their maps up"), _INPUTS,
+                lambda X, K: _pairs(X, K).mean(dim=1) if K.shape[1] > 1 else None),
+        Mistake(_("flips the kernels: that is a true convolution, and a CNN's layer computes a cross-correlation"),
+                _CORRELATION, lambda X, K: F.conv2d(X[None], K.flip(2, 3))[0]),
+    ]
+    return _run("corr2d_multi_in_out", fn, cases, reference, _compare_tensor, mistakes)
 
 
-def _receptive_field(layers, *, jump=True, dilation=True):
+def _receptive_field(layers, *, jump=True, dilation=True, jump_first=False, width=False):
     r, j = 1, 1
     for k, s, d in layers:
         span = d * (k - 1) + 1 if dilation else k
-        r += (span - 1) * (j if jump else 1)
-        j *= s
+        if jump_first:
+            j *= s
+        r += (span - 1 + (d if width else 0)) * (j if jump else 1)
+        if not jump_first:
+            j *= s
     return r
+
+
+_hints("receptive_field",
+       _("follow two numbers up the stack, both in input pixels: the field r and the jump j between neighbouring "
+         "units; both start at 1."),
+       _("a layer's window spans d·(k − 1) + 1 units of the layer below, which are j input pixels apart; after the "
+         "layer, neighbouring units are j·s pixels apart."),
+       _("for each (k, s, d): first r = r + d·(k − 1)·j, then j = j·s; return r."))
 
 
 def receptive_field(fn) -> CheckResult:
@@ -299,20 +393,22 @@ def receptive_field(fn) -> CheckResult:
     """
     cases = [{"layers": layers} for layers in (
         [(5, 1, 1), (2, 2, 1), (5, 1, 1), (2, 2, 1), (5, 1, 1)],  # LeNet-5: C1, S2, C3, S4, C5
-        [(3, 1, 1)], [(3, 1, 2)], [(3, 1, 1), (3, 1, 2), (3, 1, 4)], [(3, 2, 1), (3, 1, 2)],
+        [(3, 1, 1)], [(3, 1, 2)], [(3, 2, 1), (3, 1, 2), (3, 1, 3)], [(3, 2, 1), (3, 1, 2)],
         [(2, 2, 1), (3, 1, 3), (2, 2, 1), (3, 1, 1)], [(7, 2, 1), (3, 2, 1), (3, 1, 1)], [(1, 1, 1)])]
 
-    def reference(layers):
-        value = _receptive_field(layers)
-        mistakes = {"a field that forgets the jump (a window over units j pixels apart adds d·(k − 1)·j pixels, "
-                    "not d·(k − 1))": _receptive_field(layers, jump=False),
-                    "a field that ignores dilation (a dilated window spans d·(k − 1) + 1 cells)":
-                        _receptive_field(layers, dilation=False)}
-        mistakes = {text: wrong for text, wrong in mistakes.items() if wrong != value}
-        return _Expected(value, mistakes)
+    def variant(**how):
+        def gives(layers):
+            value = _receptive_field(layers, **how)
+            return value if value != _receptive_field(layers) else None
+        return gives
 
-    def hint(args):
-        return ("start with r = j = 1; for each (k, s, d), first r = r + d·(k − 1)·j (the window spans d·(k − 1) more "
-                "units, each j input pixels apart), then j = j·s.")
-
-    return _run("receptive_field", fn, cases, reference, _compare_with_mistakes(_compare_int), hint)
+    mistakes = [
+        Mistake(_("forgets the jump: a window over units j pixels apart adds d·(k − 1)·j pixels, not d·(k − 1)"),
+                _FIELD, variant(jump=False)),
+        Mistake(_("ignores the dilation: a dilated window spans d·(k − 1) + 1 units"), _FIELD, variant(dilation=False)),
+        Mistake(_("updates the jump before the field: a layer's window spans units of the layer below, which are "
+                  "j pixels apart with the old j (first r, then j = j·s)"), _FIELD, variant(jump_first=True)),
+        Mistake(_("adds the window's whole width: the field grows by the units beyond the first one, d·(k − 1)·j"),
+                _FIELD, variant(width=True)),
+    ]
+    return _run("receptive_field", fn, cases, lambda layers: _receptive_field(layers), _compare_int, mistakes)

@@ -11,9 +11,13 @@ check                                 your function
 :func:`conv_macs`                     ``fn(in_channels, out_channels, kernel_size, output_size) -> int``
 :func:`basic_block_macs`              ``fn(in_channels, out_channels, input_size, stride) -> int``
 ====================================  ===================================================
+
+A count may be returned as a Python ``int`` or as a 0-d integer tensor (``table.sum() * k**2 + n``).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -21,18 +25,34 @@ from torch import nn
 from .. import counting as _counting
 from .. import layers as _layers
 from ..conv import conv_output_size as _conv_output_size
+from ..language import _
 from ._core import (
     CheckResult,
+    Mistake,
     _cases,
-    _compare_count,
     _compare_int,
-    _compare_with_mistakes,
-    _Expected,
+    _hints,
     _run,
+    _section,
 )
 
 __all__ = ["conv_parameters", "conv_connections", "linear_parameters", "conv_connections_from_input",
            "partial_conv_parameters", "conv_macs", "basic_block_macs"]
+
+_FORMULAS = _section(3, _("The formulas, one kind of layer at a time"))
+_TABLE = _section(3, _("C3's connection table"))
+_MISTAKES = _section(3, _("Common mistakes when counting"))
+_SIZES = _section(1, _("Padding, stride and dilation"))
+
+_NO_BIAS = _("forgets the biases: each output map has one bias, a parameter too")
+_NO_INPUTS = _("leaves out the input channels: each output map's kernel spans all in_channels input maps "
+               "(in_channels · k · k weights)")
+
+_hints("conv_parameters",
+       _("each output map has its own kernel, which sees every input map, and its own bias."),
+       _("one output map's kernel has in_channels · k · k weights; add its bias, then multiply by the number of "
+         "output maps."),
+       _("out_channels · (in_channels · k² + 1)."))
 
 
 def conv_parameters(fn) -> CheckResult:
@@ -51,11 +71,25 @@ def conv_parameters(fn) -> CheckResult:
     def reference(in_channels, out_channels, kernel_size):
         return sum(p.numel() for p in torch.nn.Conv2d(in_channels, out_channels, kernel_size).parameters())
 
-    def hint(args):
-        return ("each output map has its own kernel, which sees every input map (in_channels · k · k weights), "
-                "plus one bias.")
+    mistakes = [
+        Mistake(_NO_BIAS, _FORMULAS, lambda in_channels, out_channels, kernel_size:
+                out_channels * in_channels * kernel_size ** 2),
+        Mistake(_NO_INPUTS, _FORMULAS, lambda in_channels, out_channels, kernel_size:
+                out_channels * (kernel_size ** 2 + 1) if in_channels > 1 else None),
+        Mistake(_("gives one bias per kernel: there is one per output map"), _FORMULAS,
+                lambda in_channels, out_channels, kernel_size: out_channels * in_channels * (kernel_size ** 2 + 1)
+                if in_channels > 1 else None),
+        Mistake(_("counts k weights per kernel: a k×k kernel has k² weights"), _FORMULAS,
+                lambda in_channels, out_channels, kernel_size: out_channels * (in_channels * kernel_size + 1)
+                if kernel_size > 1 else None),
+    ]
+    return _run("conv_parameters", fn, cases, reference, _compare_int, mistakes)
 
-    return _run("conv_parameters", fn, cases, reference, _compare_int, hint)
+
+_hints("conv_connections",
+       _("a connection is one input (or the bias) feeding one output unit."),
+       _("there are out_channels · output_size² output units, each fed by in_channels · k · k inputs and its bias."),
+       _("(in_channels · k² + 1) · out_channels · output_size²."))
 
 
 def conv_connections(fn) -> CheckResult:
@@ -70,16 +104,32 @@ def conv_connections(fn) -> CheckResult:
         True
     """
     keys = ("in_channels", "out_channels", "kernel_size", "output_size")
-    cases = _cases((1, 6, 5, 28), (16, 120, 5, 1), (6, 16, 5, 10), (3, 8, 3, 30), (1, 1, 1, 1), keys=keys)
+    cases = _cases((1, 6, 5, 28), (16, 120, 5, 1), (6, 16, 5, 10), (3, 8, 3, 30), (1, 1, 1, 1), (2, 3, 3, 4),
+                   keys=keys)
 
     def reference(in_channels, out_channels, kernel_size, output_size):
         return _counting.conv_counts(in_channels, out_channels, kernel_size, output_size).connections
 
-    def hint(args):
-        return ("a connection is one input (or the bias) feeding one output unit: there are out_channels · "
-                "output_size² output units, each fed by in_channels · k · k inputs and one bias.")
+    mistakes = [
+        Mistake(_("forgets the biases: each output unit is also connected to its bias"), _FORMULAS,
+                lambda in_channels, out_channels, kernel_size, output_size:
+                out_channels * in_channels * kernel_size ** 2 * output_size ** 2),
+        Mistake(_NO_INPUTS, _FORMULAS, lambda in_channels, out_channels, kernel_size, output_size:
+                out_channels * (kernel_size ** 2 + 1) * output_size ** 2 if in_channels > 1 else None),
+        Mistake(_("gives the parameters: each is used at every output position, so multiply by the output map's "
+                  "size"), _FORMULAS, lambda in_channels, out_channels, kernel_size, output_size:
+                out_channels * (in_channels * kernel_size ** 2 + 1) if output_size > 1 else None),
+        Mistake(_("multiplies by the output's side, not its area: an output map has output_size² units"), _FORMULAS,
+                lambda in_channels, out_channels, kernel_size, output_size:
+                out_channels * (in_channels * kernel_size ** 2 + 1) * output_size if output_size > 1 else None),
+    ]
+    return _run("conv_connections", fn, cases, reference, _compare_int, mistakes)
 
-    return _run("conv_connections", fn, cases, reference, _compare_int, hint)
+
+_hints("linear_parameters",
+       _("every output unit has one weight per input, and one bias."),
+       _("that is in_features weights and 1 bias for each of the out_features units."),
+       _("(in_features + 1) · out_features."))
 
 
 def linear_parameters(fn) -> CheckResult:
@@ -90,15 +140,31 @@ def linear_parameters(fn) -> CheckResult:
         True
     """
     keys = ("in_features", "out_features")
-    cases = _cases((120, 84), (84, 10), (400, 120), (1, 1), (7, 3), keys=keys)
+    cases = _cases((120, 84), (84, 10), (400, 120), (1, 1), (7, 3), (3, 7), keys=keys)
 
     def reference(in_features, out_features):
         return sum(p.numel() for p in torch.nn.Linear(in_features, out_features).parameters())
 
-    def hint(args):
-        return "every output has one weight per input, and one bias."
+    mistakes = [
+        Mistake(_("forgets the biases: each output unit has one"), _FORMULAS,
+                lambda in_features, out_features: in_features * out_features),
+        Mistake(_("gives one bias per input: there is one per output unit"), _FORMULAS,
+                lambda in_features, out_features: in_features * out_features + in_features
+                if in_features != out_features else None),
+        Mistake(_("gives the layer a single bias: each output unit has its own"), _FORMULAS,
+                lambda in_features, out_features: in_features * out_features + 1 if out_features > 1 else None),
+        Mistake(_("adds the inputs and the outputs: every input is connected to every output unit, so multiply"),
+                _FORMULAS, lambda in_features, out_features: in_features + out_features),
+    ]
+    return _run("linear_parameters", fn, cases, reference, _compare_int, mistakes)
 
-    return _run("linear_parameters", fn, cases, reference, _compare_int, hint)
+
+_hints("conv_connections_from_input",
+       _("first the side of the output map, with chapter 1's formula; then count the connections from it."),
+       _("side = (input_size + 2·padding − kernel_size) // stride + 1, rounded down; there are "
+         "out_channels · side² output units."),
+       _("each output unit is fed by in_channels · k · k inputs and its bias: (in_channels · k² + 1) · out_channels "
+         "· side²."))
 
 
 def conv_connections_from_input(fn) -> CheckResult:
@@ -108,6 +174,8 @@ def conv_connections_from_input(fn) -> CheckResult:
     The side of the output map comes first (chapter 1's formula,
     (input_size + 2·padding − kernel_size) // stride + 1); then each of the
     out_channels · side² output units is fed by in_channels · k · k inputs and its bias.
+    Hidden cases include sides whose division by the stride leaves a remainder
+    that separates the floor from ``round`` and from the ceiling.
 
     Example:
         >>> def from_input(in_channels, out_channels, kernel_size, input_size, padding=0, stride=1):
@@ -118,35 +186,61 @@ def conv_connections_from_input(fn) -> CheckResult:
     """
     keys = ("in_channels", "out_channels", "kernel_size", "input_size", "padding", "stride")
     cases = _cases((1, 6, 5, 32, 0, 1), (16, 120, 5, 5, 0, 1), (1, 6, 5, 28, 2, 1), (3, 8, 5, 32, 1, 2),
-                   (6, 16, 5, 14, 0, 1), (2, 4, 3, 9, 0, 2), (1, 2, 1, 5, 0, 1), keys=keys)
+                   (6, 16, 5, 14, 0, 1), (2, 4, 3, 9, 0, 2), (1, 2, 1, 5, 0, 1), (2, 4, 3, 10, 0, 2),
+                   (1, 2, 3, 11, 0, 3), (3, 2, 3, 12, 0, 3), keys=keys)
+
+    def count(side, in_channels, out_channels, kernel_size, bias=True, channels=True):
+        return (kernel_size ** 2 * (in_channels if channels else 1) + bias) * out_channels * side * side
+
+    def side(input_size, kernel_size, padding, stride, rounding=math.floor, one_side=False):
+        return rounding((input_size + (1 if one_side else 2) * padding - kernel_size) / stride) + 1
 
     def reference(in_channels, out_channels, kernel_size, input_size, padding, stride):
-        def count(side, per_unit):
-            return per_unit * out_channels * side * side
+        n = _conv_output_size(input_size, kernel_size, padding=padding, stride=stride)
+        return _counting.conv_counts(in_channels, out_channels, kernel_size, n).connections
 
-        side = _conv_output_size(input_size, kernel_size, padding=padding, stride=stride)
-        weights = in_channels * kernel_size * kernel_size
-        value = _counting.conv_counts(in_channels, out_channels, kernel_size, side).connections
-        mistakes = {
-            "the parameters (each is used at every output position: multiply by the output map's size)":
-                (weights + 1) * out_channels,
-            "the input's side instead of the output map's (a 5×5 kernel without padding removes 4 pixels)":
-                count(input_size, weights + 1),
-            "an output side that ignores the padding (it adds cells on both sides)":
-                count((input_size - kernel_size) // stride + 1, weights + 1),
-            "an output side that ignores the stride (the window moves stride cells at a time)":
-                count(input_size + 2 * padding - kernel_size + 1, weights + 1),
-            "forgetting the biases (each output unit has one more connection, to its bias)": count(side, weights),
-            "forgetting the input channels (each kernel spans all in_channels input maps)":
-                count(side, kernel_size * kernel_size + 1),
-        }
-        return _Expected(value, mistakes)
+    def with_side(**how):
+        def gives(in_channels, out_channels, kernel_size, input_size, padding, stride):
+            return count(side(input_size, kernel_size, padding, stride, **how), in_channels, out_channels,
+                         kernel_size)
+        return gives
 
-    def hint(args):
-        return ("first the output side, (input_size + 2·padding − kernel_size) // stride + 1; then every one of the "
-                "out_channels · side² output units is fed by in_channels · k · k inputs and one bias.")
+    mistakes = [
+        Mistake(_("gives the parameters: each is used at every output position, so multiply by the output map's "
+                  "size"), _FORMULAS, lambda in_channels, out_channels, kernel_size, input_size, padding, stride:
+                (in_channels * kernel_size ** 2 + 1) * out_channels),
+        Mistake(_("uses the input's side instead of the output map's: a 5×5 kernel without padding takes 4 pixels "
+                  "off the side"), _SIZES, lambda in_channels, out_channels, kernel_size, input_size, padding, stride:
+                count(input_size, in_channels, out_channels, kernel_size)),
+        Mistake(_("rounds the output side to the nearest integer (round): a window that does not fit is dropped, so "
+                  "round down, with // (and Python's round(2.5) is 2, round(3.5) is 4)"), _SIZES,
+                with_side(rounding=round)),
+        Mistake(_("rounds the output side up (math.ceil): a window that does not fit is dropped, so round down, "
+                  "with //"), _SIZES, with_side(rounding=math.ceil)),
+        Mistake(_("computes an output side that ignores the padding: padding adds cells on both sides"), _SIZES,
+                lambda in_channels, out_channels, kernel_size, input_size, padding, stride:
+                count(side(input_size, kernel_size, 0, stride), in_channels, out_channels, kernel_size)
+                if padding else None),
+        Mistake(_("pads one side only: padding adds cells on both sides"), _SIZES, with_side(one_side=True)),
+        Mistake(_("computes an output side that ignores the stride: the window moves stride cells at a time"), _SIZES,
+                lambda in_channels, out_channels, kernel_size, input_size, padding, stride:
+                count(input_size + 2 * padding - kernel_size + 1, in_channels, out_channels, kernel_size)
+                if stride > 1 else None),
+        Mistake(_("forgets the biases: each output unit is also connected to its bias"), _FORMULAS,
+                lambda in_channels, out_channels, kernel_size, input_size, padding, stride:
+                count(side(input_size, kernel_size, padding, stride), in_channels, out_channels, kernel_size,
+                      bias=False)),
+        Mistake(_NO_INPUTS, _FORMULAS, lambda in_channels, out_channels, kernel_size, input_size, padding, stride:
+                count(side(input_size, kernel_size, padding, stride), in_channels, out_channels, kernel_size,
+                      channels=False) if in_channels > 1 else None),
+    ]
+    return _run("conv_connections_from_input", fn, cases, reference, _compare_int, mistakes)
 
-    return _run("conv_connections_from_input", fn, cases, reference, _compare_with_mistakes(_compare_int), hint)
+
+_hints("partial_conv_parameters",
+       _("the table has one row per input map and one column per output map; each true entry is one k×k kernel."),
+       _("count the kernels (the true entries) and add one bias per output map (per column)."),
+       _("int(table.sum()) · k² + table.shape[1]."))
 
 
 def partial_conv_parameters(fn) -> CheckResult:
@@ -156,11 +250,11 @@ def partial_conv_parameters(fn) -> CheckResult:
     ``models.C3_TABLE``): output map j sees input map i where ``table[i, j]`` is
     true. Each output map has one k×k kernel per input map it sees, and one bias.
 
-    Shapes: table: Cin×Cout booleans, kernel_size: an int -> an int.
+    Shapes: table: Cin×Cout booleans, kernel_size: an int -> an int (or a 0-d integer tensor).
 
     Example:
         >>> partial_conv_parameters(lambda table, kernel_size:
-        ...                         int(table.sum()) * kernel_size ** 2 + table.shape[1]).passed
+        ...                         table.sum() * kernel_size ** 2 + table.shape[1]).passed
         True
     """
     g = torch.Generator().manual_seed(1998)
@@ -172,22 +266,32 @@ def partial_conv_parameters(fn) -> CheckResult:
              {"table": _layers.C3_TABLE.clone(), "kernel_size": 3}, {"table": torch.eye(5, dtype=torch.bool), "kernel_size": 1}]
 
     def reference(table, kernel_size):
-        value = _counting.count_parameters(_layers.PartialConv2d(table, kernel_size))
-        kernels, (cin, cout), area = int(table.sum()), table.shape, kernel_size * kernel_size
-        mistakes = {
-            "a dense convolution: every output map seeing every input map (use the table)": (cin * area + 1) * cout,
-            "forgetting the biases (one per output map)": kernels * area,
-            "one bias per kernel (there is one per output map)": kernels * (area + 1),
-            "one bias per input map (there is one per output map, a column of the table)": kernels * area + cin,
-        }
-        return _Expected(value, mistakes)
+        return _counting.count_parameters(_layers.PartialConv2d(table, kernel_size))
 
-    def hint(args):
-        cin, cout = args["table"].shape
-        return (f"the table has {cin} rows (input maps) and {cout} columns (output maps); each true entry is one "
-                "k×k kernel, and each output map (column) has one bias.")
+    def kernels(table):
+        return int(table.sum())
 
-    return _run("partial_conv_parameters", fn, cases, reference, _compare_with_mistakes(_compare_int), hint)
+    mistakes = [
+        Mistake(_("counts a dense convolution, every output map seeing every input map: count the table's true "
+                  "entries instead"), _TABLE, lambda table, kernel_size:
+                (table.shape[0] * kernel_size ** 2 + 1) * table.shape[1] if not bool(table.all()) else None),
+        Mistake(_("forgets the biases: one per output map"), _TABLE,
+                lambda table, kernel_size: kernels(table) * kernel_size ** 2),
+        Mistake(_("gives one bias per kernel: there is one per output map"), _TABLE,
+                lambda table, kernel_size: kernels(table) * (kernel_size ** 2 + 1)),
+        Mistake(_("gives one bias per input map (a row of the table): there is one per output map, a column"), _TABLE,
+                lambda table, kernel_size: kernels(table) * kernel_size ** 2 + table.shape[0]
+                if table.shape[0] != table.shape[1] else None),
+    ]
+    return _run("partial_conv_parameters", fn, cases, reference, _compare_int, mistakes)
+
+
+_hints("conv_macs",
+       _("a multiply–accumulate (MAC) is one multiplication of an input by a weight, added to a sum; the bias is "
+         "only added."),
+       _("each of the out_channels · output_size² output units needs one MAC per input it sees: in_channels · k · k "
+         "of them."),
+       _("in_channels · k² · out_channels · output_size²: the connections without the biases."))
 
 
 def conv_macs(fn) -> CheckResult:
@@ -207,23 +311,34 @@ def conv_macs(fn) -> CheckResult:
     cases = _cases((1, 6, 5, 28), (6, 16, 5, 10), (16, 120, 5, 1), (3, 8, 3, 30), (2, 1, 1, 4), keys=keys)
 
     def reference(in_channels, out_channels, kernel_size, output_size):
-        value = _counting.conv_counts(in_channels, out_channels, kernel_size, output_size, bias=False).connections
-        mistakes = {
-            "the connections: counting the biases too (a bias is added, not multiplied)":
-                _counting.conv_counts(in_channels, out_channels, kernel_size, output_size).connections,
-            "FLOPs, two per MAC (a MAC is one multiplication and one addition together)": 2 * value,
-            "forgetting the input channels (each kernel spans all in_channels input maps)":
-                kernel_size ** 2 * out_channels * output_size ** 2,
-            "the weights without the output positions (each weight is used at every position)":
-                in_channels * kernel_size ** 2 * out_channels,
-        }
-        return _Expected(value, mistakes)
+        return _counting.conv_counts(in_channels, out_channels, kernel_size, output_size, bias=False).connections
 
-    def hint(args):
-        return ("each of the out_channels · output_size² output units needs one multiply–accumulate per input it "
-                "sees, in_channels · k · k of them; the bias is only added.")
+    mistakes = [
+        Mistake(_("counts the biases too (that is the connections): a bias is added, not multiplied"), _FORMULAS,
+                lambda in_channels, out_channels, kernel_size, output_size:
+                _counting.conv_counts(in_channels, out_channels, kernel_size, output_size).connections),
+        Mistake(_("gives FLOPs, two per MAC: a MAC is one multiplication and one addition together"), _FORMULAS,
+                lambda in_channels, out_channels, kernel_size, output_size:
+                2 * reference(in_channels, out_channels, kernel_size, output_size)),
+        Mistake(_NO_INPUTS, _FORMULAS, lambda in_channels, out_channels, kernel_size, output_size:
+                kernel_size ** 2 * out_channels * output_size ** 2 if in_channels > 1 else None),
+        Mistake(_("counts the weights without the output positions: each weight is used at every position"),
+                _FORMULAS, lambda in_channels, out_channels, kernel_size, output_size:
+                in_channels * kernel_size ** 2 * out_channels if output_size > 1 else None),
+    ]
+    return _run("conv_macs", fn, cases, reference, _compare_int, mistakes)
 
-    return _run("conv_macs", fn, cases, reference, _compare_with_mistakes(_compare_int), hint)
+
+_BLOCK = _section(3, _("ResNet-18, one block by hand"))
+
+_hints("basic_block_macs",
+       _("the block is two 3×3 convolutions, and a 1×1 convolution on the shortcut when the block changes the size "
+         "or the number of maps; batch normalisation, ReLU and the addition need no MACs."),
+       _("the first 3×3 convolution (that stride, padding 1) gives maps of side (input_size − 1) // stride + 1; each "
+         "of its out_channels · side² outputs needs in_channels · 3 · 3 MACs. The second runs on those smaller maps, "
+         "out_channels → out_channels."),
+       _("(9 · in_channels · out_channels + 9 · out_channels² + shortcut) · side², where the shortcut is "
+         "in_channels · out_channels if stride ≠ 1 or in_channels ≠ out_channels, else 0."))
 
 
 class _BasicBlock(nn.Module):
@@ -246,6 +361,14 @@ class _BasicBlock(nn.Module):
         out = torch.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
         return torch.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+def _block_parts(in_channels, out_channels, input_size, stride):
+    """The MACs of the block's first and second convolutions and of its shortcut, and the side of its output."""
+    side = _conv_output_size(input_size, 3, padding=1, stride=stride)
+    conv1, conv2 = 9 * in_channels * out_channels * side**2, 9 * out_channels**2 * side**2
+    shortcut = in_channels * out_channels * side**2 if stride != 1 or in_channels != out_channels else 0
+    return conv1, conv2, shortcut, side
 
 
 def basic_block_macs(fn) -> CheckResult:
@@ -275,32 +398,51 @@ def basic_block_macs(fn) -> CheckResult:
     def reference(in_channels, out_channels, input_size, stride):
         with torch.device("meta"):
             block = _BasicBlock(in_channels, out_channels, stride)
-        value = _counting.count_macs(block, (in_channels, input_size, input_size))
-        side = _conv_output_size(input_size, 3, padding=1, stride=stride)
-        conv1, conv2 = 9 * in_channels * out_channels * side**2, 9 * out_channels**2 * side**2
-        shortcut = value - conv1 - conv2
-        values = out_channels * side**2  # per batch normalisation
-        mistakes = {
-            "FLOPs, two per MAC (a MAC is one multiplication and one addition together)": 2 * value,
-            "counting batch normalisation, one MAC per value (in evaluation mode it folds into the convolution "
-            "before it)": value + values * (2 + (shortcut > 0)),
-            "ignoring the stride (the first convolution, and the shortcut, move stride cells at a time, so the "
-            "maps shrink)": (conv1 + conv2 + shortcut) // side**2 * input_size**2,
-            "the second convolution on the input's size (it runs on the first convolution's smaller output)":
-                conv1 + 9 * out_channels**2 * input_size**2 + shortcut,
-            "the second convolution from in_channels maps (it reads the first one's out_channels maps)":
-                2 * conv1 + shortcut,
-            "one 3×3 convolution only (the block has two)": conv1 + shortcut,
-        }
-        if shortcut:
-            mistakes["forgetting the shortcut's 1×1 convolution (a block that changes the size or the number of "
-                     "maps needs it to add the input back)"] = conv1 + conv2
-        return _Expected(value, {k: v for k, v in mistakes.items() if v != value})
+        return _counting.count_macs(block, (in_channels, input_size, input_size))
 
-    def hint(args):
-        return ("the first 3×3 convolution (stride, padding 1) gives maps of side (input_size − 1) // stride + 1; "
-                "each of its out_channels · side² outputs needs in_channels · 3 · 3 MACs. The second 3×3 convolution "
-                "runs on those maps, out_channels → out_channels. If stride ≠ 1 or in_channels ≠ out_channels, add "
-                "the shortcut's 1×1 convolution. Batch norm, ReLU and the addition need none.")
+    def with_batch_norm(in_channels, out_channels, input_size, stride):
+        conv1, conv2, shortcut, side = _block_parts(in_channels, out_channels, input_size, stride)
+        return conv1 + conv2 + shortcut + out_channels * side**2 * (2 + (shortcut > 0))
 
-    return _run("basic_block_macs", fn, cases, reference, _compare_with_mistakes(_compare_count), hint)
+    def no_stride(in_channels, out_channels, input_size, stride):
+        if stride == 1:
+            return None
+        conv1, conv2, shortcut, side = _block_parts(in_channels, out_channels, input_size, stride)
+        return (conv1 + conv2 + shortcut) // side**2 * input_size**2
+
+    def second_on_input(in_channels, out_channels, input_size, stride):
+        if stride == 1:
+            return None
+        conv1, _conv2, shortcut, _side = _block_parts(in_channels, out_channels, input_size, stride)
+        return conv1 + 9 * out_channels**2 * input_size**2 + shortcut
+
+    def second_from_input(in_channels, out_channels, input_size, stride):
+        if in_channels == out_channels:
+            return None
+        conv1, _conv2, shortcut, _side = _block_parts(in_channels, out_channels, input_size, stride)
+        return 2 * conv1 + shortcut
+
+    def one_conv(in_channels, out_channels, input_size, stride):
+        conv1, _conv2, shortcut, _side = _block_parts(in_channels, out_channels, input_size, stride)
+        return conv1 + shortcut
+
+    def no_shortcut(in_channels, out_channels, input_size, stride):
+        conv1, conv2, shortcut, _side = _block_parts(in_channels, out_channels, input_size, stride)
+        return conv1 + conv2 if shortcut else None
+
+    mistakes = [
+        Mistake(_("gives FLOPs, two per MAC: a MAC is one multiplication and one addition together"), _BLOCK,
+                lambda **case: 2 * reference(**case)),
+        Mistake(_("counts batch normalisation, one MAC per value: in evaluation mode it folds into the convolution "
+                  "before it"), _BLOCK, with_batch_norm),
+        Mistake(_("ignores the stride: the first convolution, and the shortcut, move stride cells at a time, so the "
+                  "maps shrink"), _BLOCK, no_stride),
+        Mistake(_("runs the second convolution on the input's size: it runs on the first convolution's smaller "
+                  "output"), _BLOCK, second_on_input),
+        Mistake(_("takes the second convolution from in_channels maps: it reads the first one's out_channels maps"),
+                _BLOCK, second_from_input),
+        Mistake(_("counts one 3×3 convolution only: the block has two"), _BLOCK, one_conv),
+        Mistake(_("forgets the shortcut's 1×1 convolution: a block that changes the size or the number of maps "
+                  "needs it to add the input back"), _BLOCK, no_shortcut),
+    ]
+    return _run("basic_block_macs", fn, cases, reference, _compare_int, mistakes)

@@ -21,17 +21,27 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..language import _
 from ._core import (
     CheckResult,
+    Mistake,
     _cases,
+    _compare_pair,
     _compare_scalar,
     _compare_tensor,
-    _compare_with_mistakes,
-    _Expected,
+    _hints,
     _run,
+    _same,
+    _section,
 )
 
 __all__ = ["squash_slope", "shift_image", "batch_norm", "sgd_momentum_step", "rmsprop_step", "cross_entropy"]
+
+_ACTIVATION = _section(6, _("Experiment 1: the activation"))
+_SHIFTED = _section(6, _("Why convolutions: shifted digits"))
+_BATCH_NORM = _section(6, _("Experiment 3: batch normalisation"))
+_OPTIMISER = _section(6, _("Experiment 4: the optimiser"))
+_SOFTMAX = _section(6, _("The output layer: from RBF units to a softmax"))
 
 
 def _count(model) -> int:
@@ -52,11 +62,16 @@ def _batch_norm_extra_parameters() -> int:
 
 #: Numeric questions of chapter 6 for ``checks.answer`` (the answers are computed from the course's code).
 QUESTIONS = {
-    "mlp_parameters": ("a linear layer from n inputs to m units has n·m weights and m biases: 1024→57, 57→48, "
-                       "48→10.", _mlp_parameters),
-    "batch_norm_extra_parameters": ("batch normalisation adds γ and β for each channel of C1, C3, C5 and each unit "
-                                    "of F6, and those layers drop their biases.", _batch_norm_extra_parameters),
+    "mlp_parameters": (_("a linear layer from n inputs to m units has n·m weights and m biases: 1024→57, 57→48, "
+                         "48→10."), _mlp_parameters),
+    "batch_norm_extra_parameters": (_("batch normalisation adds γ and β for each channel of C1, C3, C5 and each unit "
+                                      "of F6, and those layers drop their biases."), _batch_norm_extra_parameters),
 }
+
+_hints("squash_slope",
+       _("differentiate f(a) = A·tanh(S·a) with the chain rule, then write the result with y = f(a) only."),
+       _("f'(a) = A·S·(1 − tanh²(S·a)), and tanh(S·a) = y/A."),
+       _("A·S·(1 − (y/A)²), which is (S/A)·(A² − y²); at y = 0 the slope is A·S ≈ 1.1439."))
 
 
 def squash_slope(fn) -> CheckResult:
@@ -80,20 +95,26 @@ def squash_slope(fn) -> CheckResult:
     cases = [{"y": y} for y in (torch.tensor([0.0]), torch.tensor([1.0, -1.0]), torch.tensor([1.7, -1.7, 0.5]),
                                 (torch.rand(4, 6, generator=g) * 2 - 1) * 1.7, torch.linspace(-1.71, 1.71, 11))]
 
-    def reference(y):
-        value = S / A * (A ** 2 - y ** 2)
-        return _Expected(value, {
-            "A·S·(1 − y²) (inside, use tanh(S·a) = y/A, not y)": A * S * (1 - y ** 2),
-            "the slope of the plain tanh, 1 − y² (f is A·tanh(S·a): divide y by A and multiply by A·S)": 1 - y ** 2,
-            "a missing factor A (f'(a) = A·S·(1 − tanh²(S·a)))": S * (1 - (y / A) ** 2),
-            "a missing factor S (the chain rule: the derivative of tanh(S·a) brings out S)": A * (1 - (y / A) ** 2),
-        })
+    mistakes = [
+        Mistake(_("gives A·S·(1 − y²): inside, use tanh(S·a) = y/A, not y"), _ACTIVATION,
+                lambda y: A * S * (1 - y ** 2)),
+        Mistake(_("gives the slope of the plain tanh, 1 − y²: f is A·tanh(S·a), so divide y by A and multiply by "
+                  "A·S"), _ACTIVATION, lambda y: 1 - y ** 2),
+        Mistake(_("forgets the factor A: f'(a) = A·S·(1 − tanh²(S·a))"), _ACTIVATION,
+                lambda y: S * (1 - (y / A) ** 2)),
+        Mistake(_("forgets the factor S: the chain rule brings it out of tanh(S·a)"), _ACTIVATION,
+                lambda y: A * (1 - (y / A) ** 2)),
+    ]
+    return _run("squash_slope", fn, cases, lambda y: S / A * (A ** 2 - y ** 2), _compare_tensor, mistakes)
 
-    def hint(args):
-        return (f"f'(a) = A·S·(1 − tanh²(S·a)) with A = {A}, S = 2/3, and tanh(S·a) = y/A: write it with y only. "
-                "At y = 0 the slope is A·S ≈ 1.1439.")
 
-    return _run("squash_slope", fn, cases, reference, _compare_with_mistakes(_compare_tensor), hint)
+_hints("shift_image",
+       _("start from an image full of the background, fill, and copy in the part of the image that stays inside; "
+         "nothing wraps around."),
+       _("output[i, j] = image[i − dy, j − dx] wherever both indices are inside the image: dx moves along a row "
+         "(the columns), dy along a column (the rows); positive is right and down."),
+       _("out = torch.full_like(image, fill); copy a slice of the image into a slice of out, their bounds computed "
+         "from dx and dy with max(0, …) and min(H, …)."))
 
 
 def shift_image(fn) -> CheckResult:
@@ -123,23 +144,25 @@ def shift_image(fn) -> CheckResult:
     def moved(image, dx, dy, fill):
         return shift(image[None, None], dx, dy, fill=fill)[0, 0]
 
-    def reference(image, dx, dy, fill):
-        value = moved(image, dx, dy, fill)
-        mistakes = {"the other direction (dx > 0 moves the image right, dy > 0 down)": moved(image, -dx, -dy, fill),
-                    "dx and dy swapped (dx moves along a row, i.e. changes the column)": moved(image, dy, dx, fill)}
-        if dx or dy:
-            mistakes["torch.roll's wrap-around (what leaves on one side must not come back on the other)"] = (
-                torch.roll(image, shifts=(dy, dx), dims=(0, 1)))
-            if fill != 0:
-                mistakes["zeros where the image was uncovered (fill them with `fill`, the background)"] = (
-                    moved(image, dx, dy, 0.0))
-        return _Expected(value, mistakes)
+    mistakes = [
+        Mistake(_("moves the image the other way: dx > 0 moves it right, dy > 0 down"), _SHIFTED,
+                lambda image, dx, dy, fill: moved(image, -dx, -dy, fill) if dx or dy else None),
+        Mistake(_("swaps dx and dy: dx moves along a row, so it changes the column"), _SHIFTED,
+                lambda image, dx, dy, fill: moved(image, dy, dx, fill) if dx != dy else None),
+        Mistake(_("wraps around, as torch.roll does: what leaves on one side must not come back on the other"),
+                _SHIFTED, lambda image, dx, dy, fill: torch.roll(image, shifts=(dy, dx), dims=(0, 1))
+                if dx or dy else None),
+        Mistake(_("fills the uncovered pixels with zeros: fill them with fill, the background"), _SHIFTED,
+                lambda image, dx, dy, fill: moved(image, dx, dy, 0.0) if (dx or dy) and fill != 0 else None),
+    ]
+    return _run("shift_image", fn, cases, moved, _compare_tensor, mistakes)
 
-    def hint(args):
-        return ("start from torch.full_like(image, fill), then copy the part of the image that stays inside: "
-                "output[i, j] = image[i - dy, j - dx] wherever both indices are within the image.")
 
-    return _run("shift_image", fn, cases, reference, _compare_with_mistakes(_compare_tensor), hint)
+_hints("batch_norm",
+       _("each channel is normalised on its own, with the mean and the variance of all its N·H·W values."),
+       _("take the mean and the variance over dims 0, 2 and 3, keepdim=True; the variance is the biased one "
+         "(unbiased=False), as BatchNorm uses."),
+       _("(x − mean) / torch.sqrt(var + 1e-5): eps goes inside the square root."))
 
 
 def batch_norm(fn) -> CheckResult:
@@ -174,26 +197,30 @@ def batch_norm(fn) -> CheckResult:
         mean = x.mean(dim=dims, keepdim=True)
         return (x - mean) / torch.sqrt(x.var(dim=dims, unbiased=unbiased, keepdim=True) + eps)
 
-    def reference(x):
-        value = F.batch_norm(x, None, None, training=True, eps=eps)
-        mistakes = {"statistics of the whole batch (normalise each channel on its own)": normalise(x, (0, 1, 2, 3)),
-                    "statistics per image (that is layer normalisation; BatchNorm averages over the batch)":
-                        normalise(x, (1, 2, 3)),
-                    "statistics per channel *and position* (BatchNorm2d shares them over H and W)": normalise(x, (0,)),
-                    "a missing eps, or eps outside the square root (add 1e-5 to the variance, then take the root)":
-                        (x - x.mean(dim=(0, 2, 3), keepdim=True))
-                        / (x.var(dim=(0, 2, 3), unbiased=False, keepdim=True).sqrt() + eps)}
-        if x.numel() // x.shape[1] > 1:
-            mistakes["the unbiased variance (BatchNorm normalises with the biased one, dividing by N·H·W)"] = (
-                normalise(x, (0, 2, 3), unbiased=True))
-        return _Expected(value, mistakes)
+    mistakes = [
+        Mistake(_("uses the statistics of the whole batch: normalise each channel on its own"), _BATCH_NORM,
+                lambda x: normalise(x, (0, 1, 2, 3)) if x.shape[1] > 1 else None),
+        Mistake(_("uses statistics per image: that is layer normalisation; BatchNorm averages over the batch"),
+                _BATCH_NORM, lambda x: normalise(x, (1, 2, 3)) if x.shape[0] > 1 else None),
+        Mistake(_("uses statistics per channel and position: BatchNorm2d shares them over H and W"), _BATCH_NORM,
+                lambda x: normalise(x, (0,)) if x.shape[2] * x.shape[3] > 1 and x.shape[0] > 1 else None),
+        Mistake(_("leaves eps out or puts it outside the square root: add 1e-5 to the variance, then take the root"),
+                _BATCH_NORM, lambda x: (x - x.mean(dim=(0, 2, 3), keepdim=True))
+                / (x.var(dim=(0, 2, 3), unbiased=False, keepdim=True).sqrt() + eps)),
+        Mistake(_("uses the unbiased variance: BatchNorm normalises with the biased one, dividing by N·H·W"),
+                _BATCH_NORM, lambda x: normalise(x, (0, 2, 3), unbiased=True) if x.numel() // x.shape[1] > 1
+                else None),
+    ]
+    return _run("batch_norm", fn, cases, lambda x: F.batch_norm(x, None, None, training=True, eps=eps),
+                _compare_tensor, mistakes)
 
-    def hint(args):
-        n, c, h, w = args["x"].shape
-        return (f"for each of the {c} channels, take the mean and the variance of its N·H·W = {n * h * w} values "
-                "(dims 0, 2 and 3, keepdim=True; the variance with unbiased=False), then (x − mean) / sqrt(var + 1e-5).")
 
-    return _run("batch_norm", fn, cases, reference, _compare_with_mistakes(_compare_tensor), hint)
+_hints("cross_entropy",
+       _("the loss of one row is −log of the softmax probability of its target class; the result is the mean over "
+         "the rows."),
+       _("−log softmax(logits)[target] = logsumexp(logits) − logits[target]: no exp of a large logit is needed."),
+       _("torch.logsumexp(logits, dim=1) − logits[torch.arange(N), target], then .mean(); or subtract each row's "
+         "maximum before exp."))
 
 
 def cross_entropy(fn) -> CheckResult:
@@ -218,30 +245,40 @@ def cross_entropy(fn) -> CheckResult:
              {"logits": torch.randn(5, 10, generator=g) * 100, "target": torch.randint(0, 10, (5,), generator=g)}]
 
     def reference(logits, target):
-        value = F.cross_entropy(logits, target).item()
-        mistakes = {"the sum over the batch (take the mean)": F.cross_entropy(logits, target, reduction="sum").item(),
-                    "+log softmax (the loss is minus the log-probability)": -value}
-        return _Expected(value, mistakes)
+        return F.cross_entropy(logits, target).item()
 
-    def hint(args):
-        tip = ("the loss of one row is logsumexp(logits) − logits[target], i.e. −log of the softmax probability of "
-               "the right class; average it over the rows.")
-        if args["logits"].abs().max() > 80:
-            tip += (" For large logits, exp overflows to inf: subtract each row's maximum first, or use "
-                    "torch.logsumexp.")
-        return tip
+    def naive(logits, target):
+        probabilities = torch.exp(logits) / torch.exp(logits).sum(dim=1, keepdim=True)
+        value = -torch.log(probabilities[torch.arange(len(target)), target]).mean()
+        return value if not torch.isfinite(value) else None
 
-    return _run("cross_entropy", fn, cases, reference, _compare_with_mistakes(_compare_scalar), hint)
+    def overflowed(got, expected):
+        return isinstance(got, torch.Tensor) and got.numel() == 1 and not bool(torch.isfinite(got.detach().cpu()))
+
+    mistakes = [
+        Mistake(_("sums over the batch: take the mean over the rows"), _SOFTMAX,
+                lambda logits, target: F.cross_entropy(logits, target, reduction="sum").item()
+                if len(target) > 1 else None),
+        Mistake(_("gives +log softmax: the loss is minus the log-probability"), _SOFTMAX,
+                lambda logits, target: -reference(logits, target)),
+        Mistake(_("computes exp of the logits first, which overflows to inf for logits in the hundreds: use "
+                  "torch.logsumexp, or subtract each row's maximum before exp"), _SOFTMAX, naive),
+        Mistake(_("gives the loss of every row: average them into one number"), _SOFTMAX,
+                lambda logits, target: F.cross_entropy(logits, target, reduction="none") if len(target) > 1 else None),
+    ]
+
+    def same(got, wrong):
+        if isinstance(wrong, torch.Tensor) and wrong.numel() == 1 and not bool(torch.isfinite(wrong)):
+            return overflowed(got, wrong)
+        return _same(got, wrong)
+
+    return _run("cross_entropy", fn, cases, reference, _compare_scalar, mistakes, same=same)
 
 
-def _compare_step(got, expected):
-    if not isinstance(got, (tuple, list)) or len(got) != 2:
-        return f"returned a {type(got).__name__}, expected a pair (new_param, new_buf)"
-    for name, got_one, expected_one in zip(("new_param", "new_buf"), got, expected):
-        problem = _compare_tensor(got_one, expected_one)
-        if problem is not None:
-            return f"{name}: {problem}"
-    return None
+_hints("sgd_momentum_step",
+       _("two updates, in order: first the buffer, then the parameter, which steps with the new buffer."),
+       _("PyTorch's buffer has no learning rate and no dampening: new_buf = momentum·buf + grad."),
+       _("new_param = param − lr·new_buf; return the pair (new_param, new_buf)."))
 
 
 def sgd_momentum_step(fn) -> CheckResult:
@@ -250,7 +287,8 @@ def sgd_momentum_step(fn) -> CheckResult:
     PyTorch's rule (no dampening, no weight decay): ``new_buf = momentum·buf + grad``,
     then ``new_param = param − lr·new_buf``. On the first step ``buf`` is zeros
     (PyTorch starts the buffer at the first gradient, the same thing). The
-    reference is ``torch.optim.SGD`` itself, run on the same tensors.
+    reference is ``torch.optim.SGD`` itself, run on the same tensors. ``fn`` returns
+    new tensors and leaves its arguments as they were.
 
     Shapes: param, grad, buf: the same shape; lr, momentum: floats -> (new_param, new_buf).
 
@@ -279,25 +317,31 @@ def sgd_momentum_step(fn) -> CheckResult:
         p.grad = grad.clone()
         optimizer.step()
         new_buf = optimizer.state[p]["momentum_buffer"] if momentum else grad.clone()
-        value = (p.detach(), new_buf.detach())
-        mistakes = {}
-        if lr != 1:
-            lr_buf = momentum * buf + lr * grad
-            mistakes["a buffer that includes the learning rate (PyTorch's buffer does not)"] = (param - lr_buf, lr_buf)
-        if momentum:
-            damped = momentum * buf + (1 - momentum) * grad
-            mistakes["a buffer damped by (1 − momentum) (PyTorch's default has no dampening)"] = (
-                param - lr * damped, damped)
-            fresh = momentum * buf + grad
-            mistakes["a step with the old buffer (update the buffer first, then step with it)"] = (
-                param - lr * buf, fresh)
-        return _Expected(value, mistakes)
+        return p.detach(), new_buf.detach()
 
-    def hint(args):
-        return ("first the buffer: new_buf = momentum·buf + grad; then the step: new_param = param − lr·new_buf. "
-                "Return both, as a pair.")
+    def buffered(param, lr, new_buf):
+        return param - lr * new_buf, new_buf
 
-    return _run("sgd_momentum_step", fn, cases, reference, _compare_with_mistakes(_compare_step), hint)
+    mistakes = [
+        Mistake(_("puts the learning rate in the buffer: PyTorch's buffer is momentum·buf + grad"), _OPTIMISER,
+                lambda param, grad, buf, lr, momentum: buffered(param, 1.0, momentum * buf + lr * grad)
+                if lr != 1 else None),
+        Mistake(_("damps the buffer by (1 − momentum): PyTorch's default has no dampening"), _OPTIMISER,
+                lambda param, grad, buf, lr, momentum: buffered(param, lr, momentum * buf + (1 - momentum) * grad)
+                if momentum else None),
+        Mistake(_("steps with the old buffer: update the buffer first, then step with it"), _OPTIMISER,
+                lambda param, grad, buf, lr, momentum: (param - lr * buf, momentum * buf + grad)),
+        Mistake(_("adds the step: the parameter moves against the gradient, param − lr·new_buf"), _OPTIMISER,
+                lambda param, grad, buf, lr, momentum: (param + lr * (momentum * buf + grad), momentum * buf + grad)),
+    ]
+    return _run("sgd_momentum_step", fn, cases, reference, _compare_pair(("new_param", "new_buf")), mistakes)
+
+
+_hints("rmsprop_step",
+       _("two updates, in order: first the running average of the squared gradient, then the step, which uses the "
+         "new average."),
+       _("new_avg = alpha·square_avg + (1 − alpha)·grad²: alpha keeps the old average."),
+       _("new_param = param − lr·grad / (sqrt(new_avg) + eps): eps is added after the square root; return the pair."))
 
 
 def rmsprop_step(fn) -> CheckResult:
@@ -338,26 +382,28 @@ def rmsprop_step(fn) -> CheckResult:
         optimizer.state[p]["square_avg"] = square_avg.clone()
         p.grad = grad.clone()
         optimizer.step()
-        new_avg = optimizer.state[p]["square_avg"].detach().clone()
-        value = (p.detach(), new_avg)
-        mistakes = {}
-        mistakes["eps inside the square root (PyTorch adds it to sqrt(new_avg))"] = (
-            param - lr * grad / torch.sqrt(new_avg + eps), new_avg)
-        mistakes["a step with the old average (update square_avg first, then step with it)"] = (
-            param - lr * grad / (torch.sqrt(square_avg) + eps), new_avg)
-        mistakes["a step divided by the average itself (divide by its square root)"] = (
-            param - lr * grad / (new_avg + eps), new_avg)
-        if alpha != 0.5:
-            swapped = (1 - alpha) * square_avg + alpha * grad ** 2
-            mistakes["alpha on the wrong term (alpha keeps the old average: alpha·square_avg + (1 − alpha)·grad²)"] = (
-                param - lr * grad / (torch.sqrt(swapped) + eps), swapped)
-        if alpha != 0:
-            plain = alpha * square_avg + grad ** 2
-            mistakes["a missing (1 − alpha) before grad²"] = (param - lr * grad / (torch.sqrt(plain) + eps), plain)
-        return _Expected(value, mistakes)
+        return p.detach(), optimizer.state[p]["square_avg"].detach().clone()
 
-    def hint(args):
-        return ("first the average: new_avg = alpha·square_avg + (1 − alpha)·grad²; then the step: "
-                "new_param = param − lr·grad / (sqrt(new_avg) + eps). Return both, as a pair.")
+    def new(square_avg, grad, alpha):
+        return alpha * square_avg + (1 - alpha) * grad ** 2
 
-    return _run("rmsprop_step", fn, cases, reference, _compare_with_mistakes(_compare_step), hint)
+    mistakes = [
+        Mistake(_("puts eps inside the square root: PyTorch adds it to sqrt(new_avg)"), _OPTIMISER,
+                lambda param, grad, square_avg, lr, alpha, eps: (
+                    param - lr * grad / torch.sqrt(new(square_avg, grad, alpha) + eps), new(square_avg, grad, alpha))),
+        Mistake(_("steps with the old average: update square_avg first, then step with it"), _OPTIMISER,
+                lambda param, grad, square_avg, lr, alpha, eps: (
+                    param - lr * grad / (torch.sqrt(square_avg) + eps), new(square_avg, grad, alpha))),
+        Mistake(_("divides by the average itself: divide by its square root"), _OPTIMISER,
+                lambda param, grad, square_avg, lr, alpha, eps: (
+                    param - lr * grad / (new(square_avg, grad, alpha) + eps), new(square_avg, grad, alpha))),
+        Mistake(_("puts alpha on the wrong term: alpha keeps the old average, alpha·square_avg + (1 − alpha)·grad²"),
+                _OPTIMISER, lambda param, grad, square_avg, lr, alpha, eps: (
+                    param - lr * grad / (torch.sqrt(new(square_avg, grad, 1 - alpha)) + eps),
+                    new(square_avg, grad, 1 - alpha)) if alpha != 0.5 else None),
+        Mistake(_("forgets the (1 − alpha) before grad²"), _OPTIMISER,
+                lambda param, grad, square_avg, lr, alpha, eps: (
+                    param - lr * grad / (torch.sqrt(alpha * square_avg + grad ** 2) + eps),
+                    alpha * square_avg + grad ** 2) if alpha != 0 else None),
+    ]
+    return _run("rmsprop_step", fn, cases, reference, _compare_pair(("new_param", "new_avg")), mistakes)

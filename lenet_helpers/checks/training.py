@@ -18,19 +18,61 @@ from typing import Callable, NamedTuple
 import torch
 import torch.nn.functional as F
 
+from ..language import Message, _
+from . import _core
 from ._core import (
     CheckResult,
+    Mistake,
     _cases,
     _check_callable,
     _compare_int,
     _compare_scalar,
     _compare_tensor,
-    _compare_with_mistakes,
-    _Expected,
+    _hints,
     _run,
+    _same,
+    _section,
 )
 
 __all__ = ["paper_normalization", "error_rate", "confusion_matrix", "train_epoch", "settled_after"]
+
+_PREPROCESSING = _section(5, _("The paper's preprocessing"))
+_LOOP = _section(5, _("The loop, from scratch"))
+_PASSES = _section(5, _("Choosing the number of passes"))
+_WRONG = _section(5, _("Where it goes wrong"))
+
+_STANDARD = _("uses MNIST's mean/std standardisation, (x − 0.1307) / 0.3081, the tutorials' choice: the paper maps "
+              "the background to −0.1 and the ink to 1.175")
+
+_hints("paper_normalization",
+       _("two steps: pad each 28×28 digit with 2 pixels of background on every side (32×32), then map the background "
+         "(0) to −0.1 and the ink (1) to 1.175."),
+       _("pad first, while the background is still 0, so that the padding is scaled with the rest of the "
+         "background; the straight line through (0, −0.1) and (1, 1.175) is x ↦ −0.1 + 1.275·x."),
+       _("F.pad(images, (2, 2, 2, 2)) pads the last two dimensions with 0; then −0.1 + 1.275 * padded. Keep the "
+         "float32 dtype."))
+
+
+def _pad(images):
+    return F.pad(images, (2, 2, 2, 2), value=0.0)
+
+
+def _paper_mistakes(section):
+    from .. import data as _data
+
+    low, high = _data.PAPER_BACKGROUND, _data.PAPER_FOREGROUND
+    return [
+        Mistake(_("pads with 0 after scaling: the padding is background, −0.1 once scaled (pad first, then scale)"),
+                section, lambda images: _pad(low + (high - low) * images)),
+        Mistake(_STANDARD, section, lambda images: (_pad(images) - _data.MNIST_MEAN) / _data.MNIST_STD),
+        Mistake(_STANDARD, section, lambda images: _pad((images - _data.MNIST_MEAN) / _data.MNIST_STD)),
+        Mistake(_("maps x to −0.1 + 1.175·x, which sends the ink to 1.075: the scale is 1.175 − (−0.1) = 1.275"),
+                section, lambda images: low + high * _pad(images)),
+        Mistake(_("forgets the padding: LeNet-5 reads 32×32 images, the 28×28 digit with 2 pixels of background on "
+                  "every side"), section, lambda images: low + (high - low) * images),
+        Mistake(_("pads 4 pixels on one side of each dimension: pad 2 on every side, so that the digit stays centred"),
+                section, lambda images: low + (high - low) * F.pad(images, (0, 4, 0, 4))),
+    ]
 
 
 def paper_normalization(fn) -> CheckResult:
@@ -39,7 +81,8 @@ def paper_normalization(fn) -> CheckResult:
     Pad each 28×28 digit with 2 pixels of background on every side (32×32),
     then map the background (0) to −0.1 and the ink (1) to 1.175:
     x ↦ −0.1 + 1.275·x, padding included. Hidden cases: random and binary
-    digits, a blank one and one that is all ink.
+    digits, a blank one and one that is all ink. The result keeps the input's
+    float32 dtype, and ``fn`` leaves its input as it was.
 
     Shapes: images: N×28×28 float in [0, 1] -> N×32×32.
 
@@ -56,24 +99,18 @@ def paper_normalization(fn) -> CheckResult:
     cases = [{"images": x} for x in cases]
 
     def reference(images):
-        padded = F.pad(images, (2, 2, 2, 2), value=0.0)
-        value = low + (high - low) * padded
-        standard = (padded - _data.MNIST_MEAN) / _data.MNIST_STD
-        mistakes = {
-            "padding with 0 after scaling (the padding is background: −0.1 once scaled)":
-                F.pad(low + (high - low) * images, (2, 2, 2, 2), value=0.0),
-            "MNIST's mean/std standardisation (this exercise asks for the paper's −0.1 and 1.175)": standard,
-            "x ↦ −0.1 + 1.175·x, which sends the ink to 1.075 (the scale is 1.175 − (−0.1) = 1.275)":
-                low + high * padded,
-        }
-        return _Expected(value, mistakes)
+        return low + (high - low) * _pad(images)
 
-    def hint(args):
-        n = args["images"].shape[0]
-        return (f"pad 2 pixels on each side (28 + 2 + 2 = 32, so {n}×32×32), with the background's value, and map "
-                "0 to −0.1 and 1 to 1.175: x ↦ −0.1 + 1.275·x. F.pad(images, (2, 2, 2, 2)) pads the last two dims.")
+    return _run("paper_normalization", fn, cases, reference, _compare_tensor,
+                _paper_mistakes(_PREPROCESSING))
 
-    return _run("paper_normalization", fn, cases, reference, _compare_with_mistakes(_compare_tensor), hint)
+
+_hints("error_rate",
+       _("the predicted class of a row is the column with the largest score; the error rate is the fraction of "
+         "rows where it is not the label."),
+       _("scores.argmax(dim=1) gives the N predictions; compare them with the labels and average: a number "
+         "between 0 and 1."),
+       _("(scores.argmax(dim=1) != labels).float().mean(), or its .item()."))
 
 
 def error_rate(fn) -> CheckResult:
@@ -100,22 +137,32 @@ def error_rate(fn) -> CheckResult:
     cases = [case(8, 10), {"scores": eye, "labels": torch.arange(4)}, {"scores": eye, "labels": torch.tensor([1, 2, 3, 0])},
              case(7, 3), case(50, 10), case(1, 10)]
 
+    def wrong(scores, labels):
+        return (scores.argmax(dim=1) != labels).double()
+
     def reference(scores, labels):
-        wrong = (scores.argmax(dim=1) != labels).double()
-        value = wrong.mean().item()
-        mistakes = {"the accuracy (the fraction right); the error is 1 − accuracy": 1 - value,
-                    "a percentage (return a fraction between 0 and 1)": 100 * value,
-                    "the number of mistakes (divide by the number of examples)": wrong.sum().item(),
-                    "argmin (these are scores: higher is better; argmin is for penalties)":
-                        (scores.argmin(dim=1) != labels).double().mean().item()}
-        return _Expected(value, mistakes)
+        return wrong(scores, labels).mean().item()
 
-    def hint(args):
-        n = len(args["labels"])
-        return (f"the predicted class of each of the {n} rows is scores.argmax(dim=1); the error rate is the fraction "
-                "of rows where it differs from the label: (predicted != labels).float().mean().")
+    mistakes = [
+        Mistake(_("gives the accuracy (the fraction right): the error rate is 1 − accuracy"), _WRONG,
+                lambda scores, labels: 1 - reference(scores, labels)),
+        Mistake(_("gives a percentage: return a fraction between 0 and 1"), _WRONG,
+                lambda scores, labels: 100 * reference(scores, labels) if reference(scores, labels) else None),
+        Mistake(_("gives the number of mistakes: divide by the number of examples"), _WRONG,
+                lambda scores, labels: wrong(scores, labels).sum().item() if len(labels) > 1 else None),
+        Mistake(_("takes the argmin: these are scores, higher is better (argmin is for penalties)"), _WRONG,
+                lambda scores, labels: (scores.argmin(dim=1) != labels).double().mean().item()),
+    ]
+    return _run("error_rate", fn, cases, reference, _compare_scalar, mistakes)
 
-    return _run("error_rate", fn, cases, reference, _compare_with_mistakes(_compare_scalar), hint)
+
+_hints("confusion_matrix",
+       _("the matrix is num_classes × num_classes, even if some class never occurs; entry [i, j] counts the examples "
+         "of class i predicted as j."),
+       _("start from zeros and add 1 at [true, predicted] for every example: rows are the true classes, columns the "
+         "predicted ones."),
+       _("matrix = torch.zeros(k, k, dtype=torch.long); for t, p in zip(y_true.tolist(), y_pred.tolist()): "
+         "matrix[t, p] += 1."))
 
 
 def confusion_matrix(fn) -> CheckResult:
@@ -144,16 +191,30 @@ def confusion_matrix(fn) -> CheckResult:
 
     def reference(y_true, y_pred, num_classes):
         k = num_classes
-        value = torch.bincount(y_true * k + y_pred, minlength=k * k).view(k, k).double()
-        mistakes = {"the transpose (rows are the true classes, columns the predicted ones)": value.t()}
-        return _Expected(value, mistakes)
+        return torch.bincount(y_true * k + y_pred, minlength=k * k).view(k, k).double()
 
-    def hint(args):
-        k = args["num_classes"]
-        return (f"start from a {k}×{k} tensor of zeros (num_classes, even if some class never occurs) and add 1 at "
-                "[true, predicted] for every example: rows are the true classes, columns the predicted ones.")
+    def too_small(y_true, y_pred, num_classes):
+        k = int(max(y_true.max(), y_pred.max())) + 1
+        return reference(y_true, y_pred, k) if k < num_classes else None
 
-    return _run("confusion_matrix", fn, cases, reference, _compare_with_mistakes(_compare_tensor), hint)
+    mistakes = [
+        Mistake(_("gives the transpose: rows are the true classes, columns the predicted ones"), _WRONG,
+                lambda y_true, y_pred, num_classes: reference(y_true, y_pred, num_classes).t()),
+        Mistake(_("sizes the matrix from the classes it sees: it is num_classes × num_classes, even when a class "
+                  "never occurs"), _WRONG, too_small),
+        Mistake(_("divides each row by its total: the matrix counts examples"), _WRONG,
+                lambda y_true, y_pred, num_classes: torch.nan_to_num(
+                    reference(y_true, y_pred, num_classes)
+                    / reference(y_true, y_pred, num_classes).sum(dim=1, keepdim=True))),
+        Mistake(_("counts only the mistakes: the diagonal counts the examples predicted right"), _WRONG,
+                lambda y_true, y_pred, num_classes: reference(y_true, y_pred, num_classes).fill_diagonal_(0)
+                if bool((y_true == y_pred).any()) else None),
+    ]
+
+    def compare(got, expected):
+        return _core._compare_counts(got, expected)
+
+    return _run("confusion_matrix", fn, cases, reference, compare, mistakes)
 
 
 class _Spec(NamedTuple):
@@ -176,24 +237,27 @@ class _Trained(NamedTuple):
 _ORDER_SEED = 5  # the global seed set just before the epoch, so that every run sees the batches in one order
 
 
-def _fresh(model: _Spec, optimizer: _Spec):
+def _fresh(model: _Spec, optimizer: _Spec, device):
     torch.manual_seed(1998)  # the same initial weights for every run of a case
-    net = model.build()
+    net = model.build().to(device)
     return net, optimizer.build(net.parameters())
 
 
 def _weights(net) -> torch.Tensor:
-    return torch.cat([p.detach().flatten() for p in net.parameters()])
+    return torch.cat([p.detach().flatten() for p in net.parameters()]).cpu()
 
 
-def _reference_epoch(model, optimizer, images, labels, batch_size, *, zero_grad=True, shuffle=True,
-                     mean_of_batches=False, raw_argmax=False, cross_entropy=False, after_step=False) -> _Trained:
+def _reference_epoch(model, optimizer, images, labels, batch_size, *, device=None, zero_grad=True, shuffle=True,
+                     mean_of_batches=False, raw_argmax=False, cross_entropy=False, after_step=False,
+                     error_of_batches=False) -> _Trained:
     """The epoch as train.train runs it, or with one of the mistakes the flags name."""
     from .. import data as _data
 
-    net, opt = _fresh(model, optimizer)
+    device = device or _core._device()
+    net, opt = _fresh(model, optimizer, device)
+    images, labels = images.to(device), labels.to(device)
     torch.manual_seed(_ORDER_SEED)
-    total, wrong, means = 0.0, 0, []
+    total, wrong, means, errors = 0.0, 0, [], []
     for x, y in _data.batches(images, labels, batch_size, shuffle=shuffle):
         output = net(x)
         loss = F.cross_entropy(output, y) if cross_entropy else net.loss(output, y)
@@ -207,26 +271,47 @@ def _reference_epoch(model, optimizer, images, labels, batch_size, *, zero_grad=
             with torch.no_grad():
                 output = net(x)
         scores = output if raw_argmax else net.scores(output)
-        wrong += (scores.argmax(dim=1) != y).sum().item()
+        batch_wrong = (scores.argmax(dim=1) != y).sum().item()
+        wrong += batch_wrong
+        errors.append(batch_wrong / len(y))
     n = len(labels)
     mean = sum(means) / len(means) if mean_of_batches else total / n
-    return _Trained((mean, wrong / n), _weights(net))
+    error = sum(errors) / len(errors) if error_of_batches else wrong / n
+    return _Trained((mean, error), _weights(net))
+
+
+def _same_epoch(got, expected) -> bool:
+    return (isinstance(got, _Trained) and isinstance(got.result, (tuple, list)) and len(got.result) == 2
+            and _same(got.result[0], expected.result[0]) and _same(got.result[1], expected.result[1])
+            and got.weights.shape == expected.weights.shape
+            and bool(torch.allclose(got.weights, expected.weights, rtol=1e-4, atol=1e-5)))
 
 
 def _compare_epoch(got: _Trained, expected: _Trained):
     result = got.result
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        return f"returned a {type(result).__name__}, expected a pair (mean loss, error rate)"
-    for what, got_one, expected_one in zip(("the mean loss", "the error rate"), result, expected.result):
+        return _("returned a {kind}, where a pair (mean loss, error rate) is expected").format(
+            kind=type(result).__name__)
+    for what, got_one, expected_one in zip((_("the mean loss"), _("the error rate")), result, expected.result):
         problem = _compare_scalar(got_one, expected_one)
         if problem is not None:
-            return f"{what}: {problem}"
+            return Message(what, ": ", problem)
     if got.weights.shape != expected.weights.shape:
-        return "changed the model's parameters' shapes"
+        return _("changed the shapes of the model's parameters")
     if not torch.allclose(got.weights, expected.weights, rtol=1e-4, atol=1e-5):
         gap = (got.weights - expected.weights).abs().max().item()
-        return f"returned the right numbers, but the weights after the epoch differ from the reference's by up to {gap:.2g}"
+        return _("returned the right numbers, but the weights after the epoch differ from the reference's by up to "
+                 "{gap}").format(gap=f"{gap:.2g}")
     return None
+
+
+_hints("train_epoch",
+       _("for each batch of data.batches(images, labels, batch_size): the output, the model's own loss, "
+         "zero_grad, backward, step; count the loss and the mistakes as you go."),
+       _("the mean loss weights each batch's loss by its size (loss.item() × len(y), divided by the number of "
+         "images); a mistake is model.scores(output).argmax(dim=1) != y, on the output the loss was computed on."),
+       _("total += loss.item() * len(y); wrong += (model.scores(output).argmax(dim=1) != y).sum().item(); return "
+         "total / len(labels), wrong / len(labels)."))
 
 
 def train_epoch(fn) -> CheckResult:
@@ -241,7 +326,8 @@ def train_epoch(fn) -> CheckResult:
     ``model.scores(output).argmax(dim=1)``, was wrong when their batch was seen.
     The check runs the function on fresh models (``LeNet5`` and ``LeNet5Modern``) and
     optimisers, with the global seed set just before, and compares the pair and the
-    weights it leaves with the course's own loop run from the same start.
+    weights it leaves with the course's own loop run from the same start. The models
+    and the images are on the device the chapters train on (``train.device()``).
 
     Shapes: images: N×1×32×32, labels: N class indices, batch_size: int -> (float, float).
 
@@ -264,6 +350,7 @@ def train_epoch(fn) -> CheckResult:
     from .. import models as _models
 
     fn = _check_callable(fn)
+    device = _core._device()
     g = torch.Generator().manual_seed(1998)
 
     def spec_model(name):
@@ -285,49 +372,73 @@ def train_epoch(fn) -> CheckResult:
                    (spec_model("LeNet5"), adam(1e-3), *digits(30), 30),
                    (spec_model("LeNet5"), sgd(0.1), *digits(21), 4), keys=keys)
 
-    def run_learners(model, optimizer, images, labels, batch_size):
-        net, opt = _fresh(model, optimizer)
+    def probe(case):
+        net, opt = _fresh(case["model"], case["optimizer"], device)
+        images, labels = case["images"].to(device), case["labels"].to(device)
         torch.manual_seed(_ORDER_SEED)
-        result = fn(net, opt, images, labels, batch_size)
+        result = fn(net, opt, images, labels, case["batch_size"])
         return _Trained(result, _weights(net))
 
     def reference(model, optimizer, images, labels, batch_size):
-        args = (model, optimizer, images, labels, batch_size)
-        value = _reference_epoch(*args)
-        n, several = len(labels), len(labels) > batch_size
-        mistakes = {"the accuracy (the fraction right); the error rate is 1 − accuracy":
-                    _Trained((value.result[0], 1 - value.result[1]), value.weights),
-                    "the sum of the batch losses times their sizes (divide by the number of images)":
-                    _Trained((value.result[0] * n, value.result[1]), value.weights)}
-        if several:
-            mistakes["a missing optimizer.zero_grad(): the gradients of all the batches so far add up"] = (
-                _reference_epoch(*args, zero_grad=False))
-            mistakes["the batches in the data's order: shuffle them, one random permutation per epoch "
-                     "(data.batches does)"] = _reference_epoch(*args, shuffle=False)
-        mistakes["predictions made after the step (count the mistakes of the output the loss was computed on, "
-                 "before the weights changed)"] = _reference_epoch(*args, after_step=True)
-        if n % batch_size:
-            mistakes["the mean of the batch losses: the last, smaller batch counts as much as a full one "
-                     "(weight each batch's loss by its size)"] = _reference_epoch(*args, mean_of_batches=True)
-        if model.text == "LeNet5()":
-            mistakes["the argmax of LeNet5's outputs, which are penalties: the smallest wins "
-                     "(model.scores(output) turns them into scores)"] = _reference_epoch(*args, raw_argmax=True)
-            mistakes["cross-entropy on LeNet5's penalties (use the model's own loss, model.loss: the MAP "
-                     "criterion)"] = _reference_epoch(*args, cross_entropy=True)
-        return _Expected(value, mistakes)
+        return _reference_epoch(model, optimizer, images, labels, batch_size, device=device)
 
-    def hint(args):
-        return ("for each batch (x, y) of data.batches(images, labels, batch_size): output = model(x), "
-                "loss = model.loss(output, y), then zero_grad, backward, step. Add loss.item() × len(y) to a total "
-                "and count the wrong predictions, model.scores(output).argmax(dim=1) != y; divide both by the "
-                f"{len(args['labels'])} images at the end.")
+    def variant(when=None, **flags):
+        def gives(model, optimizer, images, labels, batch_size):
+            if when is not None and not when(model, labels, batch_size):
+                return None
+            return _reference_epoch(model, optimizer, images, labels, batch_size, device=device, **flags)
+        return gives
+
+    def changed(how):
+        def gives(model, optimizer, images, labels, batch_size):
+            right = reference(model, optimizer, images, labels, batch_size)
+            return _Trained(how(right.result, len(labels)), right.weights)
+        return gives
+
+    def several(model, labels, batch_size):
+        return len(labels) > batch_size
+
+    def uneven(model, labels, batch_size):
+        return len(labels) % batch_size != 0
+
+    def penalties(model, labels, batch_size):
+        return model.text == "LeNet5()"
+
+    mistakes = [
+        Mistake(_("gives the accuracy (the fraction right): the error rate is 1 − accuracy"), _LOOP,
+                changed(lambda result, n: (result[0], 1 - result[1]))),
+        Mistake(_("gives the sum of the batch losses times their sizes: divide by the number of images"), _LOOP,
+                changed(lambda result, n: (result[0] * n, result[1]))),
+        Mistake(_("forgets optimizer.zero_grad(): the gradients of all the batches so far add up"), _LOOP,
+                variant(several, zero_grad=False)),
+        Mistake(_("takes the batches in the data's order: shuffle them, one random permutation per epoch "
+                  "(data.batches does)"), _LOOP, variant(several, shuffle=False)),
+        Mistake(_("counts the mistakes of predictions made after the step: count those of the output the loss was "
+                  "computed on, before the weights changed"), _LOOP, variant(after_step=True)),
+        Mistake(_("averages the batch losses: the last, smaller batch counts as much as a full one (weight each "
+                  "batch's loss by its size)"), _LOOP, variant(uneven, mean_of_batches=True)),
+        Mistake(_("averages the batches' error rates: the last, smaller batch counts as much as a full one (count "
+                  "the mistakes, then divide by the number of images)"), _LOOP, variant(uneven, error_of_batches=True)),
+        Mistake(_("takes the argmax of LeNet5's outputs, which are penalties: the smallest wins (model.scores(output) "
+                  "turns them into scores)"), _LOOP, variant(penalties, raw_argmax=True)),
+        Mistake(_("uses cross-entropy on LeNet5's penalties: use the model's own loss, model.loss (the MAP "
+                  "criterion)"), _LOOP, variant(penalties, cross_entropy=True)),
+    ]
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # batches of a few images: one thread is as fast, and spares a busy machine
     try:
-        return _run("train_epoch", run_learners, cases, reference, _compare_with_mistakes(_compare_epoch), hint)
+        return _run("train_epoch", fn, cases, reference, _compare_epoch, mistakes, probe=probe, same=_same_epoch)
     finally:
         torch.set_num_threads(threads)
+
+
+_hints("settled_after",
+       _("the answer is a pass counted from 1; every error from that pass to the last must stay within the "
+         "tolerance of the last pass's error."),
+       _("walk backwards from the last pass while the error stays within the tolerance of the last one: the error "
+         "may come within the tolerance early and leave it again."),
+       _("p = len(errors); while p > 1 and abs(errors[p - 2] − errors[−1]) <= tolerance: p −= 1; return p."))
 
 
 def settled_after(fn) -> CheckResult:
@@ -369,19 +480,29 @@ def settled_after(fn) -> CheckResult:
         return p
 
     def reference(errors, tolerance):
-        value = settled(errors, tolerance, errors[-1])
-        first_within = next(i for i, e in enumerate(errors) if abs(e - errors[-1]) <= tolerance) + 1
-        lowest = min(range(len(errors)), key=errors.__getitem__) + 1
-        mistakes = {"a pass counted from 0 (the first pass is pass 1)": value - 1,
-                    "the first pass that comes within the tolerance, although the error leaves it again later "
-                    "(every pass from there on must stay within it)": first_within,
-                    "the pass with the lowest error (the question is when the error stops changing)": lowest,
-                    "settling around the lowest error (compare with the last pass's error)":
-                        settled(errors, tolerance, min(errors))}
-        return _Expected(value, {k: v for k, v in mistakes.items() if v != value})
+        return settled(errors, tolerance, errors[-1])
 
-    def hint(args):
-        return (f"start from the last pass ({len(args['errors'])}) and walk backwards while the error stays within "
-                f"{args['tolerance']} of the last pass's error; the answer is the earliest pass reached, counted from 1.")
+    def unless_right(value_of):
+        def gives(errors, tolerance):
+            value = value_of(errors, tolerance)
+            return value if value != reference(errors, tolerance) else None
+        return gives
 
-    return _run("settled_after", fn, cases, reference, _compare_with_mistakes(_compare_int), hint)
+    mistakes = [
+        Mistake(_("counts the passes from 0: the first pass is pass 1"), _PASSES,
+                lambda errors, tolerance: reference(errors, tolerance) - 1),
+        Mistake(_("gives the first pass that comes within the tolerance, although the error leaves it again later: "
+                  "every pass from there on must stay within it"), _PASSES, unless_right(
+                    lambda errors, tolerance: next(i for i, e in enumerate(errors)
+                                                   if abs(e - errors[-1]) <= tolerance) + 1)),
+        Mistake(_("gives the pass with the lowest error: the question is when the error stops changing"), _PASSES,
+                unless_right(lambda errors, tolerance: min(range(len(errors)), key=errors.__getitem__) + 1)),
+        Mistake(_("measures the settling around the lowest error: compare with the last pass's error"), _PASSES,
+                unless_right(lambda errors, tolerance: settled(errors, tolerance, min(errors)))),
+        Mistake(_("compares neighbouring passes with each other: compare every pass with the last one"), _PASSES,
+                unless_right(lambda errors, tolerance: next(
+                    (p for p in range(1, len(errors) + 1)
+                     if all(abs(errors[q] - errors[q - 1]) <= tolerance for q in range(p, len(errors)))),
+                    len(errors)))),
+    ]
+    return _run("settled_after", fn, cases, reference, _compare_int, mistakes)
