@@ -8,7 +8,8 @@ environment variable ``LENET_LANGUAGE`` sets it at import). Three kinds of words
   (extracted from the code by ``make translations``; a test keeps it complete). ``_`` returns a :class:`Message`,
   which is turned into text only when it is shown, so one message can be shown in both languages;
 * a chapter's own words in a figure: ``ax.set_title(tr(en="Error per epoch", zh="每个迭代周期的错误率"))``;
-* a chapter's generated prose: ``say(en=f"...", zh=f"...")`` displays Markdown written in both languages.
+* a chapter's generated prose: ``say(en=f"...", zh=f"...")`` displays Markdown written in both languages;
+  a chapter's printed lines: ``echo(en=f"...", zh=f"...")`` prints them in the reader's language.
 
 **Both languages at once.** The website is built by executing every notebook once, and the Chinese edition reuses
 those outputs. When ``LENET_BILINGUAL=1`` (the book build sets it), every output the package makes carries both
@@ -37,8 +38,8 @@ import re
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "set_language", "get_language", "using", "bilingual", "tr", "say", "describe",
-           "Message", "Prose"]
+__all__ = ["LANGUAGES", "set_language", "get_language", "using", "bilingual", "tr", "say", "echo", "describe",
+           "Message", "Phrase", "Prose"]
 
 #: The languages the package speaks: its code -> the ``lang`` tag of a web page in it.
 LANGUAGES = {"en": "en", "zh_CN": "zh-CN"}
@@ -200,6 +201,8 @@ class Message:
                     template = template.format(*(_render(a, language) for a in args),
                                                **{k: _render(v, language) for k, v in kwargs.items()})
                 out.append(template)
+            elif callable(part):  # words made for each language (see computed)
+                out.append(part(language))
             else:
                 out.append(str(_render(part, language)))
         return "".join(out)
@@ -239,11 +242,56 @@ class Message:
             joined.append(part)
         return Message(*joined)
 
+    def phrase(self) -> "Phrase":
+        """This message as a :class:`Phrase`: a ``str`` in the current language that can still be said in another."""
+        return Phrase(self)
+
+
+class Phrase(str):
+    """A ``str`` (the words in the language the package spoke when it was made) that remembers its
+    :class:`Message`, so that a table or a figure can show it in another language (``render``).
+
+    For values that code compares, slices or stores (a table's cells, a layer's description): they behave as the
+    plain string everywhere, and the book build can still show them in both languages.
+
+    Example:
+        >>> kind = _("Figure").phrase()
+        >>> kind, kind.render("zh_CN")
+        ('Figure', '图')
+    """
+
+    __slots__ = ("message",)
+
+    def __new__(cls, message: "Message"):
+        self = super().__new__(cls, str(message))
+        self.message = message
+        return self
+
+    def render(self, language: str | None = None) -> str:
+        return self.message.render(language)
+
+    def __reduce__(self):  # pickled (copied to another process) as the plain string
+        return (str, (str(self),))
+
 
 def _(message: str) -> Message:
     """A message of the package's own, to translate with its catalog (``make translations`` extracts every
     ``_("...")`` of the package's code)."""
     return Message((message, (), {}))
+
+
+def computed(words) -> Message:
+    """A message whose words ``words(language)`` makes for each language (when joining, wrapping or ordering
+    differs between them).
+
+    Example:
+        >>> m = computed(lambda language: " / ".join([_("Figure").render(language)] * 2))
+        >>> m.render("zh_CN")
+        '图 / 图'
+    """
+    if not callable(words):
+        raise TypeError(f"computed() needs a function of the language, got {type(words).__name__}")
+    return Message(words)
 
 
 def text(value, language: str | None = None) -> str:
@@ -317,6 +365,48 @@ def say(en: str, zh: str) -> Prose:
     return Prose(en, zh)
 
 
+class Printed:
+    """Lines as ``print`` shows them, in the reader's language (see :func:`echo`)."""
+
+    def __init__(self, en: str, zh: str):
+        self.pair = _words(en, zh, "echo")
+
+    def __str__(self) -> str:
+        return self.pair.render()
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return html_both(lambda code: f'<pre class="lenet-printed">{html.escape(self.pair.render(code))}</pre>')
+
+
+def echo(en: str, zh: str) -> None:
+    """Print ``en`` or ``zh``, whichever is the reader's language: ``print`` for a chapter's own sentences.
+
+    On the website, the lines are shown in both languages and each page keeps its own (``print`` can only write one).
+
+    Example:
+        >>> echo(en=f"output size: {28}", zh=f"输出大小：{28}")
+        output size: 28
+    """
+    printed = Printed(en, zh)
+    if bilingual() and _in_notebook():
+        from IPython.display import display
+
+        display(printed)
+    else:
+        print(printed)
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
 # ---------------------------------------------------------------------------
 # Output in both languages (the book build)
 # ---------------------------------------------------------------------------
@@ -331,21 +421,46 @@ def html_both(render) -> str:
                    for code, tag in LANGUAGES.items())
 
 
-_CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
-              "PingFang SC", "Microsoft YaHei", "SimHei")
+# Fonts with Chinese glyphs, preferred first: Noto Sans CJK (Debian's fonts-noto-cjk; Google's, as on Colab with
+# fonts-noto-cjk installed), Adobe's Source Han Sans (the same design), then those of macOS, Windows and other Linux
+# distributions.
+_CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "Noto Sans CJK TC",
+              "Noto Sans CJK JP", "Noto Sans CJK KR", "PingFang SC", "Hiragino Sans GB", "Heiti SC", "STHeiti",
+              "Microsoft YaHei", "SimHei", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback",
+              "AR PL UMing CN", "Arial Unicode MS")
+_MISSING_FONT = ("no font with Chinese glyphs for the figures: install one and restart the kernel "
+                 "(Debian/Ubuntu: sudo apt-get install fonts-noto-cjk; Colab: !apt-get install -y fonts-noto-cjk; "
+                 "macOS and Windows have one)")
+
+
+def _any_cjk_font(font_manager) -> str | None:
+    """A font of matplotlib's that fontconfig says covers Chinese (Linux, BSD), for a CJK font not listed above."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("fc-list"):
+        return None
+    try:
+        files = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    covering = {line.strip().rstrip(":") for line in files.splitlines() if line.strip()}
+    names = sorted({f.name for f in font_manager.fontManager.ttflist if f.fname in covering})
+    return next((n for n in names if "sans" in n.lower() and "mono" not in n.lower()), names[0] if names else None)
 
 
 def _use_cjk_font() -> str:
     """Let matplotlib draw Chinese: a CJK font after the default one, which still draws Latin letters and digits
-    (matplotlib falls back from one family of ``font.family`` to the next, glyph by glyph). Returns its name."""
+    (matplotlib falls back from one family of ``font.family`` to the next, glyph by glyph). Returns its name.
+
+    Raises ``RuntimeError`` naming the package to install when matplotlib finds no font with Chinese glyphs."""
     import matplotlib
     from matplotlib import font_manager
 
     available = {f.name for f in font_manager.fontManager.ttflist}
-    found = next((name for name in _CJK_FONTS if name in available), None)
+    found = next((name for name in _CJK_FONTS if name in available), None) or _any_cjk_font(font_manager)
     if found is None:
-        raise RuntimeError("no font with Chinese glyphs for the figures: install one "
-                           "(Debian/Ubuntu: sudo apt-get install fonts-noto-cjk; then restart the kernel)")
+        raise RuntimeError(_MISSING_FONT)
     families = list(matplotlib.rcParams["font.family"])
     if found not in families:
         matplotlib.rcParams["font.family"] = [*families, found]
@@ -358,6 +473,20 @@ def describe(figure, en: str, zh: str):
     Without one, a figure's alt text is made from its titles and axis labels. Returns the figure.
     """
     figure._lenet_alt = _words(en, zh, "describe")
+    return figure
+
+
+def _known(words):
+    """``words`` as given to the package (a title, say), or, when they were made by ``_``, :func:`tr` or a
+    :class:`Phrase`, something that says them in any language."""
+    if hasattr(words, "render"):
+        return words
+    return _drawn.get(words, words) if isinstance(words, str) else words
+
+
+def _described(figure, message: "Message"):
+    """The package's own alt text for ``figure`` (a :class:`Message`, said in any language)."""
+    figure._lenet_alt = message
     return figure
 
 

@@ -49,6 +49,7 @@ from .layers import (  # noqa: F401  (re-exported: models.Squash is layers.Squas
     squash,
     uniform_fan_in_,
 )
+from .language import _
 from .modules import describe, device_of, evaluating  # noqa: F401  (describe re-exported)
 
 __all__ = [
@@ -123,7 +124,7 @@ def trace_shapes(model: nn.Module, input_size) -> Table:
             calls = _run_with_hooks(model, x)
     except (RuntimeError, ValueError) as e:
         raise ValueError(f"input_size {size} does not fit this model: {e}") from None
-    table = Table([LayerShape("input", "", size)])
+    table = Table([LayerShape(_("input").phrase(), "", size)])
     table += [LayerShape(name, describe(module), tuple(out.shape[1:])) for name, module, out in calls]
     return table
 
@@ -159,12 +160,12 @@ class _LeNet(nn.Sequential):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c, h, w = self.input_size
         if not isinstance(x, torch.Tensor) or x.ndim != 4 or tuple(x.shape[1:]) != self.input_size:
-            hint = ""
+            message = _("{model} expects a batch of images of shape {expected}, got {got}.").format(
+                model=type(self).__name__, expected=f"N×{c}×{h}×{w}", got=shape_of(x))
             if isinstance(x, torch.Tensor) and x.ndim == 4 and tuple(x.shape[2:]) == (28, 28) and h == 32:
-                hint = " MNIST digits are 28×28: pad them to 32×32, e.g. data.mnist_tensors(size=32)."
-            raise ValueError(
-                f"{type(self).__name__} expects a batch of images of shape N×{c}×{h}×{w}, got {shape_of(x)}.{hint}"
-            )
+                message = message + " " + _("MNIST digits are 28×28: pad them to 32×32, e.g. {call}.").format(
+                    call="data.mnist_tensors(size=32)")
+            raise ValueError(str(message))
         return super().forward(x)
 
     def trace(self, input_size=None) -> Table:

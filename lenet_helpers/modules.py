@@ -20,15 +20,16 @@ Example:
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import torch
 from torch import nn
 
 from ._validate import check_module
+from .language import Message, _
 from .layers import EuclideanRBF, PartialConv2d, Squash, Subsampling
 
-__all__ = ["device_of", "evaluating", "describe"]
+__all__ = ["device_of", "evaluating", "describe", "layer_words", "LayerWords"]
 
 
 def device_of(module: nn.Module) -> torch.device:
@@ -66,34 +67,73 @@ def evaluating(module: nn.Module) -> Iterator[nn.Module]:
 
 
 def describe(module: nn.Module) -> str:
-    """A short human description of a layer, e.g. ``"conv 5×5, 1→6 + scaled tanh"``.
+    """A short human description of a layer, e.g. ``"conv 5×5, 1→6 + scaled tanh"``, in the package's language.
+
+    It is a :class:`~lenet_helpers.language.Phrase`: a ``str`` that the course's tables and figures can still show in
+    another language.
 
     Example:
         >>> describe(nn.Sequential(nn.Conv2d(1, 6, 5), Squash()))
         'conv 5×5, 1→6 + scaled tanh'
+        >>> describe(nn.MaxPool2d(2)).render("zh_CN")
+        '最大汇聚 2×2'
+    """
+    return Message(" + ").join(words.text for words in layer_words(module)).phrase()
+
+
+class LayerWords(NamedTuple):
+    """What one layer does, in words (messages of the package): ``text`` as :func:`describe` says it
+    ("conv 5×5, 1→6, padding 2"), and, for a diagram, ``what`` ("conv 5×5") and short ``details`` ("pad 2",
+    "stride 2", "Table I")."""
+
+    text: Message
+    what: Message
+    details: tuple = ()
+
+
+def layer_words(module: nn.Module) -> list[LayerWords]:
+    """The words of :func:`describe`, one :class:`LayerWords` per layer (several for an ``nn.Sequential``).
+
+    Example:
+        >>> [str(w.what) for w in layer_words(nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU()))]
+        ['conv 5×5', 'ReLU']
     """
     if isinstance(module, nn.Sequential):
-        return " + ".join(describe(m) for m in module)
+        return [words for m in module for words in layer_words(m)]
     if isinstance(module, nn.Conv2d):
         kh, kw = module.kernel_size
-        text = f"conv {kh}×{kw}, {module.in_channels}→{module.out_channels}"
+        what = _("conv {size}").format(size=f"{kh}×{kw}")
+        said, short = [], []
         if module.padding not in ((0, 0), "valid"):
-            text += f", padding {module.padding[0] if isinstance(module.padding, tuple) else module.padding}"
+            padding = module.padding[0] if isinstance(module.padding, tuple) else module.padding
+            said.append(_("padding {padding}").format(padding=padding))
+            short.append(_("pad {padding}").format(padding=padding))
         if module.stride != (1, 1):
-            text += f", stride {module.stride[0]}"
-        return text
+            said.append(_("stride {stride}").format(stride=module.stride[0]))
+            short.append(said[-1])
+        text = _(", ").join([what, f"{module.in_channels}→{module.out_channels}", *said])
+        return [LayerWords(text, what, tuple(short))]
     if isinstance(module, PartialConv2d):
         k = module.kernel_size
-        return f"conv {k}×{k}, {module.in_channels}→{module.out_channels} (Table I)"
+        text = _("conv {size}, {channels} (Table I)").format(size=f"{k}×{k}",
+                                                            channels=f"{module.in_channels}→{module.out_channels}")
+        return [LayerWords(text, _("conv {size}").format(size=f"{k}×{k}"), (_("Table I"),))]
     if isinstance(module, Subsampling):
         k = module.kernel_size
-        return f"subsampling {k}×{k} (trainable)"
+        return [LayerWords(_("subsampling {size} (trainable)").format(size=f"{k}×{k}"),
+                           _("subsampling {size}").format(size=f"{k}×{k}"))]
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
-        return f"{'max' if isinstance(module, nn.MaxPool2d) else 'avg'} pool {k}×{k}"
+        what = (_("max pool {size}") if isinstance(module, nn.MaxPool2d) else _("avg pool {size}")).format(
+            size=f"{k}×{k}")
+        return [LayerWords(what, what)]
     if isinstance(module, nn.Linear):
-        return f"linear {module.in_features}→{module.out_features}"
+        what = _("linear {size}").format(size=f"{module.in_features}→{module.out_features}")
+        return [LayerWords(what, what)]
     if isinstance(module, EuclideanRBF):
-        return f"Euclidean RBF {module.centers.shape[1]}→{module.centers.shape[0]}"
-    names = {Squash: "scaled tanh", nn.ReLU: "ReLU", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.Flatten: "flatten"}
-    return names.get(type(module), type(module).__name__)
+        what = _("Euclidean RBF {size}").format(size=f"{module.centers.shape[1]}→{module.centers.shape[0]}")
+        return [LayerWords(what, what)]
+    names = {Squash: _("scaled tanh"), nn.Flatten: _("flatten")}
+    plain = {nn.ReLU: "ReLU", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}  # the functions' own names, in any language
+    what = names.get(type(module)) or Message(plain.get(type(module), type(module).__name__))
+    return [LayerWords(what, what)]

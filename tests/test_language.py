@@ -140,3 +140,51 @@ def test_the_catalog_check_finds_a_lost_placeholder(tmp_path):
     po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
                   'msgid "{n} cases pass"\nmsgstr "通过 n 个用例"\n', encoding="utf-8")
     assert any("placeholders not kept" in problem for problem in editions.problems(po, terms=[]))
+
+
+def test_a_phrase_is_the_string_and_can_still_be_said_in_another_language():
+    phrase = _("{y} against {x}").format(x="t", y="E").phrase()
+    assert isinstance(phrase, str) and phrase == "E against t" and phrase.upper() == "E AGAINST T"
+    assert phrase.render("zh_CN") == "E 随 t 的变化"
+    assert repr(phrase) == "'E against t'"
+    import pickle
+
+    assert pickle.loads(pickle.dumps(phrase)) == "E against t"  # a plain string in another process
+    with using("zh_CN"):
+        assert _("Figure").phrase() == "图"
+
+
+def test_computed_words_are_made_in_each_language():
+    lines = language.computed(lambda code: "\n".join([_("Figure").render(code)] * 2))
+    assert lines.render("zh_CN") == "图\n图" and str(lines) == "Figure\nFigure"
+    with pytest.raises(TypeError, match="function of the language"):
+        language.computed("not a function")
+
+
+def test_echo_prints_the_readers_language(capsys):
+    language.echo(en="output size: 28", zh="输出大小：28")
+    with using("zh_CN"):
+        language.echo(en="output size: 28", zh="输出大小：28")
+    assert capsys.readouterr().out == "output size: 28\n输出大小：28\n"
+    with pytest.raises(TypeError, match="echo\\(\\): zh must be a str"):
+        language.echo(en="x", zh=None)
+
+
+def test_printed_lines_on_the_website_carry_both_languages(both):
+    html = language.Printed("a < b", "甲 < 乙")._repr_html_()
+    assert '<div lang="en" data-lenet-lang="en"><pre class="lenet-printed">a &lt; b</pre></div>' in html
+    assert '<div lang="zh-CN" data-lenet-lang="zh_CN"><pre class="lenet-printed">甲 &lt; 乙</pre></div>' in html
+
+
+def test_a_missing_chinese_font_is_named_with_what_to_install(monkeypatch):
+    from matplotlib import font_manager
+
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
+    with pytest.raises(RuntimeError, match="fonts-noto-cjk"):
+        language._use_cjk_font()
+
+
+def test_a_figure_title_made_with_tr_is_known_in_both_languages(both):
+    title = tr(en="Error per epoch", zh="每个迭代周期的错误率")
+    assert language._known(title).render("zh_CN") == "每个迭代周期的错误率"
+    assert language._known("never drawn") == "never drawn"

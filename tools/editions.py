@@ -170,9 +170,12 @@ def _kept(text: str) -> dict[str, list[str]]:
             "difficulty mark": sorted(_STARS.findall(prose)), "number": sorted(_NUMBER.findall(prose))}
 
 
+_PLACEHOLDER = re.compile(r"\{\w*\}")  # str.format's, in the package's messages
+
+
 def prose_of(text: str) -> str:
-    """A message without its code, math, roles and link targets: the words a translator translates."""
-    return _TARGET.sub("] ", _MATH.sub(" ", _CODE.sub(" ", _ROLE.sub(" ", text))))
+    """A message without its code, math, roles, link targets and placeholders: the words a translator translates."""
+    return _PLACEHOLDER.sub(" ", _TARGET.sub("] ", _MATH.sub(" ", _CODE.sub(" ", _ROLE.sub(" ", text)))))
 
 
 def glossary() -> list[dict]:
