@@ -13,10 +13,11 @@ from collections import Counter
 import pytest
 
 import browser
+import reading
 from conftest import ROOT
 from test_book import source_of, toc_entries
 from test_site import (DRAW_PAGES, SCREENSHOTS, SERIOUS, axe_with_solutions_opened, check_drawing, described,
-                       page_path, settle)
+                       page_path, settle, wait_for_tab_stops)
 
 sys.path.insert(0, str(ROOT / "tools"))
 import editions  # noqa: E402
@@ -297,3 +298,74 @@ def test_the_chinese_edition_executes_no_notebook(book):
     notebooks = [e for e in PAGES if source_of(e).suffix == ".ipynb"]
     assert log.count("Executing notebook using") == len(notebooks), "a notebook was executed twice"
     assert f"edition {LANGUAGE}:" in log
+
+
+# At most this share of a Chinese page's reading text is English (tests/reading.py says what counts).
+MAX_ENGLISH_SHARE = 0.02
+# The pages whose generated outputs (printed lines, tables, figures, verdicts) already speak Chinese (issue 23,
+# phase 1). Chapters 3, 5, 6, 7 and the appendix are converted by their owners: add each page here once its
+# outputs are converted, and then it is held to MAX_ENGLISH_SHARE like these. Every page is measured either way,
+# and its share written to _build/english-share/.
+ENGLISH_SHARE_HELD = {"intro", "chapters/00_getting_started", "chapters/01_convolution", "chapters/02_pooling",
+                      "chapters/04_lenet5", "glossary", "references"}
+ENGLISH_SHARE_REPORTS = ROOT / "_build" / "english-share"
+
+
+def visible_text(page) -> list[dict]:
+    """The pieces of text a reader of ``page`` sees (reading.VISIBLE_TEXT), its hidden solutions opened."""
+    toggles = page.locator(".solution.dropdown.toggle-hidden button.toggle-button").element_handles()
+    for toggle in toggles:
+        toggle.click()
+    wait_for_tab_stops(page)
+    try:
+        return page.evaluate(reading.VISIBLE_TEXT)
+    finally:
+        for toggle in toggles:
+            toggle.click()
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("entry", PAGES)
+def test_chinese_pages_are_read_in_chinese_outputs_and_tables_included(opened_zh, entry):
+    """English words are at most 2% of what a reader of a Chinese page reads: prose, printed lines, tables, figure
+    captions, exercise titles, with hidden solutions opened (code, math, numbers and names do not count; English
+    outputs hidden by the page's language are not read). The share of every page is written to _build/english-share/."""
+    import json
+
+    counted = reading.count(visible_text(opened_zh[entry].page))
+    share = counted["english"] / max(1, counted["chinese"] + counted["english"] + counted["names"])
+    common = Counter(counted.pop("english_words")).most_common(25)
+    ENGLISH_SHARE_REPORTS.mkdir(parents=True, exist_ok=True)
+    (ENGLISH_SHARE_REPORTS / f"{entry.replace('/', '__')}.json").write_text(
+        json.dumps({"page": entry, "share": round(share, 4), **counted, "most_common": common}, ensure_ascii=False,
+                   indent=1), encoding="utf-8")
+    summary = f"{entry}: {share:.1%} of the reading text is English ({counted}); most often: {common[:12]}"
+    if entry not in ENGLISH_SHARE_HELD:
+        if share > MAX_ENGLISH_SHARE:
+            pytest.xfail(f"not yet converted (issue 23, phase 2): {summary}")
+        return
+    assert share <= MAX_ENGLISH_SHARE, summary
+
+
+def test_the_english_share_counts_words_not_code():
+    """tests/reading.py on known text: code, tensors, reprs, numbers, names and titles are not English words."""
+    prose = {"kind": "prose", "text": "第 3 章用 PyTorch 的 nn.Conv2d 在 MNIST 上训练 LeNet-5，测试 error 为 1.2%。"
+                                      "论文 Gradient-Based Learning Applied to Document Recognition 用 tanh 和 RBF。"}
+    printed = {"kind": "printed", "text": "tensor([[19., 25.]])\nSequential(\n  (conv): Conv2d(1, 6, kernel_size=(5, 5))"
+                                          "\n  (squash): Squash()\n)\nTrue\noutput shape: (6, 28, 28)"}
+    counted = reading.count([prose, printed])
+    assert counted["english_words"] == ["error", "output", "shape"]
+    assert counted["names"] == 6  # PyTorch, MNIST, LeNet, the title, tanh, RBF
+    assert counted["chinese"] > 10
+    assert reading.english_share([prose]) == pytest.approx(1 / (counted["chinese"] + 1 + 6))
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("entry", [e for e in PAGES if source_of(e).suffix == ".ipynb"])
+def test_every_figure_of_a_chinese_page_says_in_chinese_what_it_shows(opened_zh, entry):
+    """A screen reader reads a figure's alt text: in Chinese on a Chinese page, never a file name."""
+    images = opened_zh[entry].page.evaluate("""() => [...document.querySelectorAll('article img')]
+        .filter(i => i.checkVisibility({checkVisibilityCSS: true}) && !i.closest('.cell_input'))
+        .map(i => ({alt: i.getAttribute('alt'), src: (i.getAttribute('src') || '').slice(0, 60)}))""")
+    bad = [i for i in images if not i["alt"] or not CJK.search(i["alt"]) or re.search(r"\.(png|svg|jpe?g)$", i["alt"])]
+    assert not bad, f"{entry}: {len(bad)} of {len(images)} figures without a Chinese alt text: {bad[:5]}"
