@@ -270,8 +270,28 @@ class Phrase(str):
     def render(self, language: str | None = None) -> str:
         return self.message.render(language)
 
+    def __format__(self, spec: str) -> str:
+        if bilingual():
+            _formatted[str(self)] = self  # written into a chapter's sentence: say() and echo() can say it again
+        return format(str(self), spec)
+
     def __reduce__(self):  # pickled (copied to another process) as the plain string
         return (str, (str(self),))
+
+
+_formatted: dict[str, "Phrase"] = {}  # phrases put into f-strings, in the book build: their words -> the phrase
+
+
+def _in_language(words: str, language: str) -> str:
+    """A chapter's ``words`` for ``language``, where the phrases of the package it quotes (``f"{describe(layer)}"``:
+    written in the language the book is built in) are said in ``language`` too. Only whole phrases are replaced."""
+    if language == _language or not _formatted:
+        return words
+    for english in sorted(_formatted, key=len, reverse=True):
+        if english in words:
+            said = _formatted[english].render(language)
+            words = re.sub(rf"(?<![\w.]){re.escape(english)}(?![\w(])", lambda _m: said, words)
+    return words
 
 
 def _(message: str) -> Message:
@@ -348,7 +368,8 @@ class Prose:
     def _repr_markdown_(self) -> str:
         if not bilingual():
             return self.pair.render()
-        return "\n".join(f'<div lang="{tag}" data-lenet-lang="{code}">\n\n{self.pair.render(code).strip()}\n\n</div>'
+        return "\n".join(f'<div lang="{tag}" data-lenet-lang="{code}">\n\n'
+                         f'{_in_language(self.pair.render(code), code).strip()}\n\n</div>'
                          for code, tag in LANGUAGES.items())
 
 
@@ -377,7 +398,8 @@ class Printed:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        return html_both(lambda code: f'<pre class="lenet-printed">{html.escape(self.pair.render(code))}</pre>')
+        return html_both(lambda code: f'<pre class="lenet-printed">'
+                                      f'{html.escape(_in_language(self.pair.render(code), code))}</pre>')
 
 
 def echo(en: str, zh: str) -> None:

@@ -11,7 +11,8 @@ output, where tensors and reprs are code). ``english_share`` then counts, in wor
   functions' own names (``NAMES``: LeNet, PyTorch, ReLU, tanh ...) and works' titles (``TITLES``); bibliography
   entries (names and titles); words written as code (CamelCase, joined to a
   digit, ``_`` or ``.``, followed by ``(``, ``[`` or ``=``: ``Conv2d``, ``float32``, ``kernel_size=``,
-  ``tensor(``); in printed output, Python's ``True``/``False``/``None`` and a repr's ``(name):``.
+  ``tensor(``); in printed output, Python's ``True``/``False``/``None``, a repr's ``(name):`` and ``'strings'``, and
+  an exception's message after ``SomeError:`` (the library's words, English in every edition).
 
 The share is English words / (Chinese words + English words + names and acronyms). Code does not count either way.
 """
@@ -56,6 +57,7 @@ VISIBLE_TEXT = r"""() => {
     return pieces;
 }"""
 
+_RAISED = re.compile(r"\b[A-Z]\w*(?:Error|Exception|Warning): [^\n]*")
 _SEGMENTER = None
 
 
@@ -90,6 +92,8 @@ def classify(word: str, before: str, after: str, printed: bool) -> str:
         return "code"  # CamelCase: a class written as code
     if printed and left == "(" and after.startswith("):"):
         return "code"  # a module repr's (conv): ...
+    if printed and left in "'\"" and right == left:
+        return "code"  # a string in a repr: {'padding': 0}
     return "english"
 
 
@@ -102,6 +106,8 @@ def count(pieces: list[dict]) -> dict:
         for title in TITLES:
             names += text.count(title)
             text = text.replace(title, " ")
+        if printed:  # an exception's message, as a library wrote it (PyTorch's errors are English everywhere)
+            text = _RAISED.sub(" ", text)
         chinese += len(_words(text))
         for match in LATIN.finditer(text):
             start, end = match.span()

@@ -188,3 +188,10 @@ def test_a_figure_title_made_with_tr_is_known_in_both_languages(both):
     title = tr(en="Error per epoch", zh="每个迭代周期的错误率")
     assert language._known(title).render("zh_CN") == "每个迭代周期的错误率"
     assert language._known("never drawn") == "never drawn"
+
+
+def test_on_the_website_a_phrase_quoted_in_a_sentence_is_said_in_the_pages_language(both):
+    kind = _("{y} against {x}").format(x="t", y="E").phrase()
+    printed = language.Printed(en=f"C1: {kind}", zh=f"C1：{kind:12}；E against time")
+    html = printed._repr_html_()
+    assert "C1: E against t</pre>" in html and "C1：E 随 t 的变化 ；E against time</pre>" in html
