@@ -290,7 +290,7 @@ def plot_error_per_pass(runs, *, paper=None, title: str | None = None) -> Figure
     if "test_error_pct" in paper:
         alt = alt + _("; the paper's test error: {error}").format(error=f"{paper['test_error_pct']}%")
     if title:
-        alt = Message(_known(title), ". ", alt)
+        alt = _("{title}. {description}").format(title=_known(title), description=alt)
     return _described(fig, alt)
 
 
@@ -365,7 +365,7 @@ def show_feature_maps(maps, *, ncols: int = 8, size: float = 1.0, title: str | N
         alt = alt.format(n=len(m), size=f"{m.shape[1]}×{m.shape[2]}", low=f"{m.min():.3g}", high=f"{m.max():.3g}")
     if title:
         fig.suptitle(title)
-        alt = Message(_known(title), ": ", alt)
+        alt = _("{title}: {description}").format(title=_known(title), description=alt)
     return _described(fig, alt)
 
 
@@ -858,7 +858,7 @@ def draw_architecture(model, input_size=None, *, title: str | None = None) -> Fi
     alt = _("The network as a row of blocks, from the input on the left to the output on the right, each block "
             "drawn by the shape of its output: {shapes}").format(shapes=shapes)
     if title:
-        alt = Message(_known(title), ". ", alt)
+        alt = _("{title}. {description}").format(title=_known(title), description=alt)
     return _described(fig, alt)
 
 
