@@ -75,6 +75,8 @@ def _checked(language) -> str:
 def set_language(language: str) -> None:
     """Make the package speak ``language``: ``"en"`` or ``"zh_CN"`` (``"zh"`` and ``"zh-CN"`` work too).
 
+    For Chinese, matplotlib gets a font with Chinese glyphs; if there is none, a warning says what to install.
+
     Example:
         >>> set_language("zh")
         >>> get_language()
@@ -84,7 +86,12 @@ def set_language(language: str) -> None:
     global _language
     _language = _checked(language)
     if _language != "en":
-        _use_cjk_font()
+        try:
+            _use_cjk_font()
+        except RuntimeError as missing:  # the words still follow the language; only the figures' glyphs are missing
+            import warnings
+
+            warnings.warn(f"{missing}. Until then the figures draw Chinese characters as empty boxes.", stacklevel=2)
 
 
 def get_language() -> str:
@@ -466,8 +473,15 @@ def _any_cjk_font(font_manager) -> str | None:
         files = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    covering = {line.strip().rstrip(":") for line in files.splitlines() if line.strip()}
-    names = sorted({f.name for f in font_manager.fontManager.ttflist if f.fname in covering})
+    covering = sorted({line.strip().rstrip(":") for line in files.splitlines() if line.strip()})
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    for path in covering:  # installed after matplotlib made its list of fonts (apt-get install in a running kernel)
+        if path not in known:
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+    names = sorted({f.name for f in font_manager.fontManager.ttflist if f.fname in set(covering)})
     return next((n for n in names if "sans" in n.lower() and "mono" not in n.lower()), names[0] if names else None)
 
 

@@ -4,6 +4,7 @@ The catalog tests need no build. The browser tests use the strict build of both 
 ``book``, built by tools/editions.py as make book builds it) and the served site of test_site.py.
 """
 
+import json
 import re
 import shutil
 import subprocess
@@ -15,8 +16,8 @@ import pytest
 import browser
 import reading
 from conftest import ROOT
-from test_book import source_of, toc_entries
-from test_site import (DRAW_PAGES, SCREENSHOTS, SERIOUS, axe_with_solutions_opened, check_drawing, described,
+from test_book import CONFIG, source_of, toc_entries
+from test_site import (COLAB, DRAW_PAGES, SCREENSHOTS, SERIOUS, axe_with_solutions_opened, check_drawing, described,
                        page_path, settle, wait_for_tab_stops)
 
 sys.path.insert(0, str(ROOT / "tools"))
@@ -129,6 +130,57 @@ def test_each_common_mistake_has_its_note_where_it_is_taught():
         titles = [m for m in messages if m.id == "Common mistake"]
         assert titles and all(m.string == "常见误区" for m in titles), f"{entry}: no 常见误区 note"
         assert any(topic in m.id for m in messages), f"{entry}: the note does not mention {topic!r}"
+
+
+def test_the_chinese_notebooks_are_the_chapters_translated():
+    """chapters/zh_CN/*.ipynb (what a Chinese page opens on Colab) are the chapters with their Markdown translated
+    from the catalogs and a set-up cell that makes the package speak Chinese: rewritten by make translations after
+    an edit of a chapter or a catalog, else stale."""
+    problems = editions.notebooks(LANGUAGE, check=True)
+    assert not problems, "the Chinese notebooks are out of date (run make translations):\n" + "\n".join(problems[:20])
+    for english in sorted((ROOT / "chapters").glob("*.ipynb")):
+        chinese = ROOT / editions.NOTEBOOKS[LANGUAGE] / english.name
+        en, zh = (json.loads(p.read_text(encoding="utf-8")) for p in (english, chinese))
+        assert [c["cell_type"] for c in en["cells"]] == [c["cell_type"] for c in zh["cells"]]
+        code = [("".join(a["source"]), "".join(b["source"])) for a, b in zip(en["cells"], zh["cells"])
+                if a["cell_type"] == "code"]
+        (setup_en, setup_zh), rest = code[0], code[1:]
+        assert setup_zh.startswith(setup_en) and setup_zh.endswith('lenet_helpers.set_language("zh_CN")')
+        assert all(a == b for a, b in rest), f"{english.name}: a code cell differs"
+        title = next(c for c in zh["cells"] if c["cell_type"] == "markdown")["source"][0]
+        assert CJK.search(title), f"{chinese.name}: the title is not Chinese: {title!r}"
+
+
+def test_the_chinese_set_up_cell_runs_where_the_package_is_installed(monkeypatch):
+    """The lines the Chinese notebooks add to the set-up cell: off Colab they only set the language."""
+    import lenet_helpers
+    from lenet_helpers import language
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a))
+    try:
+        exec("import subprocess, sys\n" + editions.LANGUAGE_LINES[LANGUAGE], {})
+        assert language.get_language() == "zh_CN" and calls == []
+    finally:
+        lenet_helpers.set_language("en")
+
+
+def test_markdown_is_translated_message_by_message():
+    catalog = {"Title": "标题", "A paragraph on two lines.": "两行的段落。", "An item": "一项",
+               "A second item, longer": "第二项，更长", "Try it": "试一试", "cell": "单元格",
+               "Differences, as in a sentence that continues.": "差异，一句话的延续。", "A": "甲",
+               "After 10. Differences do not start a list here.": "在 10. 之后，差异在这里不开始一个列表。"}
+    text = ("(label)=\n# Title\n\nA paragraph\non two lines.\n\n- An item\n- A second item,\n  longer\n\n"
+            "```{exercise} Try it\n:label: ex-x\n\n| cell | 3 |\n|---|--:|\n```\n\n$$\nx = 1\n$$\n\n"
+            "```python\nprint('code')\n```\n\n10. Differences, as in a sentence\nthat continues.\n\n"
+            "After\n10. Differences do not start a list here.\n\nNot in the catalog.")
+    missing = []
+    out = editions.translate_markdown(text, catalog.get, missing)
+    assert out == ("(label)=\n# 标题\n\n两行的段落。\n\n- 一项\n- 第二项，更长\n\n"
+                   "```{exercise} 试一试\n:label: ex-x\n\n| 单元格 | 3 |\n|---|--:|\n```\n\n$$\nx = 1\n$$\n\n"
+                   "```python\nprint('code')\n```\n\n10. 差异，一句话的延续。\n\n在 10. 之后，差异在这里不开始一个列表。\n\n"
+                   "Not in the catalog.")
+    assert missing == ["Not in the catalog."]
 
 
 def js_texts(path) -> dict[str, dict[str, str]]:
@@ -369,3 +421,65 @@ def test_every_figure_of_a_chinese_page_says_in_chinese_what_it_shows(opened_zh,
         .map(i => ({alt: i.getAttribute('alt'), src: (i.getAttribute('src') || '').slice(0, 60)}))""")
     bad = [i for i in images if not i["alt"] or not CJK.search(i["alt"]) or re.search(r"\.(png|svg|jpe?g)$", i["alt"])]
     assert not bad, f"{entry}: {len(bad)} of {len(images)} figures without a Chinese alt text: {bad[:5]}"
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("entry", [e for e in PAGES if source_of(e).suffix == ".ipynb"])
+def test_a_chinese_page_opens_the_chinese_notebook_on_colab_and_for_download(opened_zh, entry):
+    page = opened_zh[entry].page
+    repo = CONFIG["repository"]["url"].removeprefix("https://github.com/")
+    notebook = f"{editions.NOTEBOOKS[LANGUAGE]}/{entry.split('/', 1)[1]}.ipynb"
+    expected = COLAB.format(repo=repo, branch=CONFIG["repository"]["branch"], path=notebook)
+    colab = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.href).filter(h => h.includes('colab.research.google.com'))")
+    assert colab == [expected], f"{entry}: Colab links {colab}"
+    assert (ROOT / notebook).is_file()
+    downloads = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.href).filter(h => h.endsWith('.ipynb') && !h.includes('colab'))")
+    assert downloads, f"{entry}: no download link for the notebook"
+    for url in downloads:
+        response = page.request.get(url)
+        assert response.ok, f"{entry}: {url} answered {response.status}"
+        assert json.loads(response.text()) == json.loads((ROOT / notebook).read_text(encoding="utf-8")), url
+
+
+@pytest.mark.book
+def test_the_chinese_header_speaks_chinese(opened_zh):
+    """The header's buttons, their tooltips and the search field: no English word the theme left untranslated."""
+    page = opened_zh["chapters/01_convolution"].page
+    chrome = page.evaluate("""() => {
+        const header = document.querySelector('.bd-header-article') || document.body;
+        const words = [...header.querySelectorAll('[title], [data-bs-original-title], [aria-label], .btn__text-container')]
+            .flatMap(e => [e.getAttribute('title'), e.getAttribute('data-bs-original-title'), e.getAttribute('aria-label'),
+                           e.classList.contains('btn__text-container') ? e.textContent : null]);
+        const search = [...document.querySelectorAll('input[type=search], .search-button__default-text')]
+            .map(e => e.getAttribute('placeholder') || e.textContent);
+        return [...words, ...search].filter(Boolean).map(w => w.trim()).filter(Boolean);
+    }""")
+    english = [w for w in chrome if re.search(r"[A-Za-z]{3,}", w)
+               and not re.fullmatch(r"(\.ipynb|\.pdf|Colab|English|\.md|.*Colab.*|GitHub)", w) and not CJK.search(w)]
+    assert not english, f"English in the Chinese header: {sorted(set(english))}"
+    assert "打印为 PDF" in chrome and "列印成 PDF" not in chrome
+
+
+# The terms a Chinese reader searches for, and the chapter that teaches each.
+SEARCHED = {"卷积": "chapters/01_convolution", "汇聚": "chapters/02_pooling", "感受野": "chapters/01_convolution",
+            "参数": "chapters/03_counting", "步幅": "chapters/01_convolution", "权重共享": "chapters/01_convolution"}
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("term", SEARCHED)
+def test_chinese_search_finds_the_chapter_that_teaches_each_term(site, chromium, term):
+    """Sphinx's Chinese search (jieba, with the glossary's terms as words): the chapter that teaches the term is
+    among the first results."""
+    base, _, _ = site
+    context = chromium.new_context(locale="zh-CN")
+    try:
+        page = browser.Page(context, base)
+        page.page.goto(f"{base}{EDITION}/search.html?q={term}")
+        results = page.page.locator("#search-results li")
+        results.first.wait_for(timeout=20000)
+        found = page.page.evaluate("() => [...document.querySelectorAll('#search-results li a')].map(a => a.getAttribute('href'))")
+        pages = [re.sub(r"\.html.*$", "", href) for href in found]
+        assert SEARCHED[term] in pages[:3], f"{term}: the first results are {pages[:5]}"
+        assert page.problems() == []
+    finally:
+        context.close()

@@ -180,6 +180,7 @@ def test_a_missing_chinese_font_is_named_with_what_to_install(monkeypatch):
     from matplotlib import font_manager
 
     monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
+    monkeypatch.setattr(language, "_any_cjk_font", lambda manager: None)
     with pytest.raises(RuntimeError, match="fonts-noto-cjk"):
         language._use_cjk_font()
 
@@ -195,3 +196,13 @@ def test_on_the_website_a_phrase_quoted_in_a_sentence_is_said_in_the_pages_langu
     printed = language.Printed(en=f"C1: {kind}", zh=f"C1：{kind:12}；E against time")
     html = printed._repr_html_()
     assert "C1: E against t</pre>" in html and "C1：E 随 t 的变化 ；E against time</pre>" in html
+
+
+def test_without_a_chinese_font_set_language_warns_and_still_speaks_chinese(monkeypatch):
+    from matplotlib import font_manager
+
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
+    monkeypatch.setattr(language, "_any_cjk_font", lambda manager: None)
+    with pytest.warns(UserWarning, match="fonts-noto-cjk"):
+        set_language("zh_CN")
+    assert get_language() == "zh_CN" and str(_("Figure")) == "图"
