@@ -165,6 +165,24 @@ def test_the_chinese_set_up_cell_runs_where_the_package_is_installed(monkeypatch
         lenet_helpers.set_language("en")
 
 
+def test_the_chinese_search_keeps_the_course_terms_whole(tmp_path):
+    """Sphinx's Chinese search cuts the text into words with jieba and the dictionary of tools/editions.search_words
+    (locales/glossary.yml): 汇聚层, 感受野 and 特征映射 are words, and so are their parts, which a reader may search."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    config = editions.translated(LANGUAGE, tmp_path / "cache", editions.search_words(tmp_path / "words.txt"))
+    assert config["sphinx.config.html_search_language"] == "zh"
+    segmenter = jieba.Tokenizer()
+    segmenter.load_userdict(config["sphinx.config.html_search_options"]["dict"])
+    words = list(segmenter.cut_for_search("汇聚层的感受野，特征映射与权重共享；核对卷积核的步幅"))
+    for word in ("汇聚层", "汇聚", "感受野", "特征映射", "权重共享", "步幅", "核对", "卷积"):
+        assert word in words, (word, words)
+    assert all(len(w) > 1 for w in (tmp_path / "words.txt").read_text(encoding="utf-8").split())
+
+
 def test_markdown_is_translated_message_by_message():
     catalog = {"Title": "标题", "A paragraph on two lines.": "两行的段落。", "An item": "一项",
                "A second item, longer": "第二项，更长", "Try it": "试一试", "cell": "单元格",

@@ -44,7 +44,7 @@ def package_catalog(language: str = "zh_CN") -> Path:
     return PACKAGE / "locales" / language / "LC_MESSAGES" / "lenet_helpers.po"
 
 # The editions beside the English one: Sphinx's language code -> the sub-path of the site, and the site's title.
-EDITIONS = {"zh_CN": {"path": "zh-cn", "title": "从零实现 LeNet-5", "words": {
+EDITIONS = {"zh_CN": {"path": "zh-cn", "title": "从零实现 LeNet-5", "search": "zh", "words": {
     "togglebutton_hint": "点击显示", "togglebutton_hint_hide": "点击隐藏",
     "nb_code_prompt_show": "显示代码", "nb_code_prompt_hide": "隐藏代码"}}}
 
@@ -76,17 +76,33 @@ def edition_config(build: Path, **changes) -> Path:
     return path
 
 
-def translated(language: str, cache: Path) -> dict:
-    """The changes to _config.yml that make the ``language`` edition, with outputs from the execution ``cache``."""
+def translated(language: str, cache: Path, words: Path | None = None) -> dict:
+    """The changes to _config.yml that make the ``language`` edition, with outputs from the execution ``cache``;
+    its search splits Chinese into words with jieba, the course's terms (the dictionary ``words``) kept whole."""
+    search = {"sphinx.config.html_search_language": EDITIONS[language]["search"]} if "search" in EDITIONS[language] else {}
+    if search and words is not None:
+        search["sphinx.config.html_search_options"] = {"dict": str(words)}
     return {
         "title": EDITIONS[language]["title"],
         "execute.cache": str(cache),
         "sphinx.config.language": language,
         "sphinx.config.locale_dirs": [str(LOCALES)],
         "sphinx.config.gettext_compact": False,
+        **search,
         # Words that extensions write themselves (sphinx-togglebutton, myst-nb), not in any catalog
         **{f"sphinx.config.{key}": value for key, value in EDITIONS[language].get("words", {}).items()},
     }
+
+
+def search_words(path: Path) -> Path:
+    """Write jieba's user dictionary for the Chinese search: every Chinese term of locales/glossary.yml of two
+    characters or more, and its ``search_words`` (compounds such as 汇聚层). Without a frequency, jieba gives each the
+    least that keeps it one word (a frequent single character would cut other words in two). Returns the path."""
+    data = yaml.safe_load(GLOSSARY.read_text(encoding="utf-8"))
+    words = [zh for term in data["terms"] for zh in term["chinese"]] + list(data.get("search_words", []))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{word}\n" for word in dict.fromkeys(words) if len(word) > 1), encoding="utf-8")
+    return path
 
 
 def build(path_output: Path | None = None) -> int:
@@ -105,7 +121,8 @@ def build(path_output: Path | None = None) -> int:
     for language, edition in EDITIONS.items():
         start = time.perf_counter()
         where = out / "_build" / ".editions" / language
-        config = edition_config(where, **translated(language, out / "_build" / ".jupyter_cache"))
+        words = search_words(where / "search-words.txt")
+        config = edition_config(where, **translated(language, out / "_build" / ".jupyter_cache", words))
         print(f"\n--- the {language} edition: {html / edition['path']}", flush=True)
         result = jupyter_book("--builder", "html", "--config", config, "--path-output", where)
         if result.returncode:
