@@ -602,8 +602,9 @@ def _alt_in(figure, language: str) -> str:
 def _install_figure_display() -> None:
     """In a notebook of the book build, show every matplotlib figure with :func:`figure_html`.
 
-    matplotlib's inline backend resets the figure formatters when pyplot is first imported (it may be later than
-    this package), so the formatter is put back after every cell too, before the backend shows that cell's figures.
+    matplotlib's inline backend resets the figure formatters when it starts, which is when a cell first draws with
+    pyplot (later than this package's import, and before that cell shows its figure): the formatter is put back
+    right after each reset, and after every cell too.
     """
     try:
         from IPython import get_ipython
@@ -617,6 +618,28 @@ def _install_figure_display() -> None:
     def install(*_args):
         shell.display_formatter.formatters["text/html"].for_type(Figure, figure_html)
 
+    def keeping_ours(select_figure_formats):
+        """IPython's select_figure_formats removes every formatter of figures (matplotlib_inline calls it when a cell
+        first uses pyplot, before the cell shows its figure): put this one back each time."""
+        if getattr(select_figure_formats, "_lenet", False):
+            return select_figure_formats
+
+        def select_then_install(*args, **kwargs):
+            result = select_figure_formats(*args, **kwargs)
+            install()
+            return result
+
+        select_then_install._lenet = True
+        return select_then_install
+
+    import sys
+
+    from IPython.core import pylabtools
+
+    pylabtools.select_figure_formats = keeping_ours(pylabtools.select_figure_formats)
+    inline = sys.modules.get("matplotlib_inline.backend_inline")  # imported already: it holds its own reference
+    if inline is not None and hasattr(inline, "select_figure_formats"):
+        inline.select_figure_formats = keeping_ours(inline.select_figure_formats)
     install()
     shell.events.register("post_execute", install)
 

@@ -113,12 +113,13 @@ def layer_words(module: nn.Module) -> list[LayerWords]:
             short.append(said[-1])
         text = _(", ").join([what, f"{module.in_channels}→{module.out_channels}", *said])
         return [LayerWords(text, what, tuple(short))]
-    if isinstance(module, PartialConv2d):
+    named = type(module).__name__  # a chapter's own version of a course layer (chapter 4 writes them) is described alike
+    if isinstance(module, PartialConv2d) or (named == "PartialConv2d" and hasattr(module, "table")):
         k = module.kernel_size
         text = _("conv {size}, {channels} (Table I)").format(size=f"{k}×{k}",
                                                             channels=f"{module.in_channels}→{module.out_channels}")
         return [LayerWords(text, _("conv {size}").format(size=f"{k}×{k}"), (_("Table I"),))]
-    if isinstance(module, Subsampling):
+    if isinstance(module, Subsampling) or (named == "Subsampling" and hasattr(module, "kernel_size")):
         k = module.kernel_size
         return [LayerWords(_("subsampling {size} (trainable)").format(size=f"{k}×{k}"),
                            _("subsampling {size}").format(size=f"{k}×{k}"))]
@@ -130,10 +131,12 @@ def layer_words(module: nn.Module) -> list[LayerWords]:
     if isinstance(module, nn.Linear):
         what = _("linear {size}").format(size=f"{module.in_features}→{module.out_features}")
         return [LayerWords(what, what)]
-    if isinstance(module, EuclideanRBF):
+    if isinstance(module, EuclideanRBF) or (named == "EuclideanRBF" and hasattr(module, "centers")):
         what = _("Euclidean RBF {size}").format(size=f"{module.centers.shape[1]}→{module.centers.shape[0]}")
         return [LayerWords(what, what)]
     names = {Squash: _("scaled tanh"), nn.Flatten: _("flatten")}
     plain = {nn.ReLU: "ReLU", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}  # the functions' own names, in any language
-    what = names.get(type(module)) or Message(plain.get(type(module), type(module).__name__))
+    if named == "Squash":
+        return [LayerWords(_("scaled tanh"), _("scaled tanh"))]
+    what = names.get(type(module)) or Message(plain.get(type(module), named))
     return [LayerWords(what, what)]

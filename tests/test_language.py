@@ -206,3 +206,23 @@ def test_without_a_chinese_font_set_language_warns_and_still_speaks_chinese(monk
     with pytest.warns(UserWarning, match="fonts-noto-cjk"):
         set_language("zh_CN")
     assert get_language() == "zh_CN" and str(_("Figure")) == "图"
+
+
+def test_in_the_book_build_a_figure_drawn_with_pyplot_in_a_cell_is_shown_in_both_languages(tmp_path):
+    """The first cell that uses pyplot starts matplotlib's inline backend, which resets the figure formatters
+    before the cell shows its figure: the figure must still be shown in both languages, with alt texts."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import lenet_helpers\nimport matplotlib.pyplot as plt"),
+        nbformat.v4.new_code_cell("from lenet_helpers.language import tr\nfig, ax = plt.subplots(figsize=(2, 1))\n"
+                                  "ax.set_title(tr(en='first', zh='第一'))\nplt.show()"),
+    ])
+    import os
+
+    env = {**os.environ, "LENET_BILINGUAL": "1"}
+    NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute(env=env)
+    [output] = nb.cells[1].outputs
+    html = output["data"]["text/html"]
+    assert 'alt="first"' in html and 'alt="第一"' in html
