@@ -233,9 +233,31 @@ def problems(path: Path, terms: list[dict] | None = None) -> list[str]:
                          f"is lost): write '{chinese[:chinese.index('.')]}\\. '")
         words = prose_of(english)
         for term in terms:
-            if term["pattern"].search(words) and not any(zh in chinese for zh in term["chinese"]):
+            meant = words
+            for phrase in term.get("not_in", []):  # the word in another sense
+                meant = re.sub(re.escape(phrase), " ", meant, flags=re.I)
+            if term["pattern"].search(meant) and not any(zh in chinese for zh in term["chinese"]):
                 found.append(f"{where}: '{term['english']}' is translated as {' or '.join(term['chinese'])} "
                              "(locales/glossary.yml)")
+            for variant in avoided(term, prose_of(chinese)):
+                found.append(f"{where}: '{variant}' is not the course's word for '{term['english']}': write "
+                             f"{' or '.join(term['chinese'])} (locales/glossary.yml)")
+    return found
+
+
+def avoided(term: dict, chinese: str) -> list[str]:
+    """The variants of ``term`` (its ``avoid`` list) that ``chinese`` uses outside the words of its ``allow`` list.
+
+    >>> avoided({"avoid": ["映射"], "allow": ["特征映射", "映射为"]}, "特征映射把图像映射为数字；每个映射")
+    ['映射']
+    """
+    found = []
+    for variant in term.get("avoid", []):
+        allowed = [m.span() for word in term.get("allow", []) for m in re.finditer(re.escape(word), chinese)]
+        for match in re.finditer(re.escape(variant), chinese):
+            if not any(start <= match.start() and match.end() <= end for start, end in allowed):
+                found.append(variant)
+                break
     return found
 
 
