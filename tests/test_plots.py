@@ -257,7 +257,7 @@ def test_every_figure_says_what_it_shows_in_both_languages():
         (plots.plot_history(history), "after epoch 3, test error 1.20%", "第 3 个迭代周期后，测试错误率为 1.20%"),
         (plots.show_kernels(torch.randn(6, 1, 5, 5)), "6 kernels of 5×5", "6 个 5×5 的卷积核"),
         (plots.show_feature_maps(torch.rand(16, 10, 10), title="C3"), "C3: 16 feature maps of 10×10",
-         "C3: 16 个 10×10 的特征映射"),
+         "C3：16 个 10×10 的特征映射"),
         (plots.plot_confusion_matrix(torch.tensor([[5, 2], [0, 3]])), "8 right (the diagonal), 2 wrong; the most "
          "frequent mistake: 0 taken for 1, 2 times", "最常见的错误是把 0 认成 1，共 2 次"),
         (plots.plot_c3_table(), "Table I of the paper. A table of 6 S2 maps", "论文的表 I。"),
