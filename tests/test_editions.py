@@ -495,8 +495,9 @@ def test_chinese_search_finds_the_chapter_that_teaches_each_term(site, chromium,
         page.page.goto(f"{base}{EDITION}/search.html?q={term}")
         results = page.page.locator("#search-results li")
         results.first.wait_for(timeout=20000)
-        found = page.page.evaluate("() => [...document.querySelectorAll('#search-results li a')].map(a => a.getAttribute('href'))")
-        pages = [re.sub(r"\.html.*$", "", href) for href in found]
+        found = page.page.evaluate("() => [...document.querySelectorAll('#search-results li a')].map(a => a.href)")
+        pages = [next((e for e in PAGES if href.split("?")[0].split("#")[0].endswith(f"/{EDITION}/{page_path(e)}")), href)
+                 for href in found]
         assert SEARCHED[term] in pages[:3], f"{term}: the first results are {pages[:5]}"
         assert page.problems() == []
     finally:
