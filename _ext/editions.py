@@ -123,9 +123,11 @@ class CourseGlossary(SphinxDirective):
 
         def row(cells):
             r = nodes.row()
-            for text in cells:
+            for i, text in enumerate(cells):
                 entry = nodes.entry()
-                entry += nodes.paragraph(text=text)  # no source: Sphinx does not extract it as a message
+                # no source: Sphinx does not extract it as a message. The English column is marked as English
+                # (docutils writes the class language-en as lang="en"): screen readers say it in English.
+                entry += nodes.paragraph(text=text, classes=["language-en"] if i == 0 else [])
                 r += entry
             return r
 

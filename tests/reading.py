@@ -2,14 +2,15 @@
 
 A page's visible text is collected in the browser (``VISIBLE_TEXT``): everything a reader sees in the article, cell
 outputs and tables included, hidden solutions opened, but not code listings, inline code, math, nor outputs hidden
-by the page's language (``display: none``). Each piece comes with its kind: ``prose`` or ``printed`` (a cell's printed
+by the page's language (``display: none``), nor text the page marks as English on purpose (``lang="en"``
+outside an output: the glossary's English column, the link to the English edition). Each piece comes with its kind: ``prose`` or ``printed`` (a cell's printed
 output, where tensors and reprs are code). ``english_share`` then counts, in words:
 
 * Chinese words: the Chinese runs cut into words by jieba (punctuation left out);
 * English words: Latin words that are not exempt;
 * exempt: numbers; single letters (variables); acronyms in capitals (MNIST, GPU, RBF); proper names and the
   functions' own names (``NAMES``: LeNet, PyTorch, ReLU, tanh ...) and works' titles (``TITLES``); bibliography
-  entries (names and titles); words written as code (CamelCase, joined to a
+  entries and citations (names and titles); words written as code (CamelCase, joined to a
   digit, ``_`` or ``.``, followed by ``(``, ``[`` or ``=``: ``Conv2d``, ``float32``, ``kernel_size=``,
   ``tensor(``); in printed output, Python's ``True``/``False``/``None``, a repr's ``(name):`` and ``'strings'``, and
   an exception's message after ``SomeError:`` (the library's words, English in every edition).
@@ -42,7 +43,7 @@ CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 VISIBLE_TEXT = r"""() => {
     const root = document.querySelector('main article') || document.querySelector('article') || document.body;
     const skip = 'script, style, code, kbd, samp, mjx-container, .MathJax, .cell_input, .headerlink, '
-        + 'nav.edition-switch, .copybtn, .toggle-button .toggle-icon, .citation, .bibliography';
+        + 'nav.edition-switch, .copybtn, .toggle-button .toggle-icon, .citation, .bibliography, .bibtex-citation';
     const pieces = [];
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
@@ -50,6 +51,9 @@ VISIBLE_TEXT = r"""() => {
         if (!text || !text.trim()) continue;
         const element = node.parentElement;
         if (!element || element.closest(skip)) continue;
+        if (element.closest('.highlight, pre.literal-block') && !element.closest('.cell_output')) continue;  // code
+        const quoted = element.closest('[lang]');  // marked as English on purpose (a term's English name), not an output
+        if (quoted && quoted.getAttribute('lang').startsWith('en') && !quoted.hasAttribute('data-lenet-lang')) continue;
         if (!element.checkVisibility({checkOpacity: false, checkVisibilityCSS: true})) continue;
         const printed = element.closest('.cell_output pre, pre.lenet-printed, .output pre');
         pieces.push({kind: printed ? 'printed' : 'prose', text});
