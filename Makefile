@@ -28,7 +28,7 @@ help:
 	@echo "make test    run the tests, including a strict build of the whole book"
 	@echo "make lab     open the chapters in JupyterLab"
 	@echo "make bench   measure training speed, the faithful LeNet-5's error and the book's build time"
-	@echo "make translations   after an English edit: update the Chinese catalogs (locales/), list what to translate"
+	@echo "make translations   after an English edit: update the Chinese catalogs (locales/) and notebooks (chapters/zh_CN), list what to translate"
 	@echo "make clean   remove _build (the website and the notebook execution cache)"
 	@echo "make colab   Colab simulated: build the package, run every chapter against it in a fresh environment"
 	@echo "make relocate REPOSITORY=https://github.com/OWNER/NAME   move the course (a fork, say) to that repository"
@@ -74,7 +74,7 @@ book: prerequisites-book $(READY) $(ASSETS) $(FRESH)
 	$(BIN)/python tools/editions.py build
 	@echo "The website is in _build/html: open _build/html/index.html (中文版: _build/html/zh-cn/index.html)"
 
-# After an English edit: update locales/zh_CN/LC_MESSAGES/*.po and list what is untranslated or fuzzy.
+# After an English edit: update locales/zh_CN/LC_MESSAGES/*.po and chapters/zh_CN/*.ipynb, list what is untranslated or fuzzy.
 translations: $(READY)
 	$(BIN)/python tools/editions.py update
 

@@ -1,5 +1,6 @@
 """The English and Chinese editions of the site (built by tools/editions.py): a link on every page to the same page
-in the other edition, and the glossary's table (locales/glossary.yml) for the glossary page.
+in the other edition, the glossary's table (locales/glossary.yml) for the glossary page, and on a Chinese page a
+header in Chinese whose Colab button and .ipynb download give the Chinese notebook (chapters/zh_CN/).
 
 The English edition is the site's root; the Chinese one lives under ``zh-cn/``. Which edition a build makes is
 Sphinx's ``language`` (``zh_CN`` for the Chinese one).
@@ -18,11 +19,22 @@ from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.docutils import SphinxDirective
 
-GLOSSARY = Path(__file__).resolve().parent.parent / "locales" / "glossary.yml"
+ROOT = Path(__file__).resolve().parent.parent
+GLOSSARY = ROOT / "locales" / "glossary.yml"
 STATIC = Path(__file__).resolve().parent / "static"
 
 # language -> (sub-path of the site, the language's tag, the link's text in that language)
 EDITIONS = {"en": ("", "en", "English"), "zh_CN": ("zh-cn/", "zh-CN", "中文版")}
+# Each edition's notebooks (tools/editions.py writes them): its pages' Colab button and .ipynb download open them.
+NOTEBOOKS = {"zh_CN": "chapters/zh_CN"}
+# The header's words that the theme's own catalog leaves in English (or says another way), in each edition.
+CHROME = {"zh_CN": {
+    "Repository": "仓库", "Source repository": "源代码仓库", "Source repositories": "源代码仓库",
+    "Open issue": "提交问题", "Open an issue": "提交问题", "Print to PDF": "打印为 PDF", "列印成 PDF": "打印为 PDF",
+    "Launch on Colab": "在 Colab 中打开", "Download this page": "下载本页", "Download notebook file": "下载笔记本文件",
+    "Download source file": "下载源文件", "Fullscreen mode": "全屏模式", "Search this book...": "搜索本书……",
+    "Launch interactive content": "运行交互式内容",
+}}
 
 
 def edition_of(app: Sphinx) -> str:
@@ -86,6 +98,54 @@ def only_language(body: str, language: str) -> str:
     return "".join(kept)
 
 
+def edition_notebook(language: str, pagename: str) -> str | None:
+    """The path (in the repository) of the ``language`` notebook of the chapter ``pagename``, if it has one."""
+    folder = NOTEBOOKS.get(language)
+    if folder is None or not pagename.startswith("chapters/") or pagename.count("/") != 1:
+        return None
+    path = f"{folder}/{pagename.split('/', 1)[1]}.ipynb"
+    return path if (ROOT / path).is_file() else None
+
+
+def _buttons(buttons):
+    for button in buttons:
+        yield button
+        yield from _buttons(button.get("buttons", []))
+
+
+def edition_header(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    """On a page of another edition: the header in its language (the words the theme leaves in English), and its
+    Colab button opening that edition's notebook (chapters/zh_CN/...). Runs after the theme made the buttons (501)."""
+    language = edition_of(app)
+    if language == "en" or app.builder.format != "html":
+        return
+    words = CHROME.get(language, {})
+    if "theme_search_bar_text" in context:
+        context["theme_search_bar_text"] = words.get(context["theme_search_bar_text"], context["theme_search_bar_text"])
+    notebook = edition_notebook(language, pagename)
+    for button in _buttons(context.get("header_buttons", [])):
+        for key in ("tooltip", "text"):
+            if isinstance(button.get(key), str):
+                button[key] = words.get(button[key], button[key])
+        url = button.get("url", "")
+        if notebook and "colab.research.google.com" in url and url.endswith(f"/{pagename}.ipynb"):
+            button["url"] = url[: -len(f"{pagename}.ipynb")] + notebook
+
+
+def edition_downloads(app: Sphinx, exception) -> None:
+    """The .ipynb a Chinese page offers for download (``_sources/chapters/X.ipynb``) is the Chinese notebook."""
+    language = edition_of(app)
+    if exception is not None or language == "en" or app.builder.format != "html":
+        return
+    import shutil
+
+    for docname in app.env.found_docs:
+        notebook = edition_notebook(language, docname)
+        target = Path(app.outdir) / "_sources" / f"{docname}.ipynb"
+        if notebook and target.exists():
+            shutil.copyfile(ROOT / notebook, target)
+
+
 class CourseGlossary(SphinxDirective):
     """``{course-glossary}``: the table of locales/glossary.yml (English, 中文, notes). Its cells are not messages to
     translate: the table is the same in both editions."""
@@ -101,9 +161,11 @@ class CourseGlossary(SphinxDirective):
 
         def row(cells):
             r = nodes.row()
-            for text in cells:
+            for i, text in enumerate(cells):
                 entry = nodes.entry()
-                entry += nodes.paragraph(text=text)  # no source: Sphinx does not extract it as a message
+                # no source: Sphinx does not extract it as a message. The English column is marked as English
+                # (docutils writes the class language-en as lang="en"): screen readers say it in English.
+                entry += nodes.paragraph(text=text, classes=["language-en"] if i == 0 else [])
                 r += entry
             return r
 
@@ -214,6 +276,8 @@ def use_static(app: Sphinx, config) -> None:
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", use_static)
     app.connect("html-page-context", add_switch)
+    app.connect("html-page-context", edition_header, priority=900)
+    app.connect("build-finished", edition_downloads)
     app.add_directive("course-glossary", CourseGlossary)
     app.add_transform(TranslatableExerciseTitles)
     app.add_transform(KeepHeadingAnchors)

@@ -1,13 +1,81 @@
-"""A list of rows that prints as a table, in a terminal and in a notebook."""
+"""A list of rows that prints as a table, in a terminal and in a notebook, in the package's language.
+
+**Headers.** A table's columns are the fields of its rows (a ``NamedTuple``). A column's header is looked up in
+:data:`COLUMNS`, the headers the package knows, each a message of its catalog (``_("output shape")``), so that it is
+shown in the reader's language; a column that is not there is headed by its name, ``_`` written as a space. A module
+that makes a table with a new column names its header once, at import::
+
+    from ._table import Table, name_columns
+    from .language import _
+
+    name_columns(learning_rate=_("learning rate"))
+
+**Cells.** A cell that is a :class:`~lenet_helpers.language.Message` or a
+:class:`~lenet_helpers.language.Phrase` (``_("convolution").phrase()``, a ``str`` that can still be said in
+another language) is shown in the reader's language; numbers, shapes and other strings as they are.
+
+In the book build (``LENET_BILINGUAL=1``) the HTML table is written in every language, and each page shows its own.
+"""
 
 from __future__ import annotations
 
 import html
 import numbers
 
+from .language import Message, _, html_both, text
 
-def format_value(value) -> str:
-    """How a table cell is written: 122304 -> '122,304', (6, 28, 28) -> '6×28×28'."""
+__all__ = ["Table", "COLUMNS", "name_columns", "format_value", "header"]
+
+#: The headers the package knows: a column's name -> its header (a message, said in the reader's language).
+COLUMNS: dict[str, Message] = {
+    # counting.LayerCount, models.LayerShape
+    "layer": _("layer"),
+    "kind": _("kind"),
+    "output_shape": _("output shape"),
+    "parameters": _("parameters"),
+    "connections": _("connections"),
+    # train.EpochStats, train.Evaluation
+    "epoch": _("epoch"),
+    "train_loss": _("train loss"),
+    "train_error": _("train error"),
+    "test_loss": _("test loss"),
+    "test_error": _("test error"),
+    "seconds": _("seconds"),
+    "loss": _("loss"),
+    "accuracy": _("accuracy"),
+    "error": _("error"),
+    "total": _("total"),
+    # experiments.Run, experiments.ShiftError
+    "setup": _("setup"),
+    "seed": _("seed"),
+    "measured": _("measured"),
+    "shift": _("shift"),
+}
+
+
+def name_columns(**headers: Message) -> None:
+    """Give columns their headers (``name_columns(learning_rate=_("learning rate"))``): see the module's docstring.
+
+    Example:
+        >>> name_columns(learning_rate=_("learning rate"))
+        >>> str(header("learning_rate"))
+        'learning rate'
+    """
+    for name, words in headers.items():
+        if not isinstance(words, Message):
+            raise TypeError(f"the header of {name!r} must be a message of the package, _(\"...\"), "
+                            f"got {type(words).__name__}")
+    COLUMNS.update(headers)
+
+
+def header(column: str):
+    """The header of ``column``: its message in :data:`COLUMNS`, else its name with spaces for ``_``."""
+    return COLUMNS.get(column, column.replace("_", " "))
+
+
+def format_value(value, language: str | None = None) -> str:
+    """How a table cell is written: 122304 -> '122,304', (6, 28, 28) -> '6×28×28'; words in ``language``
+    (default: the package's)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -18,14 +86,15 @@ def format_value(value) -> str:
         return f"{value:.4g}"
     if isinstance(value, tuple):
         return "×".join(str(v) for v in value)
-    return str(value)
+    return text(value, language)
 
 
 class Table(list):
     """Rows (named tuples) that print as an aligned table.
 
     ``str(table)`` gives plain text; notebooks show an HTML table. ``footer``
-    is an optional last row (totals, say) with the same columns.
+    is an optional last row (totals, say) with the same columns. Headers and
+    words in the cells follow the package's language (see the module's docstring).
     """
 
     footer: tuple | None = None
@@ -34,9 +103,13 @@ class Table(list):
     def columns(self) -> tuple[str, ...]:
         return tuple(self[0]._fields) if self else ()
 
-    def _cells(self):
-        rows = [[format_value(v) for v in row] for row in self]
-        footer = [format_value(v) for v in self.footer] if self.footer is not None else None
+    def headers(self, language: str | None = None) -> list[str]:
+        """The columns' headers in ``language`` (default: the package's)."""
+        return [text(header(c), language) for c in self.columns]
+
+    def _cells(self, language: str | None = None):
+        rows = [[format_value(v, language) for v in row] for row in self]
+        footer = [format_value(v, language) for v in self.footer] if self.footer is not None else None
         return rows, footer
 
     def _numeric(self) -> list[bool]:
@@ -48,29 +121,29 @@ class Table(list):
 
     def __str__(self) -> str:
         if not self:
-            return "(empty table)"
-        header = [c.replace("_", " ") for c in self.columns]
+            return str(_("(empty table)"))
+        header_cells = self.headers()
         rows, footer = self._cells()
-        everything = [header] + rows + ([footer] if footer else [])
-        widths = [max(len(r[i]) for r in everything) for i in range(len(header))]
+        everything = [header_cells] + rows + ([footer] if footer else [])
+        widths = [max(_width(r[i]) for r in everything) for i in range(len(header_cells))]
 
         numeric = self._numeric()
 
         def line(cells):
-            return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)).rstrip()
+            return "  ".join(_pad(c, w, right=num) for c, w, num in zip(cells, widths, numeric)).rstrip()
 
         rule = "  ".join("-" * w for w in widths)
-        lines = [line(header), rule] + [line(r) for r in rows]
+        lines = [line(header_cells), rule] + [line(r) for r in rows]
         if footer:
             lines += [rule, line(footer)]
         return "\n".join(lines)
 
     __repr__ = __str__
 
-    def _repr_html_(self) -> str:
+    def _html(self, language: str) -> str:
         if not self:
-            return "<p>(empty table)</p>"
-        rows, footer = self._cells()
+            return f"<p>{html.escape(text(_('(empty table)'), language))}</p>"
+        rows, footer = self._cells(language)
         numeric = self._numeric()
 
         def cells(values, tag):
@@ -79,11 +152,26 @@ class Table(list):
                 for v, num in zip(values, numeric)
             )
 
-        head = cells([c.replace("_", " ") for c in self.columns], "th")
+        head = cells(self.headers(language), "th")
         body = "".join(f"<tr>{cells(r, 'td')}</tr>" for r in rows)
         foot = f"<tfoot><tr>{cells(footer, 'th')}</tr></tfoot>" if footer else ""
         return f'<table style="border-collapse: collapse"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>{foot}</table>'
 
+    def _repr_html_(self) -> str:
+        return html_both(self._html)
+
     def to_dicts(self) -> list[dict]:
         """The rows as plain dictionaries (for JSON, or ``pandas.DataFrame(table.to_dicts())``)."""
-        return [row._asdict() for row in self]
+        return [{k: (str(v) if isinstance(v, Message) else v) for k, v in row._asdict().items()} for row in self]
+
+
+def _width(cell: str) -> int:
+    """Columns a cell takes in a terminal: a Chinese character takes two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in cell)
+
+
+def _pad(cell: str, width: int, right: bool) -> str:
+    space = " " * (width - _width(cell))
+    return space + cell if right else cell + space

@@ -8,7 +8,8 @@ environment variable ``LENET_LANGUAGE`` sets it at import). Three kinds of words
   (extracted from the code by ``make translations``; a test keeps it complete). ``_`` returns a :class:`Message`,
   which is turned into text only when it is shown, so one message can be shown in both languages;
 * a chapter's own words in a figure: ``ax.set_title(tr(en="Error per epoch", zh="每个迭代周期的错误率"))``;
-* a chapter's generated prose: ``say(en=f"...", zh=f"...")`` displays Markdown written in both languages.
+* a chapter's generated prose: ``say(en=f"...", zh=f"...")`` displays Markdown written in both languages;
+  a chapter's printed lines: ``echo(en=f"...", zh=f"...")`` prints them in the reader's language.
 
 **Both languages at once.** The website is built by executing every notebook once, and the Chinese edition reuses
 those outputs. When ``LENET_BILINGUAL=1`` (the book build sets it), every output the package makes carries both
@@ -37,8 +38,8 @@ import re
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "set_language", "get_language", "using", "bilingual", "tr", "say", "describe",
-           "Message", "Prose"]
+__all__ = ["LANGUAGES", "set_language", "get_language", "using", "bilingual", "tr", "say", "echo", "describe",
+           "Message", "Phrase", "Prose"]
 
 #: The languages the package speaks: its code -> the ``lang`` tag of a web page in it.
 LANGUAGES = {"en": "en", "zh_CN": "zh-CN"}
@@ -74,6 +75,8 @@ def _checked(language) -> str:
 def set_language(language: str) -> None:
     """Make the package speak ``language``: ``"en"`` or ``"zh_CN"`` (``"zh"`` and ``"zh-CN"`` work too).
 
+    For Chinese, matplotlib gets a font with Chinese glyphs; if there is none, a warning says what to install.
+
     Example:
         >>> set_language("zh")
         >>> get_language()
@@ -83,7 +86,12 @@ def set_language(language: str) -> None:
     global _language
     _language = _checked(language)
     if _language != "en":
-        _use_cjk_font()
+        try:
+            _use_cjk_font()
+        except RuntimeError as missing:  # the words still follow the language; only the figures' glyphs are missing
+            import warnings
+
+            warnings.warn(f"{missing}. Until then the figures draw Chinese characters as empty boxes.", stacklevel=2)
 
 
 def get_language() -> str:
@@ -200,6 +208,8 @@ class Message:
                     template = template.format(*(_render(a, language) for a in args),
                                                **{k: _render(v, language) for k, v in kwargs.items()})
                 out.append(template)
+            elif callable(part):  # words made for each language (see computed)
+                out.append(part(language))
             else:
                 out.append(str(_render(part, language)))
         return "".join(out)
@@ -239,11 +249,76 @@ class Message:
             joined.append(part)
         return Message(*joined)
 
+    def phrase(self) -> "Phrase":
+        """This message as a :class:`Phrase`: a ``str`` in the current language that can still be said in another."""
+        return Phrase(self)
+
+
+class Phrase(str):
+    """A ``str`` (the words in the language the package spoke when it was made) that remembers its
+    :class:`Message`, so that a table or a figure can show it in another language (``render``).
+
+    For values that code compares, slices or stores (a table's cells, a layer's description): they behave as the
+    plain string everywhere, and the book build can still show them in both languages.
+
+    Example:
+        >>> kind = _("Figure").phrase()
+        >>> kind, kind.render("zh_CN")
+        ('Figure', '图')
+    """
+
+    __slots__ = ("message",)
+
+    def __new__(cls, message: "Message"):
+        self = super().__new__(cls, str(message))
+        self.message = message
+        return self
+
+    def render(self, language: str | None = None) -> str:
+        return self.message.render(language)
+
+    def __format__(self, spec: str) -> str:
+        if bilingual():
+            _formatted[str(self)] = self  # written into a chapter's sentence: say() and echo() can say it again
+        return format(str(self), spec)
+
+    def __reduce__(self):  # pickled (copied to another process) as the plain string
+        return (str, (str(self),))
+
+
+_formatted: dict[str, "Phrase"] = {}  # phrases put into f-strings, in the book build: their words -> the phrase
+
+
+def _in_language(words: str, language: str) -> str:
+    """A chapter's ``words`` for ``language``, where the phrases of the package it quotes (``f"{describe(layer)}"``:
+    written in the language the book is built in) are said in ``language`` too. Only whole phrases are replaced."""
+    if language == _language or not _formatted:
+        return words
+    for english in sorted(_formatted, key=len, reverse=True):
+        if english in words:
+            said = _formatted[english].render(language)
+            words = re.sub(rf"(?<![\w.]){re.escape(english)}(?![\w(])", lambda _m: said, words)
+    return words
+
 
 def _(message: str) -> Message:
     """A message of the package's own, to translate with its catalog (``make translations`` extracts every
     ``_("...")`` of the package's code)."""
     return Message((message, (), {}))
+
+
+def computed(words) -> Message:
+    """A message whose words ``words(language)`` makes for each language (when joining, wrapping or ordering
+    differs between them).
+
+    Example:
+        >>> m = computed(lambda language: " / ".join([_("Figure").render(language)] * 2))
+        >>> m.render("zh_CN")
+        '图 / 图'
+    """
+    if not callable(words):
+        raise TypeError(f"computed() needs a function of the language, got {type(words).__name__}")
+    return Message(words)
 
 
 def text(value, language: str | None = None) -> str:
@@ -300,7 +375,8 @@ class Prose:
     def _repr_markdown_(self) -> str:
         if not bilingual():
             return self.pair.render()
-        return "\n".join(f'<div lang="{tag}" data-lenet-lang="{code}">\n\n{self.pair.render(code).strip()}\n\n</div>'
+        return "\n".join(f'<div lang="{tag}" data-lenet-lang="{code}">\n\n'
+                         f'{_in_language(self.pair.render(code), code).strip()}\n\n</div>'
                          for code, tag in LANGUAGES.items())
 
 
@@ -317,6 +393,49 @@ def say(en: str, zh: str) -> Prose:
     return Prose(en, zh)
 
 
+class Printed:
+    """Lines as ``print`` shows them, in the reader's language (see :func:`echo`)."""
+
+    def __init__(self, en: str, zh: str):
+        self.pair = _words(en, zh, "echo")
+
+    def __str__(self) -> str:
+        return self.pair.render()
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return html_both(lambda code: f'<pre class="lenet-printed">'
+                                      f'{html.escape(_in_language(self.pair.render(code), code))}</pre>')
+
+
+def echo(en: str, zh: str) -> None:
+    """Print ``en`` or ``zh``, whichever is the reader's language: ``print`` for a chapter's own sentences.
+
+    On the website, the lines are shown in both languages and each page keeps its own (``print`` can only write one).
+
+    Example:
+        >>> echo(en=f"output size: {28}", zh=f"输出大小：{28}")
+        output size: 28
+    """
+    printed = Printed(en, zh)
+    if bilingual() and _in_notebook():
+        from IPython.display import display
+
+        display(printed)
+    else:
+        print(printed)
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
 # ---------------------------------------------------------------------------
 # Output in both languages (the book build)
 # ---------------------------------------------------------------------------
@@ -331,21 +450,53 @@ def html_both(render) -> str:
                    for code, tag in LANGUAGES.items())
 
 
-_CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
-              "PingFang SC", "Microsoft YaHei", "SimHei")
+# Fonts with Chinese glyphs, preferred first: Noto Sans CJK (Debian's fonts-noto-cjk; Google's, as on Colab with
+# fonts-noto-cjk installed), Adobe's Source Han Sans (the same design), then those of macOS, Windows and other Linux
+# distributions.
+_CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Source Han Sans CN", "Noto Sans CJK TC",
+              "Noto Sans CJK JP", "Noto Sans CJK KR", "PingFang SC", "Hiragino Sans GB", "Heiti SC", "STHeiti",
+              "Microsoft YaHei", "SimHei", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback",
+              "AR PL UMing CN", "Arial Unicode MS")
+_MISSING_FONT = ("no font with Chinese glyphs for the figures: install one and restart the kernel "
+                 "(Debian/Ubuntu: sudo apt-get install fonts-noto-cjk; Colab: !apt-get install -y fonts-noto-cjk; "
+                 "macOS and Windows have one)")
+
+
+def _any_cjk_font(font_manager) -> str | None:
+    """A font of matplotlib's that fontconfig says covers Chinese (Linux, BSD), for a CJK font not listed above."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("fc-list"):
+        return None
+    try:
+        files = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    covering = sorted({line.strip().rstrip(":") for line in files.splitlines() if line.strip()})
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    for path in covering:  # installed after matplotlib made its list of fonts (apt-get install in a running kernel)
+        if path not in known:
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+    names = sorted({f.name for f in font_manager.fontManager.ttflist if f.fname in set(covering)})
+    return next((n for n in names if "sans" in n.lower() and "mono" not in n.lower()), names[0] if names else None)
 
 
 def _use_cjk_font() -> str:
     """Let matplotlib draw Chinese: a CJK font after the default one, which still draws Latin letters and digits
-    (matplotlib falls back from one family of ``font.family`` to the next, glyph by glyph). Returns its name."""
+    (matplotlib falls back from one family of ``font.family`` to the next, glyph by glyph). Returns its name.
+
+    Raises ``RuntimeError`` naming the package to install when matplotlib finds no font with Chinese glyphs."""
     import matplotlib
     from matplotlib import font_manager
 
     available = {f.name for f in font_manager.fontManager.ttflist}
-    found = next((name for name in _CJK_FONTS if name in available), None)
+    found = next((name for name in _CJK_FONTS if name in available), None) or _any_cjk_font(font_manager)
     if found is None:
-        raise RuntimeError("no font with Chinese glyphs for the figures: install one "
-                           "(Debian/Ubuntu: sudo apt-get install fonts-noto-cjk; then restart the kernel)")
+        raise RuntimeError(_MISSING_FONT)
     families = list(matplotlib.rcParams["font.family"])
     if found not in families:
         matplotlib.rcParams["font.family"] = [*families, found]
@@ -358,6 +509,20 @@ def describe(figure, en: str, zh: str):
     Without one, a figure's alt text is made from its titles and axis labels. Returns the figure.
     """
     figure._lenet_alt = _words(en, zh, "describe")
+    return figure
+
+
+def _known(words):
+    """``words`` as given to the package (a title, say), or, when they were made by ``_``, :func:`tr` or a
+    :class:`Phrase`, something that says them in any language."""
+    if hasattr(words, "render"):
+        return words
+    return _drawn.get(words, words) if isinstance(words, str) else words
+
+
+def _described(figure, message: "Message"):
+    """The package's own alt text for ``figure`` (a :class:`Message`, said in any language)."""
+    figure._lenet_alt = message
     return figure
 
 
@@ -437,8 +602,9 @@ def _alt_in(figure, language: str) -> str:
 def _install_figure_display() -> None:
     """In a notebook of the book build, show every matplotlib figure with :func:`figure_html`.
 
-    matplotlib's inline backend resets the figure formatters when pyplot is first imported (it may be later than
-    this package), so the formatter is put back after every cell too, before the backend shows that cell's figures.
+    matplotlib's inline backend resets the figure formatters when it starts, which is when a cell first draws with
+    pyplot (later than this package's import, and before that cell shows its figure): the formatter is put back
+    right after each reset, and after every cell too.
     """
     try:
         from IPython import get_ipython
@@ -452,6 +618,28 @@ def _install_figure_display() -> None:
     def install(*_args):
         shell.display_formatter.formatters["text/html"].for_type(Figure, figure_html)
 
+    def keeping_ours(select_figure_formats):
+        """IPython's select_figure_formats removes every formatter of figures (matplotlib_inline calls it when a cell
+        first uses pyplot, before the cell shows its figure): put this one back each time."""
+        if getattr(select_figure_formats, "_lenet", False):
+            return select_figure_formats
+
+        def select_then_install(*args, **kwargs):
+            result = select_figure_formats(*args, **kwargs)
+            install()
+            return result
+
+        select_then_install._lenet = True
+        return select_then_install
+
+    import sys
+
+    from IPython.core import pylabtools
+
+    pylabtools.select_figure_formats = keeping_ours(pylabtools.select_figure_formats)
+    inline = sys.modules.get("matplotlib_inline.backend_inline")  # imported already: it holds its own reference
+    if inline is not None and hasattr(inline, "select_figure_formats"):
+        inline.select_figure_formats = keeping_ours(inline.select_figure_formats)
     install()
     shell.events.register("post_execute", install)
 

@@ -49,6 +49,7 @@ from .layers import (  # noqa: F401  (re-exported: models.Squash is layers.Squas
     squash,
     uniform_fan_in_,
 )
+from .language import _
 from .modules import describe, device_of, evaluating  # noqa: F401  (describe re-exported)
 from .tracing import trace
 
@@ -131,7 +132,7 @@ def trace_shapes(model: nn.Module, input_size) -> Table:
         [('conv', 'conv 3×3, 1→2', (2, 4, 4)), ('max_pool2d', 'max pool 2×2 (function)', (2, 2, 2))]
     """
     steps = trace(model, input_size).steps
-    table = Table([LayerShape("input", "", check_input_size(input_size))])
+    table = Table([LayerShape(_("input").phrase(), "", check_input_size(input_size))])
     table += [LayerShape(step.name, step.kind, step.output_shape) for step in steps]
     return table
 
@@ -169,12 +170,12 @@ class _LeNet(nn.Sequential):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c, h, w = self.input_size
         if not isinstance(x, torch.Tensor) or x.ndim != 4 or tuple(x.shape[1:]) != self.input_size:
-            hint = ""
+            message = _("{model} expects a batch of images of shape {expected}, got {got}.").format(
+                model=type(self).__name__, expected=f"N×{c}×{h}×{w}", got=shape_of(x))
             if isinstance(x, torch.Tensor) and x.ndim == 4 and tuple(x.shape[2:]) == (28, 28) and h == 32:
-                hint = " MNIST digits are 28×28: pad them to 32×32, e.g. data.mnist_tensors(size=32)."
-            raise ValueError(
-                f"{type(self).__name__} expects a batch of images of shape N×{c}×{h}×{w}, got {shape_of(x)}.{hint}"
-            )
+                message = message + " " + _("MNIST digits are 28×28: pad them to 32×32, e.g. {call}.").format(
+                    call="data.mnist_tensors(size=32)")
+            raise ValueError(str(message))
         return super().forward(x)
 
     def trace(self, input_size=None) -> Table:

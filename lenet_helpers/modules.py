@@ -20,15 +20,16 @@ Example:
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import torch
 from torch import nn
 
 from ._validate import check_module
+from .language import Message, _
 from .layers import EuclideanRBF, PartialConv2d, Squash, Subsampling
 
-__all__ = ["device_of", "evaluating", "describe"]
+__all__ = ["device_of", "evaluating", "describe", "layer_words", "LayerWords"]
 
 
 def device_of(module: nn.Module) -> torch.device:
@@ -66,54 +67,101 @@ def evaluating(module: nn.Module) -> Iterator[nn.Module]:
 
 
 def describe(module: nn.Module) -> str:
-    """A short human description of a layer, e.g. ``"conv 5×5, 1→6 + scaled tanh"``.
+    """A short human description of a layer, e.g. ``"conv 5×5, 1→6 + scaled tanh"``, in the package's language.
+
+    It is a :class:`~lenet_helpers.language.Phrase`: a ``str`` that the course's tables and figures can still show in
+    another language.
 
     Example:
         >>> describe(nn.Sequential(nn.Conv2d(1, 6, 5), Squash()))
         'conv 5×5, 1→6 + scaled tanh'
+        >>> describe(nn.MaxPool2d(2)).render("zh_CN")
+        '最大汇聚 2×2'
+    """
+    return Message(" + ").join(words.text for words in layer_words(module)).phrase()
+
+
+class LayerWords(NamedTuple):
+    """What one layer does, in words (messages of the package): ``text`` as :func:`describe` says it
+    ("conv 5×5, 1→6, padding 2"), and, for a diagram, ``what`` ("conv 5×5") and short ``details`` ("pad 2",
+    "stride 2", "Table I")."""
+
+    text: Message
+    what: Message
+    details: tuple = ()
+
+
+def layer_words(module: nn.Module) -> list[LayerWords]:
+    """The words of :func:`describe`, one :class:`LayerWords` per layer (several for an ``nn.Sequential``).
+
+    Example:
+        >>> [str(w.what) for w in layer_words(nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU()))]
+        ['conv 5×5', 'ReLU']
     """
     if isinstance(module, nn.Sequential):
-        return " + ".join(describe(m) for m in module)
+        return [words for m in module for words in layer_words(m)]
     if isinstance(module, nn.Conv2d):
         kh, kw = module.kernel_size
-        text = f"conv {kh}×{kw}, {module.in_channels}→{module.out_channels}"
+        what = _("conv {size}").format(size=f"{kh}×{kw}")
+        said, short = [], []
         if module.padding not in ((0, 0), "valid"):
-            text += f", padding {module.padding[0] if isinstance(module.padding, tuple) else module.padding}"
+            padding = module.padding[0] if isinstance(module.padding, tuple) else module.padding
+            said.append(_("padding {padding}").format(padding=padding))
+            short.append(_("pad {padding}").format(padding=padding))
         if module.stride != (1, 1):
-            text += f", stride {module.stride[0]}"
+            said.append(_("stride {stride}").format(stride=module.stride[0]))
+            short.append(said[-1])
         if module.dilation != (1, 1):
-            text += f", dilation {module.dilation[0]}"
+            said.append(_("dilation {dilation}").format(dilation=module.dilation[0]))
+            short.append(said[-1])
         if module.groups > 1:
-            depthwise = module.groups == module.in_channels
-            text += ", depthwise" if depthwise else f", {module.groups} groups"
-        return text
-    if isinstance(module, PartialConv2d):
+            said.append(_("depthwise") if module.groups == module.in_channels
+                        else _("{groups} groups").format(groups=module.groups))
+            short.append(said[-1])
+        text = _(", ").join([what, f"{module.in_channels}→{module.out_channels}", *said])
+        return [LayerWords(text, what, tuple(short))]
+    named = type(module).__name__  # a chapter's own version of a course layer (chapter 4 writes them) is described alike
+    if isinstance(module, PartialConv2d) or (named == "PartialConv2d" and hasattr(module, "table")):
         k = module.kernel_size
-        return f"conv {k}×{k}, {module.in_channels}→{module.out_channels} (Table I)"
-    if isinstance(module, Subsampling):
+        text = _("conv {size}, {channels} (Table I)").format(size=f"{k}×{k}",
+                                                            channels=f"{module.in_channels}→{module.out_channels}")
+        return [LayerWords(text, _("conv {size}").format(size=f"{k}×{k}"), (_("Table I"),))]
+    if isinstance(module, Subsampling) or (named == "Subsampling" and hasattr(module, "kernel_size")):
         k = module.kernel_size
-        return f"subsampling {k}×{k} (trainable)"
+        return [LayerWords(_("subsampling {size} (trainable)").format(size=f"{k}×{k}"),
+                           _("subsampling {size}").format(size=f"{k}×{k}"))]
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         k = _first(module.kernel_size)
-        text = f"{'max' if isinstance(module, nn.MaxPool2d) else 'avg'} pool {k}×{k}"
+        what = (_("max pool {size}") if isinstance(module, nn.MaxPool2d) else _("avg pool {size}")).format(
+            size=f"{k}×{k}")
+        said = []
         stride, padding = _first(module.stride), _first(module.padding)
         if stride not in (None, k):
-            text += f", stride {stride}"
+            said.append(_("stride {stride}").format(stride=stride))
         if padding:
-            text += f", padding {padding}"
-        return text
+            said.append(_("padding {padding}").format(padding=padding))
+        return [LayerWords(_(", ").join([what, *said]) if said else what, what, tuple(said))]
     if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
         size = module.output_size if isinstance(module.output_size, tuple) else (module.output_size,) * 2
-        kind = "max" if isinstance(module, nn.AdaptiveMaxPool2d) else "avg"
-        return f"adaptive {kind} pool to " + "×".join("any" if s is None else str(s) for s in size)
+        size = "×".join("any" if s is None else str(s) for s in size)
+        what = (_("adaptive max pool to {size}") if isinstance(module, nn.AdaptiveMaxPool2d)
+                else _("adaptive avg pool to {size}")).format(size=size)
+        return [LayerWords(what, what)]
     if isinstance(module, nn.Linear):
-        return f"linear {module.in_features}→{module.out_features}"
-    if isinstance(module, EuclideanRBF):
-        return f"Euclidean RBF {module.centers.shape[1]}→{module.centers.shape[0]}"
-    names = {Squash: "scaled tanh", nn.ReLU: "ReLU", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.Flatten: "flatten",
-             nn.BatchNorm2d: "batch norm", nn.Dropout: "dropout", nn.ReLU6: "ReLU6", nn.Hardswish: "hardswish",
-             nn.SiLU: "SiLU", nn.GELU: "GELU", nn.Softmax: "softmax", nn.LogSoftmax: "log-softmax"}
-    return names.get(type(module), type(module).__name__)
+        what = _("linear {size}").format(size=f"{module.in_features}→{module.out_features}")
+        return [LayerWords(what, what)]
+    if isinstance(module, EuclideanRBF) or (named == "EuclideanRBF" and hasattr(module, "centers")):
+        what = _("Euclidean RBF {size}").format(size=f"{module.centers.shape[1]}→{module.centers.shape[0]}")
+        return [LayerWords(what, what)]
+    names = {Squash: _("scaled tanh"), nn.Flatten: _("flatten"), nn.BatchNorm2d: _("batch norm"),
+             nn.Dropout: _("dropout")}
+    plain = {nn.ReLU: "ReLU", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.ReLU6: "ReLU6", nn.Hardswish: "hardswish",
+             nn.SiLU: "SiLU", nn.GELU: "GELU", nn.Softmax: "softmax",
+             nn.LogSoftmax: "log-softmax"}  # the functions' own names, in any language
+    if named == "Squash":
+        return [LayerWords(_("scaled tanh"), _("scaled tanh"))]
+    what = names.get(type(module)) or Message(plain.get(type(module), named))
+    return [LayerWords(what, what)]
 
 
 def _first(value):

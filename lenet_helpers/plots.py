@@ -4,6 +4,10 @@ Every function returns a matplotlib ``Figure``. In a notebook, a figure that is
 the last expression of a cell is shown once (as a PNG); elsewhere, use
 ``fig.savefig(...)``. The figures are made without ``pyplot``'s global state,
 so nothing is shown twice and nothing leaks between cells.
+
+Their words (titles, axes, legends) are messages of the package, drawn in its language
+(:mod:`lenet_helpers.language`), and each figure carries an alt text that says what it shows
+(screen readers read it on the website, where every figure is drawn in both languages).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numpy as np
 import torch
 
 from ._validate import check_int, check_pair, check_tensor
+from .language import Message, _, _described, _known, _use_cjk_font, computed, html_both, text, using
 
 __all__ = [
     "Figure",
@@ -97,7 +102,22 @@ def show_images(images, labels=None, predictions=None, *, ncols: int = 10, cmap:
             else:
                 guess = int(predictions[i])
                 ax.set_title(f"{label}→{guess}", fontsize=11, color="black" if guess == label else "tab:red")
-    return fig
+    if labels is None:
+        alt = _("{n} images").format(n=n)
+    elif predictions is None:
+        alt = _("{n} images of digits, labelled {labels}").format(n=n, labels=_listed(int(v) for v in labels))
+    else:
+        pairs = [(int(t), int(g)) for t, g in zip(labels, predictions)]
+        wrong = [f"{t}→{g}" for t, g in pairs if t != g]
+        alt = _("{n} digits, each titled with its label and the prediction (label→prediction): {pairs}; "
+                "{wrong} wrong, in red").format(n=n, pairs=_listed(f"{t}→{g}" for t, g in pairs), wrong=len(wrong))
+    return _described(fig, alt)
+
+
+def _listed(values, most: int = 30) -> str:
+    """Values joined by commas, the first ``most`` and an ellipsis (for an alt text)."""
+    values = [str(v) for v in values]
+    return ", ".join(values[:most]) + (", …" if len(values) > most else "")
 
 
 def _column(row, name):
@@ -147,8 +167,9 @@ def plot_history(history, *, evaluated_on: str = "test", train_error_after_epoch
             raise ValueError(f"train_error_after_epoch must have one error per epoch ({len(history)}), got {len(after)}")
     fig = Figure(figsize=(9, 3.2), layout="constrained")
     ax_loss, ax_err = fig.subplots(1, 2)
-    train_label = "train (during the epoch)" if after is not None else "train"
-    for split, label, style in (("train", train_label, "-o"), ("test", evaluated_on, "--s")):
+    train_label = str(_("train (during the epoch)") if after is not None else _("train"))
+    held_out = _SETS.get(evaluated_on, Message(evaluated_on))
+    for split, label, style in (("train", train_label, "-o"), ("test", str(held_out), "--s")):
         losses = [_column(r, f"{split}_loss") for r in history]
         errors = [_column(r, f"{split}_error") for r in history]
         if all(v is not None for v in losses):
@@ -156,15 +177,15 @@ def plot_history(history, *, evaluated_on: str = "test", train_error_after_epoch
         if all(v is not None for v in errors):
             ax_err.plot(epochs, [100 * e for e in errors], style, label=label, markersize=4)
         if split == "train" and after is not None:
-            ax_err.plot(epochs, [100 * e for e in after], ":^", color="tab:green", label="train (after the epoch)",
-                        markersize=4)
-    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
-    ax_err.set(xlabel="epoch", ylabel="error (%)", title="error")
+            ax_err.plot(epochs, [100 * e for e in after], ":^", color="tab:green",
+                        label=str(_("train (after the epoch)")), markersize=4)
+    ax_loss.set(xlabel=str(_("epoch")), ylabel=str(_("loss")), title=str(_("loss")))
+    ax_err.set(xlabel=str(_("epoch")), ylabel=str(_("error (%)")), title=str(_("error")))
     plotted = [v for line in ax_err.lines for v in line.get_ydata()]
     if plotted and min(plotted) > 0 and max(plotted) > 10 * min(plotted):
         import matplotlib.ticker
 
-        ax_err.set(yscale="log", ylabel="error (%, log scale)")
+        ax_err.set(yscale="log", ylabel=str(_("error (%, log scale)")))
         ax_err.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax_err.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
             lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
@@ -172,7 +193,21 @@ def plot_history(history, *, evaluated_on: str = "test", train_error_after_epoch
         ax.legend()
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
-    return fig
+    last = history[-1]
+    if _column(last, "test_error") is not None:
+        alt = _("Loss and error (%) per epoch on the training set and the {held_out} set; after epoch {epoch}, "
+                "{held_out} error {error}, training error {train} (measured during the epoch)")
+        alt = alt.format(held_out=held_out, epoch=_column(last, "epoch"),
+                         error=f"{100 * _column(last, 'test_error'):.2f}%", train=f"{100 * _column(last, 'train_error'):.2f}%")
+    else:
+        alt = _("Loss and error (%) per epoch on the training set; after epoch {epoch}, training error {train} "
+                "(measured during the epoch)").format(epoch=_column(last, "epoch"),
+                                                      train=f"{100 * _column(last, 'train_error'):.2f}%")
+    return _described(fig, alt)
+
+
+# What plot_history's legend calls the held-out set (its evaluated_on); another name is written as given.
+_SETS = {"test": _("test"), "validation": _("validation")}
 
 
 def plot_error_per_pass(runs, *, paper=None, title: str | None = None) -> Figure:
@@ -211,32 +246,35 @@ def plot_error_per_pass(runs, *, paper=None, title: str | None = None) -> Figure
     ax = fig.subplots()
     x = list(range(1, passes + 1))
     lowest = []
-    for key, name, colour in (("test_error_per_pass", "test error", "tab:blue"),
-                              ("train_error_per_pass", "training error", "tab:orange")):
+    finals = []
+    for key, name, colour in (("test_error_per_pass", _("test error"), "tab:blue"),
+                              ("train_error_per_pass", _("training error"), "tab:orange")):
         curves = [[100 * e for e in r[key]] for r in runs if key in r]
         if not curves:
             continue
         columns = list(zip(*curves))
         median = [statistics.median(c) for c in columns]
-        which = f"median of {len(curves)} runs" if len(curves) > 1 else "one run"
-        ax.plot(x, median, "-o", color=colour, markersize=3, label=f"{name} ({which})")
+        which = _("median of {n} runs").format(n=len(curves)) if len(curves) > 1 else _("one run")
+        ax.plot(x, median, "-o", color=colour, markersize=3, label=str(_("{name} ({which})").format(name=name, which=which)))
+        finals.append(_("{name} {error}").format(name=name, error=f"{median[-1]:.2f}%"))
         if len(curves) > 1:
             ax.fill_between(x, [min(c) for c in columns], [max(c) for c in columns], color=colour, alpha=0.2,
                             linewidth=0)
         lowest.append(min(min(c) for c in columns))
     if "test_error_pct" in paper:
         ax.axhline(paper["test_error_pct"], color="tab:blue", linestyle="--", linewidth=1,
-                   label=f"paper: test error {paper['test_error_pct']}%")
+                   label=str(_("paper: test error {error}").format(error=f"{paper['test_error_pct']}%")))
         lowest.append(paper["test_error_pct"])
     if "train_error_pct" in paper and "train_error_after_passes" in paper:
         ax.plot([paper["train_error_after_passes"]], [paper["train_error_pct"]], "*", color="tab:red", markersize=11,
-                label=f"paper: training error {paper['train_error_pct']}% after {paper['train_error_after_passes']} passes")
+                label=str(_("paper: training error {error} after {passes} passes").format(
+                    error=f"{paper['train_error_pct']}%", passes=paper["train_error_after_passes"])))
         lowest.append(paper["train_error_pct"])
     if "test_error_settles_after_passes" in paper:
         settled = paper["test_error_settles_after_passes"]
         ax.axvspan(settled, max(passes, settled) + 0.5, color="0.85", alpha=0.5, linewidth=0,
-                   label=f"paper: test error settled (after about {settled} passes)")
-    ax.set(xlabel="pass through the training set", ylabel="error (%, log scale)", yscale="log",
+                   label=str(_("paper: test error settled (after about {passes} passes)").format(passes=settled)))
+    ax.set(xlabel=str(_("pass through the training set")), ylabel=str(_("error (%, log scale)")), yscale="log",
            xlim=(0.5, passes + 0.5), title=title)
     ax.set_ylim(bottom=0.8 * min(lowest))
     ticks = [t for t in (0.1, 0.2, 0.35, 0.5, 1, 2, 5, 10, 20, 50, 100) if t >= 0.8 * min(lowest)]
@@ -246,7 +284,14 @@ def plot_error_per_pass(runs, *, paper=None, title: str | None = None) -> Figure
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.legend(fontsize=7, loc="upper right")
     ax.grid(alpha=0.3)
-    return fig
+    alt = _("Error (%, log scale) after each of {passes} passes through the training set, the median of {runs} "
+            "runs and their range; after the last pass: {finals}").format(
+        passes=passes, runs=len(runs), finals=_(", ").join(finals))
+    if "test_error_pct" in paper:
+        alt = alt + _("; the paper's test error: {error}").format(error=f"{paper['test_error_pct']}%")
+    if title:
+        alt = _("{title}. {description}").format(title=_known(title), description=alt)
+    return _described(fig, alt)
 
 
 def show_kernels(weight, *, size: float = 0.8) -> Figure:
@@ -273,7 +318,13 @@ def show_kernels(weight, *, size: float = 0.8) -> Figure:
         kernels = w.reshape(cout * cin, *w.shape[2:])
     for ax, k in zip(axes, kernels):
         ax.imshow(k, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    return fig
+    if cin == 1:
+        alt = _("{n} kernels of {size} as small images: red positive, blue negative, white zero")
+        alt = alt.format(n=cout, size=f"{w.shape[2]}×{w.shape[3]}")
+    else:
+        alt = _("{n} kernels of {size} as small images, {rows} rows of {cols}: red positive, blue negative, white zero")
+        alt = alt.format(n=cout * cin, size=f"{w.shape[2]}×{w.shape[3]}", rows=cout, cols=cin)
+    return _described(fig, alt)
 
 
 def show_feature_maps(maps, *, ncols: int = 8, size: float = 1.0, title: str | None = None) -> Figure:
@@ -302,15 +353,20 @@ def show_feature_maps(maps, *, ncols: int = 8, size: float = 1.0, title: str | N
         ax = fig.subplots()
         ax.imshow(m[None, :], cmap="viridis", aspect="auto")
         ax.set_yticks([])
-        ax.set_xlabel("unit")
+        ax.set_xlabel(str(_("unit")))
+        alt = _("The values of {n} units as one strip of colours, from {low} (dark) to {high} (yellow)")
+        alt = alt.format(n=len(m), low=f"{m.min():.3g}", high=f"{m.max():.3g}")
     else:
         ncols = check_int(ncols, "ncols", minimum=1)
         fig, axes = _grid(len(m), ncols, size)
         for ax, fmap in zip(axes, m):
             ax.imshow(fmap, cmap="viridis")
+        alt = _("{n} feature maps of {size}, each as a small image, from {low} (dark) to {high} (yellow)")
+        alt = alt.format(n=len(m), size=f"{m.shape[1]}×{m.shape[2]}", low=f"{m.min():.3g}", high=f"{m.max():.3g}")
     if title:
         fig.suptitle(title)
-    return fig
+        alt = _("{title}: {description}").format(title=_known(title), description=alt)
+    return _described(fig, alt)
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int = 10) -> torch.Tensor:
@@ -364,8 +420,15 @@ def plot_confusion_matrix(matrix, *, class_names=None) -> Figure:
             ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center", fontsize=7, fontweight="bold" if i == j else None)
     ax.set_xticks(range(k), names)
     ax.set_yticks(range(k), names)
-    ax.set(xlabel="predicted", ylabel="true")
-    return fig
+    ax.set(xlabel=str(_("predicted")), ylabel=str(_("true")))
+    mistakes = int(off_diagonal.sum())
+    alt = _("Confusion matrix of {n} images: rows the true class, columns the predicted one; {right} right (the "
+            "diagonal), {wrong} wrong").format(n=int(m.sum()), right=int(np.trace(m)), wrong=mistakes)
+    if mistakes:
+        i, j = np.unravel_index(off_diagonal.argmax(), off_diagonal.shape)
+        alt = alt + _("; the most frequent mistake: {true} taken for {predicted}, {count} times").format(
+            true=names[i], predicted=names[j], count=int(off_diagonal[i, j]))
+    return _described(fig, alt)
 
 
 def plot_c3_table(table=None) -> Figure:
@@ -395,39 +458,44 @@ def plot_c3_table(table=None) -> Figure:
     ax.set_yticks(np.arange(-0.5, rows), minor=True)
     ax.grid(which="minor", color="#999", linewidth=0.5)
     ax.tick_params(which="minor", length=0)
-    ax.set(xlabel="C3 map", ylabel="S2 map")
+    ax.set(xlabel=str(_("C3 map")), ylabel=str(_("S2 map")))
     ax.xaxis.set_label_position("top")
     ax.xaxis.tick_top()
     for j, n in enumerate(t.sum(axis=0)):
         ax.text(j, rows - 0.2, str(int(n)), ha="center", va="top", fontsize=8)
     if table is None:  # the paper's grouping of the 16 maps
-        for start, stop, label in ((0, 6, "3 contiguous"), (6, 12, "4 contiguous"), (12, 15, "4 non-contig."), (15, 16, "all")):
+        for start, stop, label in ((0, 6, _("3 contiguous")), (6, 12, _("4 contiguous")),
+                                   (12, 15, _("4 non-contig.")), (15, 16, _("all"))):
             if start:
                 ax.axvline(start - 0.5, color="tab:red", linewidth=1.5)
-            ax.text((start + stop - 1) / 2, rows + 0.6, label, ha="center", va="top", fontsize=8, color="tab:red")
+            ax.text((start + stop - 1) / 2, rows + 0.6, str(label), ha="center", va="top", fontsize=8, color="tab:red")
     ax.set_ylim(rows + 1.2, -0.5)
-    return fig
+    alt = _("A table of {rows} S2 maps (rows) by {cols} C3 maps (columns), a dark cell where the S2 map feeds the C3 "
+            "map; inputs per C3 map: {counts}").format(rows=rows, cols=cols, counts=_listed(int(n) for n in t.sum(axis=0)))
+    if table is None:
+        alt = _("Table I of the paper. ") + alt
+    return _described(fig, alt)
 
 
 # The player is matplotlib's ``to_jshtml``. Its buttons are Font Awesome icons loaded from a CDN; here they are drawn
 # as inline SVG instead (no network, no font needed), each with a text label, and the frame, the slider and the loop
-# mode get labels too. Every word the reader sees or hears is in _PLAYER_TEXT, so another language can replace it.
+# mode get labels too. Every word the reader sees or hears is a message in _PLAYER_TEXT, said in the package's language.
 _PLAYER_TEXT = {
-    "slower": "Decrease speed",
-    "first_frame": "First frame",
-    "previous_frame": "Previous frame",
-    "reverse_animation": "Play backwards",
-    "pause_animation": "Pause",
-    "play_animation": "Play",
-    "next_frame": "Next frame",
-    "last_frame": "Last frame",
-    "faster": "Increase speed",
-    "slider": "Frame",
-    "loop_mode": "Repetition mode",
-    "once": "Once",
-    "loop": "Loop",
-    "reflect": "Reflect",
-    "animation": "Animation, {frames} frames",
+    "slower": _("Decrease speed"),
+    "first_frame": _("First frame"),
+    "previous_frame": _("Previous frame"),
+    "reverse_animation": _("Play backwards"),
+    "pause_animation": _("Pause"),
+    "play_animation": _("Play"),
+    "next_frame": _("Next frame"),
+    "last_frame": _("Last frame"),
+    "faster": _("Increase speed"),
+    "slider": _("Frame"),
+    "loop_mode": _("Repetition mode"),
+    "once": _("Once"),
+    "loop": _("Loop"),
+    "reflect": _("Reflect"),
+    "animation": _("Animation, {frames} frames"),
 }
 
 # The icons, 16×16, filled with the button's text colour: (matplotlib's method the button calls, SVG path).
@@ -450,30 +518,35 @@ _PLAYER_STYLE = '<style>html[data-theme="dark"] .cell_output .animation { color-
 _BUTTON = re.compile(r'<button\b[^>]*onclick="(anim\w+)\.(\w+)\(\)"[^>]*>\s*<i class="fa[^"]*"></i>\s*</button>')
 
 
-def _icon_button(match: re.Match) -> str:
-    player, method = match.group(1), match.group(2)
-    if method not in _PLAYER_ICONS:
-        return match.group(0)
-    label = html_escape(_PLAYER_TEXT[method])
-    return (f'<button type="button" title="{label}" aria-label="{label}" onclick="{player}.{method}()">'
-            f'<svg class="anim-icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">'
-            f'<path fill="currentColor" d="{_PLAYER_ICONS[method]}"/></svg></button>')
-
-
-def _self_contained(html: str, alt: str) -> str:
+def _self_contained(html: str, alt, language: str | None = None) -> str:
     """matplotlib's player, offline and labelled: no Font Awesome stylesheet (a CDN request), buttons drawn as inline
-    SVG with a text label each, ``alt`` on the frame's image, labels on the slider and on the loop-mode radio buttons."""
+    SVG with a text label each, ``alt`` on the frame's image, labels on the slider and on the loop-mode radio buttons;
+    its words in ``language`` (default: the package's)."""
+
+    def say(key):
+        return html_escape(text(_PLAYER_TEXT[key], language))
+
+    def icon_button(match: re.Match) -> str:
+        player, method = match.group(1), match.group(2)
+        if method not in _PLAYER_ICONS:
+            return match.group(0)
+        label = say(method)
+        return (f'<button type="button" title="{label}" aria-label="{label}" onclick="{player}.{method}()">'
+                f'<svg class="anim-icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">'
+                f'<path fill="currentColor" d="{_PLAYER_ICONS[method]}"/></svg></button>')
+
     html = _PLAYER_STYLE + re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
-    html = _BUTTON.sub(_icon_button, html)
-    html = re.sub(r'<img id="(_anim_img\w*)">', lambda m: f'<img id="{m.group(1)}" alt="{html_escape(alt)}">', html)
-    html = re.sub(r'(<input id="_anim_slider\w*" type="range")',
-                  lambda m: f'{m.group(1)} aria-label="{html_escape(_PLAYER_TEXT["slider"])}"', html)
-    label = html_escape(_PLAYER_TEXT["loop_mode"])
+    html = _BUTTON.sub(icon_button, html)
+    alt_text = html_escape(text(alt, language))
+    html = re.sub(r'<img id="(_anim_img\w*)">', lambda m: f'<img id="{m.group(1)}" alt="{alt_text}">', html)
+    html = re.sub(r'(<input id="_anim_slider\w*" type="range")', lambda m: f'{m.group(1)} aria-label="{say("slider")}"',
+                  html)
+    label = say("loop_mode")
     html = html.replace('<form title="Repetition mode" aria-label="Repetition mode"',
                         f'<form title="{label}" aria-label="{label}"')
     for value in ("once", "loop", "reflect"):
         html = re.sub(rf'(<label for="_anim_radio\d_\w*">){value.capitalize()}</label>',
-                      lambda m: f"{m.group(1)}{html_escape(_PLAYER_TEXT[value])}</label>", html)
+                      lambda m: f"{m.group(1)}{say(value)}</label>", html)
     return html
 
 
@@ -482,13 +555,24 @@ class Animation:
     PNGs and the player is plain JavaScript, so it plays on the static website without a kernel.
 
     ``frames`` is the number of frames; ``alt`` the text that stands for the picture (screen readers read it);
-    ``html`` the player; ``save(path)`` writes a standalone page.
+    ``html`` the player; ``save(path)`` writes a standalone page. In the book build, an animation made by
+    :func:`animate_correlation` holds a player in each language, and the page shows its own.
     """
 
-    def __init__(self, html: str, frames: int, alt: str | None = None):
-        self.alt = _PLAYER_TEXT["animation"].format(frames=frames) if alt is None else alt
-        self.html = _self_contained(html, self.alt)
+    def __init__(self, html: str, frames: int, alt=None):
+        alt = _PLAYER_TEXT["animation"].format(frames=frames) if alt is None else alt
+        self.alt = text(alt)
+        self.html = _self_contained(html, alt)
         self.frames = frames
+
+    @classmethod
+    def _in_every_language(cls, player, frames: int, alt: Message) -> "Animation":
+        """An animation whose player ``player(language)`` (matplotlib's HTML) is drawn in each language the page
+        may need: the package's own, or, in the book build, all of them."""
+        animation = cls.__new__(cls)
+        animation.frames, animation.alt = frames, text(alt)
+        animation.html = html_both(lambda language: _self_contained(player(language), alt, language))
+        return animation
 
     def _repr_html_(self) -> str:
         return self.html
@@ -498,9 +582,11 @@ class Animation:
 
     def save(self, path) -> None:
         """Write the player as a standalone HTML page."""
+        from .language import LANGUAGES, get_language
+
         with open(path, "w", encoding="utf-8") as f:
-            f.write(f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html_escape(self.alt)}</title>"
-                    f"</head><body>{self.html}</body></html>")
+            f.write(f"<!DOCTYPE html><html lang='{LANGUAGES[get_language()]}'><head><meta charset='utf-8'>"
+                    f"<title>{html_escape(self.alt)}</title></head><body>{self.html}</body></html>")
 
 
 def animate_correlation(X, K, padding=0, stride=1, dilation=1, *, interval: int = 700) -> Animation:
@@ -520,9 +606,6 @@ def animate_correlation(X, K, padding=0, stride=1, dilation=1, *, interval: int 
         >>> animate_correlation(X, K).frames        # one frame per output cell
         4
     """
-    import matplotlib.animation
-    from matplotlib.patches import Rectangle
-
     from .conv import corr2d
 
     interval = check_int(interval, "interval", minimum=1)
@@ -540,10 +623,33 @@ def animate_correlation(X, K, padding=0, stride=1, dilation=1, *, interval: int 
     if oh * ow > 64:
         raise ValueError(f"the output has {oh}×{ow} cells, too many frames for an animation; use at most 64 output "
                          "cells (a smaller X, or a larger stride)")
-    label = H <= 12 and W <= 12
 
-    def fmt(v):
-        return f"{v:g}" if float(v).is_integer() else f"{v:.1f}"
+    def player(language):
+        with using(language):
+            return _correlation_player(Xp, k, y, (ph, pw), (sh, sw), (dh, dw), interval)
+
+    alt = _correlation_alt(Xt.shape, k.shape, (H, W), (sh, sw), (dh, dw), y, _fmt)
+    return Animation._in_every_language(player, oh * ow, alt)
+
+
+def _fmt(v) -> str:
+    return f"{v:g}" if float(v).is_integer() else f"{v:.1f}"
+
+
+def _correlation_player(Xp, k, y, padding, stride, dilation, interval) -> str:
+    """matplotlib's HTML player of the animation, its words in the package's language."""
+    import matplotlib.animation
+    from matplotlib.patches import Rectangle
+
+    from .language import get_language
+
+    if get_language() != "en":
+        _use_cjk_font()
+    (ph, pw), (sh, sw), (dh, dw) = padding, stride, dilation
+    H, W = Xp.shape
+    oh, ow = y.shape
+    label = H <= 12 and W <= 12
+    fmt = _fmt
 
     cell = 0.42
     fig = Figure(figsize=(cell * (W + k.shape[1] + ow) + 2.2, cell * max(H, 3) + 1.3))
@@ -569,16 +675,17 @@ def animate_correlation(X, K, padding=0, stride=1, dilation=1, *, interval: int 
     def padded(i, j):
         return "#d8dee4" if (i < ph or j < pw or i >= H - ph or j >= W - pw) else "white"
 
-    draw_grid(ax_x, Xp, "input" + (" (padded)" if ph or pw else ""), padded)
-    draw_grid(ax_k, k, "kernel")
-    out_texts = draw_grid(ax_y, y, "output")
+    draw_grid(ax_x, Xp, str(_("input (padded)") if ph or pw else _("input")), padded)
+    draw_grid(ax_k, k, str(_("kernel")))
+    out_texts = draw_grid(ax_y, y, str(_("output")))
     for t in out_texts.values():
         t.set_visible(False)
     taps = [ax_x.add_patch(Rectangle((0, 0), 1, 1, facecolor="#6cb6ff", alpha=0.55, edgecolor="none"))
-            for _ in range(k.size)]
+            for _tap in range(k.size)]
     window = ax_x.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor="#0969da", linewidth=2.5))
     current = ax_y.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor="#f0883e", linewidth=2.5))
     caption = fig.text(0.5, 0.02, "", ha="center", fontsize=9)
+    output_word = str(_("output"))
 
     def frame(t):
         i, j = divmod(t, ow)
@@ -588,49 +695,49 @@ def animate_correlation(X, K, padding=0, stride=1, dilation=1, *, interval: int 
             patch.set_xy((left + b * dw - 0.5, top + a * dh - 0.5))
         window.set_bounds(left - 0.5, top - 0.5, dw * (k.shape[1] - 1) + 1, dh * (k.shape[0] - 1) + 1)
         current.set_bounds(j - 0.5, i - 0.5, 1, 1)
-        for (a, b), text in out_texts.items():
-            text.set_visible(a * ow + b <= t)
+        for (a, b), text_ in out_texts.items():
+            text_.set_visible(a * ow + b <= t)
         terms = [f"{fmt(Xp[top + a * dh, left + b * dw])}·{fmt(k[a, b])}"
                  for a in range(k.shape[0]) for b in range(k.shape[1])]
         if len(terms) > 9:
             terms = terms[:4] + ["…"] + terms[-2:]
-        caption.set_text(f"output[{i}, {j}] = " + " + ".join(terms) + f" = {fmt(y[i, j])}")
+        caption.set_text(f"{output_word}[{i}, {j}] = " + " + ".join(terms) + f" = {fmt(y[i, j])}")
         return [*taps, window, current, caption, *out_texts.values()]
 
     frame(0)
     anim = matplotlib.animation.FuncAnimation(fig, frame, frames=oh * ow, interval=interval, blit=False)
-    html = anim.to_jshtml(default_mode="loop")
-    return Animation(html, oh * ow, alt=_correlation_alt(Xt.shape, k.shape, (H, W), (sh, sw), (dh, dw), y, fmt))
+    return anim.to_jshtml(default_mode="loop")
 
 
-# The text that stands for the animation (its image's alt), in one place so that another language can replace it.
+# The text that stands for the animation (its image's alt), messages of the package.
 _CORRELATION_TEXT = {
-    "alt": "Animation, {frames} frames: a {kernel} kernel slides over a {input} input{padded}{stride}{dilation}. "
-           "At each position the products of the kernel with the input cells under it are summed into one cell "
-           "of the {output} output{values}.",
-    "padded": ", padded with zeros to {size}",
-    "stride": ", {step} cells at a time",
-    "dilation": ", its taps {step} cells apart",
-    "values": ", which ends as: {rows}",
+    "alt": _("Animation, {frames} frames: a {kernel} kernel slides over a {input} input{padded}{stride}{dilation}. "
+             "At each position the products of the kernel with the input cells under it are summed into one cell "
+             "of the {output} output{values}."),
+    "padded": _(", padded with zeros to {size}"),
+    "stride": _(", {step} cells at a time"),
+    "dilation": _(", its taps {step} cells apart"),
+    "values": _(", which ends as: {rows}"),
+    "pair": _("{down} down and {across} across"),
 }
 
 
-def _correlation_alt(input_shape, kernel_shape, padded_shape, stride, dilation, y, fmt) -> str:
-    text = _CORRELATION_TEXT
+def _correlation_alt(input_shape, kernel_shape, padded_shape, stride, dilation, y, fmt) -> Message:
+    words = _CORRELATION_TEXT
 
     def size(shape):
         return f"{shape[0]}×{shape[1]}"
 
     def pair(values):
-        return str(values[0]) if values[0] == values[1] else f"{values[0]} down and {values[1]} across"
+        return str(values[0]) if values[0] == values[1] else words["pair"].format(down=values[0], across=values[1])
 
     rows = "; ".join(", ".join(fmt(v) for v in row) for row in y)
-    return text["alt"].format(
+    return words["alt"].format(
         frames=y.size, kernel=size(kernel_shape), input=size(tuple(input_shape)), output=size(y.shape),
-        padded=text["padded"].format(size=size(padded_shape)) if tuple(padded_shape) != tuple(input_shape) else "",
-        stride=text["stride"].format(step=pair(stride)) if stride != (1, 1) else "",
-        dilation=text["dilation"].format(step=pair(dilation)) if dilation != (1, 1) else "",
-        values=text["values"].format(rows=rows) if y.size <= 25 else "")
+        padded=words["padded"].format(size=size(padded_shape)) if tuple(padded_shape) != tuple(input_shape) else "",
+        stride=words["stride"].format(step=pair(stride)) if stride != (1, 1) else "",
+        dilation=words["dilation"].format(step=pair(dilation)) if dilation != (1, 1) else "",
+        values=words["values"].format(rows=rows) if y.size <= 25 else "")
 
 
 # ---------------------------------------------------------------------------
@@ -638,18 +745,24 @@ def _correlation_alt(input_shape, kernel_shape, padded_shape, stride, dilation, 
 # ---------------------------------------------------------------------------
 
 
-def _arrow_label(kind: str) -> str:
-    """What a layer does, in a few short lines: ``"conv 5×5\\nscaled tanh"`` from ``"conv 5×5, 1→6 + scaled tanh"``."""
+def _arrow_label(module) -> Message:
+    """What a layer does, in a few short lines: ``"conv 5×5\\nscaled tanh"`` for ``"conv 5×5, 1→6 + scaled tanh"``
+    (the channels, the flattening and "trainable" left out), in any language."""
     import textwrap
 
-    lines = []
-    for part in kind.split(" + "):
-        if part == "flatten":
-            continue  # reshaping only
-        words = part.replace(" (trainable)", "").replace(" (Table I)", ", Table I").split(", ")
-        lines += textwrap.wrap(words[0], 11, break_long_words=False)
-        lines += [w.replace("padding", "pad") for w in words[1:] if w.startswith(("padding", "stride", "Table"))]
-    return "\n".join(lines)
+    from .modules import layer_words
+
+    parts = [words for words in layer_words(module) if not isinstance(words.what, Message) or
+             words.what.render("en") != "flatten"]
+
+    def lines(language):
+        out = []
+        for words in parts:
+            out += textwrap.wrap(words.what.render(language), 11, break_long_words=False)
+            out += [detail.render(language) for detail in words.details]
+        return "\n".join(out)
+
+    return computed(lines)
 
 
 def draw_architecture(model, input_size=None, *, title: str | None = None) -> Figure:
@@ -687,6 +800,7 @@ def draw_architecture(model, input_size=None, *, title: str | None = None) -> Fi
         input_size = model.input_size
     size = check_input_size(input_size)
     rows = trace_shapes(model, size)
+    layers = [None] + [module for _name, module in _called_layers(model, size)]
 
     def is_maps(shape):
         return len(shape) == 3 and shape[1] * shape[2] > 1
@@ -717,7 +831,7 @@ def draw_architecture(model, input_size=None, *, title: str | None = None) -> Fi
     ax = fig.subplots()
     for i, (row, left, width, height, side, sheets) in enumerate(blocks):
         bottom = (top - height) / 2
-        colour = "#dce9f5" if row.layer == "input" else ("#fbe3c8" if side is None else "#cfe3d4")
+        colour = "#dce9f5" if i == 0 else ("#fbe3c8" if side is None else "#cfe3d4")
         if side is None:
             ax.add_patch(Rectangle((left, bottom), width, height, facecolor=colour, edgecolor="#333", linewidth=0.8))
         else:
@@ -725,21 +839,37 @@ def draw_architecture(model, input_size=None, *, title: str | None = None) -> Fi
                 ax.add_patch(Rectangle((left + s * step, bottom + (sheets - 1 - s) * step), side, side,
                                        facecolor=colour, edgecolor="#333", linewidth=0.8))
         centre = left + width / 2
-        ax.text(centre, top + 0.12, row.layer, ha="center", va="bottom", fontsize=9, fontweight="bold")
+        ax.text(centre, top + 0.12, str(row.layer), ha="center", va="bottom", fontsize=9, fontweight="bold")
         ax.text(centre, bottom - 0.12, format_value(row.output_shape), ha="center", va="top", fontsize=8)
         if i:  # an arrow from the previous block, labelled with what this layer does
             prev_right = blocks[i - 1][1] + blocks[i - 1][2]
             ax.annotate("", xy=(left - 0.06, top / 2), xytext=(prev_right + 0.06, top / 2),
                         arrowprops=dict(arrowstyle="->", color="#666", linewidth=0.8))
-            ax.text((prev_right + left) / 2, top / 2 + 0.1, _arrow_label(row.kind), ha="center", va="bottom",
-                    fontsize=6, color="#444", linespacing=1.1)
+            ax.text((prev_right + left) / 2, top / 2 + 0.1, str(_arrow_label(layers[i])), ha="center",
+                    va="bottom", fontsize=6, color="#444", linespacing=1.1)
     ax.set_xlim(-0.3, total_width + 0.3)
     ax.set_ylim(-0.6, top + 0.55)
     ax.set_aspect("equal")
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=10)
-    return fig
+    shapes = _(", ").join(Message(row.layer if i else _("input"), " ", format_value(row.output_shape))
+                          for i, row in enumerate(rows))
+    alt = _("The network as a row of blocks, from the input on the left to the output on the right, each block "
+            "drawn by the shape of its output: {shapes}").format(shapes=shapes)
+    if title:
+        alt = _("{title}. {description}").format(title=_known(title), description=alt)
+    return _described(fig, alt)
+
+
+def _called_layers(model, size):
+    """(name, layer) of each top-level layer call of ``model`` on one input of ``size``, in order."""
+    from .models import _run_with_hooks
+    from .modules import device_of, evaluating
+
+    x = torch.zeros(1, *size, device=device_of(model))
+    with evaluating(model), torch.no_grad():
+        return [(name, module) for name, module, _out in _run_with_hooks(model, x)]
 
 
 def show_rbf_codes(codes=None, *, shape=(12, 7), size: float = 0.7) -> Figure:
@@ -776,4 +906,6 @@ def show_rbf_codes(codes=None, *, shape=(12, 7), size: float = 0.7) -> Figure:
         ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
         ax.set_xticks([])
         ax.set_yticks([])
-    return fig
+    alt = _("{n} codes as {h}×{w} bitmaps, one per class from 0 to {last}: +1 dark, −1 light").format(
+        n=c.shape[0], h=h, w=w, last=c.shape[0] - 1)
+    return _described(fig, alt)

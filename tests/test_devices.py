@@ -126,7 +126,7 @@ def run_layers(dev):
 
 @on_device("models.LeNet5", "models.LeNet5Modern", "models.LeNetD2L", "models.LeNetVariant", "models.lenet_variant",
            "models.MLP", "models.trace_shapes", "models.layer_outputs", "models.describe", "modules.describe",
-           "modules.device_of", "modules.evaluating")
+           "modules.layer_words", "modules.device_of", "modules.evaluating")
 def run_models(dev):
     variants = [models.lenet_variant(a, p, batch_norm=True, dropout=0.5)
                 for a, p in zip(models.VARIANT_ACTIVATIONS, models.VARIANT_POOLINGS * 3)]
@@ -142,6 +142,7 @@ def run_models(dev):
         assert_on(dev, output, loss, model.predict(x), *models.layer_outputs(model, x).values())
         assert len(models.trace_shapes(model, model.input_size)) == len(model.trace())
         assert [models.describe(m) for m in model.children()] == [modules.describe(m) for m in model.children()]
+        assert all(modules.layer_words(m) for m in model.children())
 
 
 # ---------------------------------------------------------------------------

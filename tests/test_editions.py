@@ -4,6 +4,7 @@ The catalog tests need no build. The browser tests use the strict build of both 
 ``book``, built by tools/editions.py as make book builds it) and the served site of test_site.py.
 """
 
+import json
 import re
 import shutil
 import subprocess
@@ -13,10 +14,11 @@ from collections import Counter
 import pytest
 
 import browser
+import reading
 from conftest import ROOT
-from test_book import source_of, toc_entries
-from test_site import (DRAW_PAGES, SCREENSHOTS, SERIOUS, axe_with_solutions_opened, check_drawing, described,
-                       page_path, settle)
+from test_book import CONFIG, source_of, toc_entries
+from test_site import (COLAB, DRAW_PAGES, SCREENSHOTS, SERIOUS, axe_with_solutions_opened, check_drawing, described,
+                       page_path, settle, wait_for_tab_stops)
 
 sys.path.insert(0, str(ROOT / "tools"))
 import editions  # noqa: E402
@@ -128,6 +130,75 @@ def test_each_common_mistake_has_its_note_where_it_is_taught():
         titles = [m for m in messages if m.id == "Common mistake"]
         assert titles and all(m.string == "常见误区" for m in titles), f"{entry}: no 常见误区 note"
         assert any(topic in m.id for m in messages), f"{entry}: the note does not mention {topic!r}"
+
+
+def test_the_chinese_notebooks_are_the_chapters_translated():
+    """chapters/zh_CN/*.ipynb (what a Chinese page opens on Colab) are the chapters with their Markdown translated
+    from the catalogs and a set-up cell that makes the package speak Chinese: rewritten by make translations after
+    an edit of a chapter or a catalog, else stale."""
+    problems = editions.notebooks(LANGUAGE, check=True)
+    assert not problems, "the Chinese notebooks are out of date (run make translations):\n" + "\n".join(problems[:20])
+    for english in sorted((ROOT / "chapters").glob("*.ipynb")):
+        chinese = ROOT / editions.NOTEBOOKS[LANGUAGE] / english.name
+        en, zh = (json.loads(p.read_text(encoding="utf-8")) for p in (english, chinese))
+        assert [c["cell_type"] for c in en["cells"]] == [c["cell_type"] for c in zh["cells"]]
+        code = [("".join(a["source"]), "".join(b["source"])) for a, b in zip(en["cells"], zh["cells"])
+                if a["cell_type"] == "code"]
+        (setup_en, setup_zh), rest = code[0], code[1:]
+        assert setup_zh.startswith(setup_en) and setup_zh.endswith('lenet_helpers.set_language("zh_CN")')
+        assert all(a == b for a, b in rest), f"{english.name}: a code cell differs"
+        title = next(c for c in zh["cells"] if c["cell_type"] == "markdown")["source"][0]
+        assert CJK.search(title), f"{chinese.name}: the title is not Chinese: {title!r}"
+
+
+def test_the_chinese_set_up_cell_runs_where_the_package_is_installed(monkeypatch):
+    """The lines the Chinese notebooks add to the set-up cell: off Colab they only set the language."""
+    import lenet_helpers
+    from lenet_helpers import language
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a))
+    try:
+        exec("import subprocess, sys\n" + editions.LANGUAGE_LINES[LANGUAGE], {})
+        assert language.get_language() == "zh_CN" and calls == []
+    finally:
+        lenet_helpers.set_language("en")
+
+
+def test_the_chinese_search_keeps_the_course_terms_whole(tmp_path):
+    """Sphinx's Chinese search cuts the text into words with jieba and the dictionary of tools/editions.search_words
+    (locales/glossary.yml): 汇聚层, 感受野 and 特征映射 are words, and so are their parts, which a reader may search."""
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    config = editions.translated(LANGUAGE, tmp_path / "cache", editions.search_words(tmp_path / "words.txt"))
+    assert config["sphinx.config.html_search_language"] == "zh"
+    segmenter = jieba.Tokenizer()
+    segmenter.load_userdict(config["sphinx.config.html_search_options"]["dict"])
+    words = list(segmenter.cut_for_search("汇聚层的感受野，特征映射与权重共享；核对卷积核的步幅"))
+    for word in ("汇聚层", "汇聚", "感受野", "特征映射", "权重共享", "步幅", "核对", "卷积"):
+        assert word in words, (word, words)
+    assert all(len(w) > 1 for w in (tmp_path / "words.txt").read_text(encoding="utf-8").split())
+
+
+def test_markdown_is_translated_message_by_message():
+    catalog = {"Title": "标题", "A paragraph on two lines.": "两行的段落。", "An item": "一项",
+               "A second item, longer": "第二项，更长", "Try it": "试一试", "cell": "单元格",
+               "Differences, as in a sentence that continues.": "差异，一句话的延续。", "A": "甲",
+               "After 10. Differences do not start a list here.": "在 10. 之后，差异在这里不开始一个列表。"}
+    text = ("(label)=\n# Title\n\nA paragraph\non two lines.\n\n- An item\n- A second item,\n  longer\n\n"
+            "```{exercise} Try it\n:label: ex-x\n\n| cell | 3 |\n|---|--:|\n```\n\n$$\nx = 1\n$$\n\n"
+            "```python\nprint('code')\n```\n\n10. Differences, as in a sentence\nthat continues.\n\n"
+            "After\n10. Differences do not start a list here.\n\nNot in the catalog.")
+    missing = []
+    out = editions.translate_markdown(text, catalog.get, missing)
+    assert out == ("(label)=\n# 标题\n\n两行的段落。\n\n- 一项\n- 第二项，更长\n\n"
+                   "```{exercise} 试一试\n:label: ex-x\n\n| 单元格 | 3 |\n|---|--:|\n```\n\n$$\nx = 1\n$$\n\n"
+                   "```python\nprint('code')\n```\n\n10. 差异，一句话的延续。\n\n在 10. 之后，差异在这里不开始一个列表。\n\n"
+                   "Not in the catalog.")
+    assert missing == ["Not in the catalog."]
 
 
 def js_texts(path) -> dict[str, dict[str, str]]:
@@ -324,3 +395,137 @@ def test_the_chinese_edition_executes_no_notebook(book):
     notebooks = [e for e in PAGES if source_of(e).suffix == ".ipynb"]
     assert log.count("Executing notebook using") == len(notebooks), "a notebook was executed twice"
     assert f"edition {LANGUAGE}:" in log
+
+
+# At most this share of a Chinese page's reading text is English (tests/reading.py says what counts).
+MAX_ENGLISH_SHARE = 0.02
+# The pages whose generated outputs (printed lines, tables, figures, verdicts) already speak Chinese (issue 23,
+# phase 1). Chapters 3, 5, 6, 7 and the appendix are converted by their owners: add each page here once its
+# outputs are converted, and then it is held to MAX_ENGLISH_SHARE like these. Every page is measured either way,
+# and its share written to _build/english-share/.
+ENGLISH_SHARE_HELD = {"intro", "chapters/00_getting_started", "chapters/01_convolution", "chapters/02_pooling",
+                      "chapters/04_lenet5", "glossary", "references"}
+ENGLISH_SHARE_REPORTS = ROOT / "_build" / "english-share"
+
+
+def visible_text(page) -> list[dict]:
+    """The pieces of text a reader of ``page`` sees (reading.VISIBLE_TEXT), its hidden solutions opened."""
+    toggles = page.locator(".solution.dropdown.toggle-hidden button.toggle-button").element_handles()
+    for toggle in toggles:
+        toggle.click()
+    wait_for_tab_stops(page)
+    try:
+        return page.evaluate(reading.VISIBLE_TEXT)
+    finally:
+        for toggle in toggles:
+            toggle.click()
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("entry", PAGES)
+def test_chinese_pages_are_read_in_chinese_outputs_and_tables_included(opened_zh, entry):
+    """English words are at most 2% of what a reader of a Chinese page reads: prose, printed lines, tables, figure
+    captions, exercise titles, with hidden solutions opened (code, math, numbers and names do not count; English
+    outputs hidden by the page's language are not read). The share of every page is written to _build/english-share/."""
+    import json
+
+    counted = reading.count(visible_text(opened_zh[entry].page))
+    share = counted["english"] / max(1, counted["chinese"] + counted["english"] + counted["names"])
+    common = Counter(counted.pop("english_words")).most_common(25)
+    ENGLISH_SHARE_REPORTS.mkdir(parents=True, exist_ok=True)
+    (ENGLISH_SHARE_REPORTS / f"{entry.replace('/', '__')}.json").write_text(
+        json.dumps({"page": entry, "share": round(share, 4), **counted, "most_common": common}, ensure_ascii=False,
+                   indent=1), encoding="utf-8")
+    summary = f"{entry}: {share:.1%} of the reading text is English ({counted}); most often: {common[:12]}"
+    if entry not in ENGLISH_SHARE_HELD:
+        if share > MAX_ENGLISH_SHARE:
+            pytest.xfail(f"not yet converted (issue 23, phase 2): {summary}")
+        return
+    assert share <= MAX_ENGLISH_SHARE, summary
+
+
+def test_the_english_share_counts_words_not_code():
+    """tests/reading.py on known text: code, tensors, reprs, numbers, names and titles are not English words."""
+    prose = {"kind": "prose", "text": "第 3 章用 PyTorch 的 nn.Conv2d 在 MNIST 上训练 LeNet-5，测试 error 为 1.2%。"
+                                      "论文 Gradient-Based Learning Applied to Document Recognition 用 tanh 和 RBF。"}
+    printed = {"kind": "printed", "text": "tensor([[19., 25.]])\nSequential(\n  (conv): Conv2d(1, 6, kernel_size=(5, 5))"
+                                          "\n  (squash): Squash()\n)\nTrue\noutput shape: (6, 28, 28)"}
+    counted = reading.count([prose, printed])
+    assert counted["english_words"] == ["error", "output", "shape"]
+    assert counted["names"] == 6  # PyTorch, MNIST, LeNet, the title, tanh, RBF
+    assert counted["chinese"] > 10
+    assert reading.english_share([prose]) == pytest.approx(1 / (counted["chinese"] + 1 + 6))
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("entry", [e for e in PAGES if source_of(e).suffix == ".ipynb"])
+def test_every_figure_of_a_chinese_page_says_in_chinese_what_it_shows(opened_zh, entry):
+    """A screen reader reads a figure's alt text: in Chinese on a Chinese page, never a file name."""
+    images = opened_zh[entry].page.evaluate("""() => [...document.querySelectorAll('article img')]
+        .filter(i => i.checkVisibility({checkVisibilityCSS: true}) && !i.closest('.cell_input'))
+        .map(i => ({alt: i.getAttribute('alt'), src: (i.getAttribute('src') || '').slice(0, 60)}))""")
+    bad = [i for i in images if not i["alt"] or not CJK.search(i["alt"]) or re.search(r"\.(png|svg|jpe?g)$", i["alt"])]
+    assert not bad, f"{entry}: {len(bad)} of {len(images)} figures without a Chinese alt text: {bad[:5]}"
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("entry", [e for e in PAGES if source_of(e).suffix == ".ipynb"])
+def test_a_chinese_page_opens_the_chinese_notebook_on_colab_and_for_download(opened_zh, entry):
+    page = opened_zh[entry].page
+    repo = CONFIG["repository"]["url"].removeprefix("https://github.com/")
+    notebook = f"{editions.NOTEBOOKS[LANGUAGE]}/{entry.split('/', 1)[1]}.ipynb"
+    expected = COLAB.format(repo=repo, branch=CONFIG["repository"]["branch"], path=notebook)
+    colab = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.href).filter(h => h.includes('colab.research.google.com'))")
+    assert colab == [expected], f"{entry}: Colab links {colab}"
+    assert (ROOT / notebook).is_file()
+    downloads = page.evaluate("() => [...document.querySelectorAll('a')].map(a => a.href).filter(h => h.endsWith('.ipynb') && !h.includes('colab'))")
+    assert downloads, f"{entry}: no download link for the notebook"
+    for url in downloads:
+        response = page.request.get(url)
+        assert response.ok, f"{entry}: {url} answered {response.status}"
+        assert json.loads(response.text()) == json.loads((ROOT / notebook).read_text(encoding="utf-8")), url
+
+
+@pytest.mark.book
+def test_the_chinese_header_speaks_chinese(opened_zh):
+    """The header's buttons, their tooltips and the search field: no English word the theme left untranslated."""
+    page = opened_zh["chapters/01_convolution"].page
+    chrome = page.evaluate("""() => {
+        const header = document.querySelector('.bd-header-article') || document.body;
+        const words = [...header.querySelectorAll('[title], [data-bs-original-title], [aria-label], .btn__text-container')]
+            .flatMap(e => [e.getAttribute('title'), e.getAttribute('data-bs-original-title'), e.getAttribute('aria-label'),
+                           e.classList.contains('btn__text-container') ? e.textContent : null]);
+        const search = [...document.querySelectorAll('input[type=search], .search-button__default-text')]
+            .map(e => e.getAttribute('placeholder') || e.textContent);
+        return [...words, ...search].filter(Boolean).map(w => w.trim()).filter(Boolean);
+    }""")
+    english = [w for w in chrome if re.search(r"[A-Za-z]{3,}", w)
+               and not re.fullmatch(r"(\.ipynb|\.pdf|Colab|English|\.md|.*Colab.*|GitHub)", w) and not CJK.search(w)]
+    assert not english, f"English in the Chinese header: {sorted(set(english))}"
+    assert "打印为 PDF" in chrome and "列印成 PDF" not in chrome
+
+
+# The terms a Chinese reader searches for, and the chapter that teaches each.
+SEARCHED = {"卷积": "chapters/01_convolution", "汇聚": "chapters/02_pooling", "感受野": "chapters/01_convolution",
+            "参数": "chapters/03_counting", "步幅": "chapters/01_convolution", "权重共享": "chapters/01_convolution"}
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("term", SEARCHED)
+def test_chinese_search_finds_the_chapter_that_teaches_each_term(site, chromium, term):
+    """Sphinx's Chinese search (jieba, with the glossary's terms as words): the chapter that teaches the term is
+    among the first results."""
+    base, _, _ = site
+    context = chromium.new_context(locale="zh-CN")
+    try:
+        page = browser.Page(context, base)
+        page.page.goto(f"{base}{EDITION}/search.html?q={term}")
+        results = page.page.locator("#search-results li")
+        results.first.wait_for(timeout=20000)
+        found = page.page.evaluate("() => [...document.querySelectorAll('#search-results li a')].map(a => a.href)")
+        pages = [next((e for e in PAGES if href.split("?")[0].split("#")[0].endswith(f"/{EDITION}/{page_path(e)}")), href)
+                 for href in found]
+        assert SEARCHED[term] in pages[:3], f"{term}: the first results are {pages[:5]}"
+        assert page.problems() == []
+    finally:
+        context.close()

@@ -140,3 +140,89 @@ def test_the_catalog_check_finds_a_lost_placeholder(tmp_path):
     po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
                   'msgid "{n} cases pass"\nmsgstr "通过 n 个用例"\n', encoding="utf-8")
     assert any("placeholders not kept" in problem for problem in editions.problems(po, terms=[]))
+
+
+def test_a_phrase_is_the_string_and_can_still_be_said_in_another_language():
+    phrase = _("{y} against {x}").format(x="t", y="E").phrase()
+    assert isinstance(phrase, str) and phrase == "E against t" and phrase.upper() == "E AGAINST T"
+    assert phrase.render("zh_CN") == "E 随 t 的变化"
+    assert repr(phrase) == "'E against t'"
+    import pickle
+
+    assert pickle.loads(pickle.dumps(phrase)) == "E against t"  # a plain string in another process
+    with using("zh_CN"):
+        assert _("Figure").phrase() == "图"
+
+
+def test_computed_words_are_made_in_each_language():
+    lines = language.computed(lambda code: "\n".join([_("Figure").render(code)] * 2))
+    assert lines.render("zh_CN") == "图\n图" and str(lines) == "Figure\nFigure"
+    with pytest.raises(TypeError, match="function of the language"):
+        language.computed("not a function")
+
+
+def test_echo_prints_the_readers_language(capsys):
+    language.echo(en="output size: 28", zh="输出大小：28")
+    with using("zh_CN"):
+        language.echo(en="output size: 28", zh="输出大小：28")
+    assert capsys.readouterr().out == "output size: 28\n输出大小：28\n"
+    with pytest.raises(TypeError, match="echo\\(\\): zh must be a str"):
+        language.echo(en="x", zh=None)
+
+
+def test_printed_lines_on_the_website_carry_both_languages(both):
+    html = language.Printed("a < b", "甲 < 乙")._repr_html_()
+    assert '<div lang="en" data-lenet-lang="en"><pre class="lenet-printed">a &lt; b</pre></div>' in html
+    assert '<div lang="zh-CN" data-lenet-lang="zh_CN"><pre class="lenet-printed">甲 &lt; 乙</pre></div>' in html
+
+
+def test_a_missing_chinese_font_is_named_with_what_to_install(monkeypatch):
+    from matplotlib import font_manager
+
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
+    monkeypatch.setattr(language, "_any_cjk_font", lambda manager: None)
+    with pytest.raises(RuntimeError, match="fonts-noto-cjk"):
+        language._use_cjk_font()
+
+
+def test_a_figure_title_made_with_tr_is_known_in_both_languages(both):
+    title = tr(en="Error per epoch", zh="每个迭代周期的错误率")
+    assert language._known(title).render("zh_CN") == "每个迭代周期的错误率"
+    assert language._known("never drawn") == "never drawn"
+
+
+def test_on_the_website_a_phrase_quoted_in_a_sentence_is_said_in_the_pages_language(both):
+    kind = _("{y} against {x}").format(x="t", y="E").phrase()
+    printed = language.Printed(en=f"C1: {kind}", zh=f"C1：{kind:12}；E against time")
+    html = printed._repr_html_()
+    assert "C1: E against t</pre>" in html and "C1：E 随 t 的变化 ；E against time</pre>" in html
+
+
+def test_without_a_chinese_font_set_language_warns_and_still_speaks_chinese(monkeypatch):
+    from matplotlib import font_manager
+
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
+    monkeypatch.setattr(language, "_any_cjk_font", lambda manager: None)
+    with pytest.warns(UserWarning, match="fonts-noto-cjk"):
+        set_language("zh_CN")
+    assert get_language() == "zh_CN" and str(_("Figure")) == "图"
+
+
+def test_in_the_book_build_a_figure_drawn_with_pyplot_in_a_cell_is_shown_in_both_languages(tmp_path):
+    """The first cell that uses pyplot starts matplotlib's inline backend, which resets the figure formatters
+    before the cell shows its figure: the figure must still be shown in both languages, with alt texts."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import lenet_helpers\nimport matplotlib.pyplot as plt"),
+        nbformat.v4.new_code_cell("from lenet_helpers.language import tr\nfig, ax = plt.subplots(figsize=(2, 1))\n"
+                                  "ax.set_title(tr(en='first', zh='第一'))\nplt.show()"),
+    ])
+    import os
+
+    env = {**os.environ, "LENET_BILINGUAL": "1"}
+    NotebookClient(nb, timeout=120, resources={"metadata": {"path": str(tmp_path)}}).execute(env=env)
+    [output] = nb.cells[1].outputs
+    html = output["data"]["text/html"]
+    assert 'alt="first"' in html and 'alt="第一"' in html

@@ -94,3 +94,36 @@ def test_the_import_graph_runs_down_and_has_no_circles(root):
     for name in graph:
         if name != "__init__":
             visit(name, [])
+
+
+def test_describe_speaks_the_packages_language():
+    from lenet_helpers.language import using
+
+    description = modules.describe(nn.Sequential(nn.Conv2d(1, 6, 5, padding=2, stride=2), Squash()))
+    assert description == "conv 5×5, 1→6, padding 2, stride 2 + scaled tanh"
+    assert description.render("zh_CN") == "卷积 5×5，1→6，填充 2，步幅 2 + 缩放的 tanh"
+    with using("zh_CN"):
+        assert modules.describe(PartialConv2d(C3_TABLE)) == "卷积 5×5，6→16（表 I）"
+        assert modules.describe(nn.Sequential(nn.Flatten(), nn.Linear(120, 84), nn.ReLU())) == "展平 + 全连接 120→84 + ReLU"
+    words = modules.layer_words(nn.Conv2d(1, 6, 5, padding=2))
+    assert [str(w.what) for w in words] == ["conv 5×5"] and [str(d) for d in words[0].details] == ["pad 2"]
+
+
+def test_a_chapters_own_course_layers_are_described_like_the_packages():
+    """Chapter 4 writes Squash, Subsampling, PartialConv2d and EuclideanRBF itself: its tables say the same as the
+    package's."""
+
+    class Squash(nn.Module):
+        def forward(self, x):
+            return x
+
+    class Subsampling(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.channels, self.kernel_size = 6, 2
+
+    class Other(nn.Module):
+        pass
+
+    assert modules.describe(nn.Sequential(Subsampling(), Squash())) == "subsampling 2×2 (trainable) + scaled tanh"
+    assert modules.describe(Other()) == "Other"

@@ -223,3 +223,61 @@ def test_animate_correlation_rejects_bad_input():
 # The paper's Figure 5
 # ---------------------------------------------------------------------------
 
+
+
+# ---------------------------------------------------------------------------
+# Words in the reader's language, and alt texts
+# ---------------------------------------------------------------------------
+
+
+def test_the_figures_words_follow_the_language():
+    from lenet_helpers.language import using
+
+    history = [EpochStats(e, 1 / e, 0.1 / e, 1.2 / e, 0.12 / e, float(e)) for e in (1, 2, 3)]
+    with using("zh_CN"):
+        fig = plots.plot_history(history, evaluated_on="validation")
+        confusion = plots.plot_confusion_matrix(torch.eye(3, dtype=torch.long))
+        diagram = plots.draw_architecture(models.LeNet5())
+    assert fig.axes[0].get_xlabel() == "迭代周期" and [line.get_label() for line in fig.axes[1].lines] == ["训练", "验证"]
+    assert (confusion.axes[0].get_xlabel(), confusion.axes[0].get_ylabel()) == ("预测类别", "真实类别")
+    texts = [t.get_text() for t in diagram.axes[0].texts]
+    assert "卷积 5×5\n缩放的 tanh" in texts and "卷积 5×5\n表 I\n缩放的 tanh" in texts
+    english = [t.get_text() for t in plots.draw_architecture(models.LeNet5()).axes[0].texts]
+    assert "conv 5×5\nscaled tanh" in english and "subsampling\n2×2\nscaled tanh" in english
+
+
+def test_every_figure_says_what_it_shows_in_both_languages():
+    from lenet_helpers import language
+
+    history = [EpochStats(e, 1 / e, 0.1 / e, 1.2 / e, 0.012 * (4 - e), float(e)) for e in (1, 2, 3)]
+    cases = [
+        (plots.show_images(torch.rand(3, 28, 28), labels=[7, 2, 1]), "3 images of digits, labelled 7, 2, 1",
+         "3 张手写数字图像，标签依次为 7, 2, 1"),
+        (plots.show_images(torch.rand(2, 28, 28), labels=[7, 2], predictions=[7, 3]), "7→7, 2→3; 1 wrong", "7→7, 2→3"),
+        (plots.plot_history(history), "after epoch 3, test error 1.20%", "第 3 个迭代周期后，测试错误率为 1.20%"),
+        (plots.show_kernels(torch.randn(6, 1, 5, 5)), "6 kernels of 5×5", "6 个 5×5 的卷积核"),
+        (plots.show_feature_maps(torch.rand(16, 10, 10), title="C3"), "C3: 16 feature maps of 10×10",
+         "C3：16 个 10×10 的特征映射"),
+        (plots.plot_confusion_matrix(torch.tensor([[5, 2], [0, 3]])), "8 right (the diagonal), 2 wrong; the most "
+         "frequent mistake: 0 taken for 1, 2 times", "最常见的错误是把 0 认成 1，共 2 次"),
+        (plots.plot_c3_table(), "Table I of the paper. A table of 6 S2 maps", "论文的表 I。"),
+        (plots.draw_architecture(models.LeNet5()), "input 1×32×32, C1 6×28×28", "输入 1×32×32，C1 6×28×28"),
+        (plots.show_rbf_codes(), "10 codes as 12×7 bitmaps", "10 个编码画成 12×7 的位图"),
+    ]
+    for fig, english, chinese in cases:
+        alt_en, alt_zh = language._alt(fig, "en"), language._alt(fig, "zh_CN")
+        assert english in alt_en, alt_en
+        assert chinese in alt_zh, alt_zh
+
+
+def test_on_the_website_the_animation_has_a_player_in_each_language(monkeypatch):
+    monkeypatch.setenv("LENET_BILINGUAL", "1")
+    anim = plots.animate_correlation(torch.arange(9.0).reshape(3, 3), torch.ones(2, 2))
+    english, chinese = anim.html.split('<div lang="zh-CN" data-lenet-lang="zh_CN">')
+    assert english.startswith('<div lang="en" data-lenet-lang="en">')
+    assert english.count("data:image/png;base64,") == chinese.count("data:image/png;base64,") == 4
+    assert 'aria-label="Play"' in english and 'aria-label="播放"' in chinese and ">往返</label>" in chinese
+    assert 'alt="动画，共 4 帧：2×2 的卷积核在 3×3 的输入上滑动' in chinese
+    assert anim.alt.startswith("Animation, 4 frames")
+    monkeypatch.delenv("LENET_BILINGUAL")
+    assert "data-lenet-lang" not in plots.animate_correlation(torch.arange(9.0).reshape(3, 3), torch.ones(2, 2)).html

@@ -6,6 +6,7 @@ package is built and inspected, which takes seconds.
 
 import ast
 import importlib.metadata
+import os
 import re
 import subprocess
 import sys
@@ -186,3 +187,29 @@ def test_colab_reports_the_set_up_cells_time(tmp_path):
     nb.cells[1].metadata = {}
     nbformat.write(nb, tmp_path / "untimed.ipynb")
     assert colab.setup_seconds(tmp_path / "untimed.ipynb") is None
+
+
+def test_colab_runs_the_chinese_notebooks_and_wants_chinese_self_checks(tmp_path):
+    """make colab runs chapters/zh_CN too, two notebooks at a time, and a Chinese notebook whose self-check answers
+    in English fails."""
+    import json
+
+    import colab
+
+    found = colab.translated_notebooks()
+    assert set(found) == {"zh_CN"}
+    assert [p.name for p in found["zh_CN"]] == [p.name for p in colab.relocate.chapters()]
+    assert colab.threads_each(2) == max(1, (os.cpu_count() or 1) // 2) and colab.threads_each(10**6) == 1
+
+    def executed(verdicts):
+        cells = [{"cell_type": "code", "source": "", "metadata": {}, "outputs": [
+            {"output_type": "display_data", "metadata": {}, "data": {
+                "text/html": [f'<div class="lenet-check" data-passed="true" style="x">{v}</div>']}}]}
+            for v in verdicts]
+        path = tmp_path / "executed.ipynb"
+        path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+        return path
+
+    assert colab.untranslated_checks(executed(["✓ corr2d：全部 6 个隐藏用例都通过了"])) == []
+    assert colab.untranslated_checks(executed(["✓ corr2d: all 6 hidden cases pass", "✓ 通过"])) == [
+        "✓ corr2d: all 6 hidden cases pass"]

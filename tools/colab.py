@@ -17,8 +17,15 @@ disk. Each step here stands for a part of that situation:
    PYTHONPATH, its set-up cell run as it is. The first set-up cell finds no lenet_helpers and installs
    ``lenet-helpers[chapters]==VERSION`` with pip: that version is found among the files just built
    (PIP_FIND_LINKS stands in for PyPI, where it is not published yet), its dependencies on PyPI;
-5. afterwards, torch must be the one installed in step 2 (not reinstalled), and lenet_helpers must be the
+5. the Chinese notebooks (chapters/zh_CN, the ones the Chinese pages open on Colab) run the same way, and every
+   self-check in them must answer in Chinese;
+6. afterwards, torch must be the one installed in step 2 (not reinstalled), and lenet_helpers must be the
    built version, installed in the environment, not the checkout.
+
+The notebooks run two at a time (``--jobs``), longest first, each kernel with its share of the CPU's threads: the
+Chinese notebooks run the English ones' code, so the second kernel costs little more than the idle time of the
+first (kernel starts, imports, Python loops that use one core). No cell asserts an outcome that depends on the
+hardware or the number of threads, so running them side by side changes no result.
 
 Prints each chapter's time (kernel start included) and ends with the line "colab: N passed, M failed".
 Exit status 1 if any step or chapter failed.
@@ -27,7 +34,10 @@ Exit status 1 if any step or chapter failed.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -141,6 +151,56 @@ def execute(notebook: Path, content: Path, env: dict, out: Path, timeout: int = 
     return seconds, error
 
 
+def translated_notebooks(root: Path = ROOT) -> dict[str, list[Path]]:
+    """The other editions' notebooks, by language (chapters/zh_CN/*.ipynb: ``{"zh_CN": [...]}``)."""
+    found: dict[str, list[Path]] = {}
+    for path in relocate.translated_chapters(root):
+        found.setdefault(path.parent.name, []).append(path)
+    return found
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CHECK = re.compile(r'<div class="lenet-check"[^>]*>(.*?)</div>', re.S)
+
+
+def untranslated_checks(executed: Path) -> list[str]:
+    """The self-check verdicts of an executed Chinese notebook that are not in Chinese."""
+    nb = json.loads(executed.read_text(encoding="utf-8"))
+    found = []
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []):
+            html = "".join(output.get("data", {}).get("text/html", []))
+            found += [re.sub(r"<[^>]+>", "", verdict).strip()[:100] for verdict in _CHECK.findall(html)
+                      if not _CJK.search(verdict)]
+    return found
+
+
+def threads_each(jobs: int) -> int:
+    """The CPU threads each of ``jobs`` kernels may use: the machine's, shared."""
+    return max(1, (os.cpu_count() or 1) // jobs)
+
+
+def run_all(notebooks: list[Path], content: Path, env: dict, out: Path, timeout: int, jobs: int):
+    """Execute ``notebooks`` ``jobs`` at a time (each in its own kernel and folder of results, the longest first);
+    yields (notebook, executed copy, seconds, error) as each finishes. The first notebook runs alone: its set-up
+    cell installs the package, which two set-up cells at once would both try to do in the same environment."""
+    env = {**env, **{name: str(threads_each(jobs)) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
+    first, *rest = notebooks
+    rest.sort(key=lambda p: -p.stat().st_size)  # a rough proxy for the time a chapter takes
+
+    def one(notebook: Path):
+        edition = notebook.parent.name if notebook.parent.name != "chapters" else "en"
+        folder, working = out / edition, content / edition  # each edition its own: one chapter's two may run at once
+        folder.mkdir(parents=True, exist_ok=True)
+        seconds, error = execute(notebook, working, env, folder, timeout)
+        return notebook, folder / notebook.name, seconds, error
+
+    yield one(first)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        for future in concurrent.futures.as_completed([pool.submit(one, n) for n in rest]):
+            yield future.result()
+
+
 def setup_seconds(executed: Path) -> float | None:
     """How long the set-up cell (the first code cell) of an executed notebook took, from nbclient's timings."""
     import nbformat
@@ -162,9 +222,10 @@ def short(error: str, lines: int = 30) -> str:
     return "\n".join("    " + line for line in kept[-lines:])
 
 
-def simulate(selected: list[str], folder: Path, timeout: int = 1800) -> int:
+def simulate(selected: list[str], folder: Path, timeout: int = 1800, jobs: int = 2) -> int:
     version = relocate.package_version()
-    notebooks = [p for p in relocate.chapters() if not selected or any(p.name.startswith(s) for s in selected)]
+    every = relocate.chapters() + [p for paths in translated_notebooks().values() for p in paths]
+    notebooks = [p for p in every if not selected or any(p.name.startswith(s) for s in selected)]
     if not notebooks:
         raise SimulationError(f"no chapter's file name starts with {' or '.join(selected)}")
     dist, venv, content, out = (folder / name for name in ("dist", "venv", "content", "executed"))
@@ -182,23 +243,32 @@ def simulate(selected: list[str], folder: Path, timeout: int = 1800) -> int:
          "registering the fresh environment's kernel")
     os.environ["JUPYTER_PATH"] = str(folder / "jupyter" / "share" / "jupyter")
     env = kernel_environment(dist, venv)
-    put_mnist(content)
+    for edition in ("en", *translated_notebooks()):
+        put_mnist(content / edition)
     absent = installed(python, content, env, "import importlib.util as u; print(u.find_spec('lenet_helpers') is None)")
     if absent != "True":
         raise SimulationError("the fresh environment can already import lenet_helpers: it must start without it")
     torch_before = torch_record(python, content, env)
-    print(f"fresh environment: {', '.join(pinned(PREINSTALLED))}; working folder {content}  "
+    print(f"fresh environment: {', '.join(pinned(PREINSTALLED))}; working folders in {content}  "
           f"[{time.perf_counter() - clock:.0f} s]", flush=True)
 
     results = []
-    for notebook in notebooks:
-        seconds, error = execute(notebook, content, env, out, timeout)
-        results.append((notebook.name, seconds, error))
-        setup = setup_seconds(out / notebook.name)
+    clock = time.perf_counter()
+    print(f"{len(notebooks)} notebooks, {jobs} at a time, {threads_each(jobs)} CPU threads each:", flush=True)
+    for notebook, executed, seconds, error in run_all(notebooks, content, env, out, timeout, jobs):
+        if error is None and notebook.parent.name != "chapters":
+            english = untranslated_checks(executed)
+            if english:
+                error = (f"{len(english)} self-check(s) answer in English in the {notebook.parent.name} notebook, "
+                         "e.g.:\n" + "\n".join(english[:5]))
+        name = notebook.relative_to(ROOT / "chapters").as_posix()
+        results.append((name, seconds, error))
+        setup = setup_seconds(executed)
         setup = f"(set-up cell {setup:5.1f} s)" if setup is not None else ""
-        print(f"  {notebook.name:<28} {seconds:6.1f} s  {setup:<22} {'ok' if error is None else 'FAILED'}", flush=True)
+        print(f"  {name:<34} {seconds:6.1f} s  {setup:<22} {'ok' if error is None else 'FAILED'}", flush=True)
         if error:
             print(short(error), flush=True)
+    print(f"all notebooks: {time.perf_counter() - clock:.0f} s of wall time", flush=True)
 
     problems = []
     torch_after = torch_record(python, content, env)
@@ -215,7 +285,7 @@ def simulate(selected: list[str], folder: Path, timeout: int = 1800) -> int:
     passed = sum(error is None for _, _, error in results)
     failed = len(results) - passed
     total = sum(seconds for _, seconds, _ in results)
-    print(f"chapters: {total:.0f} s in all (this machine's load shows in these times)")
+    print(f"chapters: {total:.0f} s of kernel time in all (this machine's load shows in these times)")
     print(f"colab: {passed} passed, {failed} failed")
     return 0 if failed == 0 and not problems else 1
 
@@ -228,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="work in DIR (new or empty) and keep it: the environment, the built files, the executed notebooks")
     parser.add_argument("--timeout", type=int, default=1800, metavar="SECONDS",
                         help="the longest any one cell may run (default 1800: generous, for a busy machine)")
+    parser.add_argument("--jobs", type=int, default=2, metavar="N",
+                        help="notebooks run at a time, each kernel with its share of the CPU threads (default 2)")
     args = parser.parse_args(argv)
     if args.keep:
         folder = args.keep.resolve()
@@ -242,7 +314,9 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tempfile.mkdtemp(prefix="lenet-colab-"))
     status = 1
     try:
-        status = simulate(args.chapters, folder, args.timeout)
+        if args.jobs < 1:
+            raise SimulationError(f"--jobs must be at least 1, got {args.jobs}")
+        status = simulate(args.chapters, folder, args.timeout, args.jobs)
     except (SimulationError, release.ReleaseError, relocate.RelocateError) as e:
         print(f"error: {e}", file=sys.stderr)
         print("colab: 0 passed, 1 failed")

@@ -3,6 +3,7 @@
     python tools/editions.py build [--path-output DIR]   both editions, strictly (make book, make test)
     python tools/editions.py update                      the catalogs after an English edit (make translations)
     python tools/editions.py status                      what is untranslated or fuzzy, per catalog
+    python tools/editions.py notebooks                   the Chinese notebooks, chapters/zh_CN (make translations)
 
 The Chinese edition uses Sphinx's translation workflow (the one the Python documentation uses):
 
@@ -43,7 +44,7 @@ def package_catalog(language: str = "zh_CN") -> Path:
     return PACKAGE / "locales" / language / "LC_MESSAGES" / "lenet_helpers.po"
 
 # The editions beside the English one: Sphinx's language code -> the sub-path of the site, and the site's title.
-EDITIONS = {"zh_CN": {"path": "zh-cn", "title": "从零实现 LeNet-5", "words": {
+EDITIONS = {"zh_CN": {"path": "zh-cn", "title": "从零实现 LeNet-5", "search": "zh", "words": {
     "togglebutton_hint": "点击显示", "togglebutton_hint_hide": "点击隐藏",
     "nb_code_prompt_show": "显示代码", "nb_code_prompt_hide": "隐藏代码"}}}
 
@@ -75,17 +76,33 @@ def edition_config(build: Path, **changes) -> Path:
     return path
 
 
-def translated(language: str, cache: Path) -> dict:
-    """The changes to _config.yml that make the ``language`` edition, with outputs from the execution ``cache``."""
+def translated(language: str, cache: Path, words: Path | None = None) -> dict:
+    """The changes to _config.yml that make the ``language`` edition, with outputs from the execution ``cache``;
+    its search splits Chinese into words with jieba, the course's terms (the dictionary ``words``) kept whole."""
+    search = {"sphinx.config.html_search_language": EDITIONS[language]["search"]} if "search" in EDITIONS[language] else {}
+    if search and words is not None:
+        search["sphinx.config.html_search_options"] = {"dict": str(words)}
     return {
         "title": EDITIONS[language]["title"],
         "execute.cache": str(cache),
         "sphinx.config.language": language,
         "sphinx.config.locale_dirs": [str(LOCALES)],
         "sphinx.config.gettext_compact": False,
+        **search,
         # Words that extensions write themselves (sphinx-togglebutton, myst-nb), not in any catalog
         **{f"sphinx.config.{key}": value for key, value in EDITIONS[language].get("words", {}).items()},
     }
+
+
+def search_words(path: Path) -> Path:
+    """Write jieba's user dictionary for the Chinese search: every Chinese term of locales/glossary.yml of two
+    characters or more, and its ``search_words`` (compounds such as 汇聚层). Without a frequency, jieba gives each the
+    least that keeps it one word (a frequent single character would cut other words in two). Returns the path."""
+    data = yaml.safe_load(GLOSSARY.read_text(encoding="utf-8"))
+    words = [zh for term in data["terms"] for zh in term["chinese"]] + list(data.get("search_words", []))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{word}\n" for word in dict.fromkeys(words) if len(word) > 1), encoding="utf-8")
+    return path
 
 
 def build(path_output: Path | None = None) -> int:
@@ -104,7 +121,8 @@ def build(path_output: Path | None = None) -> int:
     for language, edition in EDITIONS.items():
         start = time.perf_counter()
         where = out / "_build" / ".editions" / language
-        config = edition_config(where, **translated(language, out / "_build" / ".jupyter_cache"))
+        words = search_words(where / "search-words.txt")
+        config = edition_config(where, **translated(language, out / "_build" / ".jupyter_cache", words))
         print(f"\n--- the {language} edition: {html / edition['path']}", flush=True)
         result = jupyter_book("--builder", "html", "--config", config, "--path-output", where)
         if result.returncode:
@@ -170,9 +188,12 @@ def _kept(text: str) -> dict[str, list[str]]:
             "difficulty mark": sorted(_STARS.findall(prose)), "number": sorted(_NUMBER.findall(prose))}
 
 
+_PLACEHOLDER = re.compile(r"\{\w*\}")  # str.format's, in the package's messages
+
+
 def prose_of(text: str) -> str:
-    """A message without its code, math, roles and link targets: the words a translator translates."""
-    return _TARGET.sub("] ", _MATH.sub(" ", _CODE.sub(" ", _ROLE.sub(" ", text))))
+    """A message without its code, math, roles, link targets and placeholders: the words a translator translates."""
+    return _PLACEHOLDER.sub(" ", _TARGET.sub("] ", _MATH.sub(" ", _CODE.sub(" ", _ROLE.sub(" ", text)))))
 
 
 def glossary() -> list[dict]:
@@ -212,9 +233,31 @@ def problems(path: Path, terms: list[dict] | None = None) -> list[str]:
                          f"is lost): write '{chinese[:chinese.index('.')]}\\. '")
         words = prose_of(english)
         for term in terms:
-            if term["pattern"].search(words) and not any(zh in chinese for zh in term["chinese"]):
+            meant = words
+            for phrase in term.get("not_in", []):  # the word in another sense
+                meant = re.sub(re.escape(phrase), " ", meant, flags=re.I)
+            if term["pattern"].search(meant) and not any(zh in chinese for zh in term["chinese"]):
                 found.append(f"{where}: '{term['english']}' is translated as {' or '.join(term['chinese'])} "
                              "(locales/glossary.yml)")
+            for variant in avoided(term, prose_of(chinese)):
+                found.append(f"{where}: '{variant}' is not the course's word for '{term['english']}': write "
+                             f"{' or '.join(term['chinese'])} (locales/glossary.yml)")
+    return found
+
+
+def avoided(term: dict, chinese: str) -> list[str]:
+    """The variants of ``term`` (its ``avoid`` list) that ``chinese`` uses outside the words of its ``allow`` list.
+
+    >>> avoided({"avoid": ["映射"], "allow": ["特征映射", "映射为"]}, "特征映射把图像映射为数字；每个映射")
+    ['映射']
+    """
+    found = []
+    for variant in term.get("avoid", []):
+        allowed = [m.span() for word in term.get("allow", []) for m in re.finditer(re.escape(word), chinese)]
+        for match in re.finditer(re.escape(variant), chinese):
+            if not any(start <= match.start() and match.end() <= end for start, end in allowed):
+                found.append(variant)
+                break
     return found
 
 
@@ -297,7 +340,181 @@ def update(language: str = "zh_CN") -> int:
         if path.relative_to(LOCALES / language / "LC_MESSAGES").with_suffix("") not in pages:
             print(f"removed {path.relative_to(ROOT)} (no longer in the book)")
             path.unlink()
-    return status(language)
+    result = status(language)
+    # The Chinese notebooks follow the chapters and the catalogs (an untranslated message stays English there).
+    return write_notebooks(language) or result
+
+
+# ---------------------------------------------------------------------------
+# The Chinese notebooks (chapters/zh_CN/): what a learner opens on Colab from a Chinese page
+# ---------------------------------------------------------------------------
+
+# Where each edition's notebooks are, relative to the course: the English ones are the chapters themselves.
+NOTEBOOKS = {"zh_CN": "chapters/zh_CN"}
+
+# The lines a Chinese notebook's set-up cell adds to the English one: the package speaks Chinese; on Colab, which has
+# no Chinese font, matplotlib gets one first (Debian's fonts-noto-cjk) so that the figures can draw their words.
+LANGUAGE_LINES = {"zh_CN": """
+
+# 中文版：课程软件包的输出（表格、图中的文字、自测的反馈）都用中文。Colab 没有中文字体，先为画图装上一个。
+if "google.colab" in sys.modules and not subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout:
+    subprocess.run(["apt-get", "install", "--yes", "--quiet", "fonts-noto-cjk"], capture_output=True)
+import lenet_helpers
+
+lenet_helpers.set_language("zh_CN")"""}
+
+
+def page_catalog(entry: str, language: str = "zh_CN") -> dict[str, str]:
+    """The translated, not fuzzy, messages of page ``entry``'s catalog: ``{msgid: msgstr}``."""
+    from babel.messages.pofile import read_po
+
+    with (LOCALES / language / "LC_MESSAGES" / f"{entry}.po").open("rb") as f:
+        return {m.id: m.string for m in read_po(f) if m.id and m.string and not m.fuzzy}
+
+
+_FENCE = re.compile(r"^(`{3,}|:{3,})(\{[\w-]+\})?\s*(.*)$")
+_ITEM = re.compile(r"^(\s*)([-*+]|\d+[.)])(\s+)(.*)$")
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+
+
+def translate_markdown(text: str, lookup, missing: list[str]) -> str:
+    """``text`` (MyST Markdown) with each message Sphinx extracts from it (a paragraph, a heading, a list item, a
+    table cell, a directive's title) replaced by ``lookup(message)``, its translation: the message as Sphinx writes
+    it, its lines joined by spaces. Code, math, labels and directive options stay as they are. A message that
+    ``lookup`` does not know is kept in English and added to ``missing``."""
+    lines = text.split("\n")
+    out: list[str] = []
+
+    def say(words: str) -> str:
+        words = words.strip()
+        found = lookup(words)
+        if found is None:
+            if re.search(r"[A-Za-z]{2,}", prose_of(words)):
+                missing.append(words)
+            return words
+        return found
+
+    def starts_block(line: str) -> bool:  # a line that ends the paragraph above it (CommonMark: only "1." of lists)
+        stripped = line.strip()
+        item = _ITEM.match(line)
+        return (not stripped or bool(_FENCE.match(stripped)) or bool(_HEADING.match(stripped))
+                or stripped.startswith(("$$", "|")) or bool(re.match(r"^\(\S+\)=$", stripped))
+                or bool(item and (not item.group(2)[0].isdigit() or item.group(2)[:-1] == "1")))
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        indent = line[:len(line) - len(line.lstrip())]
+        fence = _FENCE.match(stripped)
+        if not stripped or re.match(r"^\(\S+\)=$", stripped):  # a blank line, a label
+            out.append(line)
+            i += 1
+        elif fence:
+            marks, directive, argument = fence.groups()
+            close = i + 1
+            while close < len(lines) and not (lines[close].strip().startswith(marks[0] * len(marks))
+                                              and set(lines[close].strip()) == {marks[0]}):
+                close += 1
+            if directive is None:  # code: as it is
+                out += lines[i:close + 1]
+            else:
+                title = say(argument) if argument and " " in argument.strip() else argument
+                out.append(f"{indent}{marks}{directive}" + (f" {title}" if title else ""))
+                body = i + 1
+                while body < close and re.match(r"^\s*:[\w-]+:", lines[body]):  # the directive's options
+                    out.append(lines[body])
+                    body += 1
+                out += translate_markdown("\n".join(lines[body:close]), lookup, missing).split("\n") if body < close else []
+                if close < len(lines):
+                    out.append(lines[close])
+            i = close + 1
+        elif stripped.startswith("$$"):  # display math: as it is
+            close = i if (stripped.endswith("$$") and len(stripped) > 2) else i + 1
+            while close < len(lines) and close > i and not lines[close].strip().endswith("$$"):
+                close += 1
+            out += lines[i:close + 1]
+            i = close + 1
+        elif _HEADING.match(stripped):
+            hashes, words = _HEADING.match(stripped).groups()
+            out.append(f"{indent}{hashes} {say(words)}")
+            i += 1
+        elif stripped.startswith("|"):  # a table: each cell is a message, the separator row stays
+            cells = stripped.strip("|").split("|")
+            if all(re.fullmatch(r"\s*:?-+:?\s*", c) for c in cells):
+                out.append(line)
+            else:
+                out.append(indent + "| " + " | ".join(say(c) if c.strip() else "" for c in cells) + " |")
+            i += 1
+        else:
+            item = _ITEM.match(line)
+            start = i
+            i += 1
+            while i < len(lines) and lines[i].strip() and not starts_block(lines[i]) and not (item and _ITEM.match(lines[i])):
+                i += 1
+            first = item.group(4) if item else stripped
+            words = " ".join([first, *(l.strip() for l in lines[start + 1:i])])
+            if item:
+                out.append(f"{item.group(1)}{item.group(2)}{item.group(3)}{say(words)}")
+            else:
+                out.append(f"{indent}{say(words)}")
+    return "\n".join(out)
+
+
+def translated_notebook(source: Path, language: str = "zh_CN") -> tuple[dict, list[str]]:
+    """The ``language`` edition of the chapter ``source``: the same cells, its Markdown translated from the page's
+    catalog, and a set-up cell that makes the package speak ``language``. Returns (notebook, messages without a
+    translation)."""
+    import json
+
+    entry = source.relative_to(ROOT).with_suffix("").as_posix()
+    catalog = page_catalog(entry, language)
+    nb = json.loads(source.read_text(encoding="utf-8"))
+    missing: list[str] = []
+    first_code = True
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            text = translate_markdown(text, catalog.get, missing)
+        elif cell["cell_type"] == "code" and first_code:
+            first_code = False
+            text = text + LANGUAGE_LINES[language]
+        else:
+            continue
+        cell["source"] = text.splitlines(keepends=True)
+    nb["metadata"]["lenet_helpers"] = {"language": language, "translated_from": source.relative_to(ROOT).as_posix(),
+                                       "made_by": "tools/editions.py notebooks (do not edit: edit the English chapter "
+                                                  "and the catalog, then run make translations)"}
+    return nb, missing
+
+
+def notebook_text(nb: dict) -> str:
+    import json
+
+    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def notebooks(language: str = "zh_CN", check: bool = False) -> list[str]:
+    """Write the ``language`` notebooks (chapters/zh_CN/<chapter>.ipynb) from the English chapters and the catalogs;
+    with ``check``, write nothing and return what is stale. Returns the problems found (stale or missing notebooks,
+    notebooks of no chapter, messages without a translation)."""
+    folder = ROOT / NOTEBOOKS[language]
+    chapters = sorted((ROOT / "chapters").glob("*.ipynb"))
+    problems = []
+    for source in chapters:
+        nb, missing = translated_notebook(source, language)
+        problems += [f"{source.name}: no translation for {m[:90]!r}" for m in missing]
+        target = folder / source.name
+        text = notebook_text(nb)
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            if check:
+                problems.append(f"{target.relative_to(ROOT)} is stale: run make translations")
+            else:
+                folder.mkdir(parents=True, exist_ok=True)
+                target.write_text(text, encoding="utf-8")
+    for leftover in sorted(set(folder.glob("*.ipynb")) - {folder / s.name for s in chapters}):
+        problems.append(f"{leftover.relative_to(ROOT)} is no chapter's: remove it")
+    return problems
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -308,10 +525,24 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("update", help="update the catalogs from the English text (make translations)")
     commands.add_parser("status", help="list what is untranslated, fuzzy or wrong").add_argument(
         "catalogs", nargs="*", type=Path, help="only these .po files")
+    commands.add_parser("notebooks", help="write the Chinese notebooks (chapters/zh_CN) from the chapters and "
+                                          "the catalogs (make translations does it too)")
     args = parser.parse_args(argv)
     if args.command == "build":
         return build(args.path_output)
+    if args.command == "notebooks":
+        return write_notebooks()
     return update() if args.command == "update" else status(paths=args.catalogs)
+
+
+def write_notebooks(language: str = "zh_CN") -> int:
+    """Write the ``language`` notebooks; print what they still lack. 1 if a message had no translation."""
+    problems = notebooks(language)
+    for problem in problems:
+        print(f"    {problem}")
+    print(f"notebooks: {NOTEBOOKS[language]}/ written from chapters/ and the catalogs"
+          + (f", {len(problems)} problems" if problems else ""))
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

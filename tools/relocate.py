@@ -138,6 +138,12 @@ def chapters(root: Path = ROOT) -> list[Path]:
     return sorted((root / "chapters").glob("*.ipynb"))
 
 
+def translated_chapters(root: Path = ROOT) -> list[Path]:
+    """The chapters of the other editions (chapters/zh_CN/*.ipynb, made by tools/editions.py from the English ones):
+    their set-up cell is the English one followed by a few lines that set the package's language."""
+    return sorted((root / "chapters").glob("*/*.ipynb"))
+
+
 def checkout_files(root: Path = ROOT) -> list[Path]:
     """The files of the checkout: those git tracks, plus new ones it does not ignore (all files when
     ``root`` is not a git checkout, except the venv, the build output and installed front-end files)."""
@@ -190,6 +196,7 @@ if importlib.util.find_spec("lenet_helpers") is None:
     importlib.invalidate_caches()'''
 
 _SETUP_MARK = 'importlib.util.find_spec("lenet_helpers") is None'
+_SETUP_END = "    importlib.invalidate_caches()"  # the set-up cell's last line
 
 
 def setup_cell(version: str, repository: str) -> str:
@@ -240,6 +247,17 @@ def write_setup_cells(root: Path = ROOT) -> list[Path]:
         cell = first_code_cell(nb)
         if "".join(cell["source"]) != source:
             cell["source"] = source.splitlines(keepends=True)
+            _write_notebook(path, nb)
+            changed.append(path)
+    for path in translated_chapters(root):  # the English set-up cell, then the edition's own lines, kept
+        nb = _read_notebook(path)
+        cell = first_code_cell(nb)
+        old = "".join(cell["source"]) if cell else ""
+        if _SETUP_END not in old:
+            continue
+        rewritten = source + old[old.index(_SETUP_END) + len(_SETUP_END):]
+        if rewritten != old:
+            cell["source"] = rewritten.splitlines(keepends=True)
             _write_notebook(path, nb)
             changed.append(path)
     return changed
