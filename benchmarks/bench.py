@@ -181,13 +181,13 @@ FAITHFUL = {"passes": 20, "modern_optimizer": "AdamW", "modern_batch": 64, "mode
 
 # (a) The paper's method, as the paper ran it: one pattern, one update (benchmarks/sdlm_experiments.py
 # holds the runs that chose these settings on the validation split; lenet_helpers.fast_sdlm the trainer).
-SDLM_CONFIG = {"init": "eblearn", "epsilon_scale": 0.3, "hold_after": None, "h_floor": 0.0, "mu": 0.02, "j": 0.1,
+SDLM_CONFIG = {"init": "eblearn", "eta_scale": 0.3, "hold_after": None, "h_floor": 0.0, "mu": 0.02, "j": 0.1,
                "passes": 20, "compile": True}
 SDLM_DEPARTURES = [
     "The initial weights are uniform in ±1/√F_i, with biases 0 and subsampling coefficients 0.5 (the initialisation "
     "of EBLearn, the library of LeCun's group), not in ±2.4/F_i: with the paper's range the first patterns saturate "
     "C5 and the network never learns, while EBLearn's gives the first-pass step sizes the paper reports.",
-    f"Every ε of the paper's schedule is multiplied by {SDLM_CONFIG['epsilon_scale']} (the schedule's shape, its ratios from pass to pass, is the "
+    f"Every η of the paper's schedule is multiplied by {SDLM_CONFIG['eta_scale']} (the schedule's shape, its ratios from pass to pass, is the "
     "paper's): with the paper's own values each pattern moves the weights too far, the second pass undoes part of "
     "the first, and the run ends with a higher validation error.",
     "The network trains on 55,000 of the 60,000 training images: the other 5,000 are the validation split on which "
@@ -197,7 +197,7 @@ SDLM_DEPARTURES = [
 
 def faithful_sdlm(seed: int, dev: torch.device, splits, passes: int) -> dict:
     """(a) The paper's method: per-pattern SDLM (lenet_helpers.fast_sdlm), μ = 0.02, the curvature estimated
-    on 500 patterns, the paper's ε schedule, the departures of SDLM_DEPARTURES; errors after every pass."""
+    on 500 patterns, the paper's η schedule, the departures of SDLM_DEPARTURES; errors after every pass."""
     record = sdlm_experiments.run(SDLM_CONFIG | {"name": "bench", "seed": seed, "passes": passes}, splits, dev,
                                   log=lambda line: log(f"    seed {seed} {line}"))
     n = len(splits[0][1])
@@ -369,7 +369,7 @@ def main() -> None:
         finally:
             torch.set_num_threads(threads)
         settings = {"passes": args.passes, "sdlm_batch": 1, "sdlm_loss": "MAP (eq. 9) of one pattern",
-                    "sdlm_epsilon": "the paper's schedule", "sdlm_epsilon_scale": SDLM_CONFIG["epsilon_scale"],
+                    "sdlm_eta": "the paper's schedule", "sdlm_eta_scale": SDLM_CONFIG["eta_scale"],
                     "sdlm_mu": SDLM_CONFIG["mu"], "sdlm_j": SDLM_CONFIG["j"],
                     "sdlm_hessian_samples": sdlm.PAPER_SAMPLES, "sdlm_init": SDLM_CONFIG["init"],
                     "sdlm_hold_curvature_after": SDLM_CONFIG["hold_after"],

@@ -55,7 +55,7 @@ def run(config: dict, splits, device: torch.device, log=print) -> dict:
     try:
         history = train_per_pattern(
             model, train, passes=config["passes"], eval_data={"validation": validation, "test": test},
-            epsilon_scale=config["epsilon_scale"], mu=config["mu"], j=config["j"],
+            eta_scale=config["eta_scale"], mu=config["mu"], j=config["j"],
             hold_curvature_after=config["hold_after"], curvature_floor=config["h_floor"], seed=config["seed"],
             compile=config.get("compile", False), train_error=config.get("train_error", True), log=log)
         failure = None
@@ -70,7 +70,7 @@ def run(config: dict, splits, device: torch.device, log=print) -> dict:
         "train_error_running_per_pass": [r.running_train_error for r in history],
         "validation_error_per_pass": [r.errors["validation"] for r in history],
         "test_error_per_pass": [r.errors["test"] for r in history],
-        "epsilon_per_pass": [r.epsilon for r in history],
+        "eta_per_pass": [r.eta for r in history],
         "seconds_per_pass": [r.seconds for r in history],
         "step_range_per_pass": [[r.step_min, r.step_max] for r in history],
     }
@@ -98,7 +98,7 @@ def step_timing(dev: torch.device, patterns: int = 2000, old_patterns: int = 300
     for name, compile_ in (("fast_eager", False), ("fast_compiled", True)):
         trainer = PatternSDLM(eblearn_init(models.LeNet5(), torch.Generator().manual_seed(0)).to(dev), compile=compile_)
         trainer.estimate(images[:500], labels[:500])
-        trainer.epsilon = 1e-5
+        trainer.eta = 1e-5
         trainer.train_pass(images[:200], labels[:200])  # warm-up (and compilation)
         out[name] = timed(lambda: trainer.train_pass(images, labels), patterns)
     model = eblearn_init(models.LeNet5(), torch.Generator().manual_seed(0)).to(dev)
@@ -121,7 +121,7 @@ def table(path: Path) -> str:
     """The runs of a results file as a Markdown table: settings, then errors after the last pass (in %)."""
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if "validation_error_per_pass" in r]
-    head = ("| run | init | ε × | h | j | μ | seed | passes | validation | test | training on the fly (pass 19) "
+    head = ("| run | init | η × | h | j | μ | seed | passes | validation | test | training on the fly (pass 19) "
             "| minutes |\n|" + "---|" * 12)
     lines = [head]
     for r in rows:
@@ -130,7 +130,7 @@ def table(path: Path) -> str:
         if r.get("h_floor"):
             h += f", floor {r['h_floor']}"
         fly = f"{100 * running[18]:.2f}" if len(running) >= 19 else "–"
-        lines.append(f"| {r['name']} | {r['init']} | {r['epsilon_scale']} | {h} | {r['j']} | {r['mu']} | {r['seed']} "
+        lines.append(f"| {r['name']} | {r['init']} | {r['eta_scale']} | {h} | {r['j']} | {r['mu']} | {r['seed']} "
                      f"| {len(val)} | {100 * val[-1]:.2f} | {100 * test[-1]:.2f} | {fly} | {r['seconds'] / 60:.0f} |")
     groups = {}
     for r in rows:
@@ -154,7 +154,7 @@ def main() -> None:
     parser.add_argument("--timing", action="store_true", help="only time one update (fast eager, compiled, sdlm.SDLM)")
     parser.add_argument("--init", choices=["paper", "eblearn"], default="paper",
                         help="paper: uniform ±2.4/F_i (LeNet5's own); eblearn: ±1/√F_i, biases 0, subsampling 0.5")
-    parser.add_argument("--epsilon-scale", type=float, default=1.0, help="factor on the paper's ε schedule")
+    parser.add_argument("--eta-scale", type=float, default=1.0, help="factor on the paper's η schedule (the global learning rate)")
     parser.add_argument("--hold-after", type=int, default=None, help="keep the h of this pass from then on")
     parser.add_argument("--h-floor", type=float, default=0.0, help="use max(h, floor)")
     parser.add_argument("--mu", type=float, default=PAPER_MU)
@@ -181,7 +181,7 @@ def main() -> None:
         with Path(args.results).open("a") as f:
             f.write(json.dumps(record) + "\n")
         return
-    config = {"name": args.name, "init": args.init, "epsilon_scale": args.epsilon_scale, "hold_after": args.hold_after,
+    config = {"name": args.name, "init": args.init, "eta_scale": args.eta_scale, "hold_after": args.hold_after,
               "h_floor": args.h_floor, "mu": args.mu, "j": args.j, "seed": args.seed, "passes": args.passes,
               "compile": not args.eager, "train_error": not args.no_train_error}
     print(json.dumps(config), flush=True)

@@ -8,7 +8,7 @@ import torch.nn as nn
 from torch.func import functional_call
 
 from lenet_helpers.models import SQUASH_A, SQUASH_S, EuclideanRBF, LeNet5, LeNet5Modern, LeNetD2L, PartialConv2d, Subsampling, Squash, map_loss
-from lenet_helpers.sdlm import SDLM, gauss_newton_diagonal, paper_epsilon, paper_schedule
+from lenet_helpers.sdlm import SDLM, gauss_newton_diagonal, paper_eta, paper_schedule
 
 
 def f(a):  # the paper's squashing function
@@ -99,7 +99,7 @@ def test_step_sizes_and_step_match_hand():
     hand = tiny_h_by_hand()
     steps = opt.step_sizes()
     assert_close_dicts(steps, {name: 0.001 / (0.02 + h) for name, h in hand.items()})
-    # One step: p ← p − η·∂E/∂p.
+    # One step: p ← p − ε_k·∂E/∂p, ε_k = η/(μ + h).
     before = {n: p.detach().clone() for n, p in net.named_parameters()}
     loss = 0.5 * ((net(TINY_X) - TINY_T) ** 2).sum(dim=1).mean()
     loss.backward()
@@ -328,7 +328,7 @@ def test_one_sdlm_step_reduces_the_map_loss_most_of_the_time():
         torch.manual_seed(seed)
         model = LeNet5()
         x, y = mnist_like(32, seed)
-        opt = SDLM.from_model(model)  # ε = 0.0005, μ = 0.02
+        opt = SDLM.from_model(model)  # η = 0.0005, μ = 0.02
         opt.estimate(model, x, y)
         loss = model.loss(model(x), y)
         opt.zero_grad()
@@ -354,9 +354,9 @@ def test_modern_models_with_cross_entropy(make):
 # ---------------------------------------------------------------------------
 
 
-def test_paper_epsilon_schedule():
+def test_paper_eta_schedule():
     expected = [0.0005] * 2 + [0.0002] * 3 + [0.0001] * 3 + [0.00005] * 4 + [0.00001] * 2
-    assert [paper_epsilon(k) for k in range(1, 15)] == expected
+    assert [paper_eta(k) for k in range(1, 15)] == expected
     assert paper_schedule(14) == expected
     assert len(paper_schedule()) == 20 and paper_schedule()[-1] == 0.00001
 
@@ -366,13 +366,13 @@ def test_paper_epsilon_schedule():
 # ---------------------------------------------------------------------------
 
 
-def test_paper_epsilon_errors():
+def test_paper_eta_errors():
     for bad in (0, -1):
         with pytest.raises(ValueError, match="pass_number"):
-            paper_epsilon(bad)
+            paper_eta(bad)
     for bad in (1.5, "1", True):
         with pytest.raises(TypeError, match="pass_number"):
-            paper_epsilon(bad)
+            paper_eta(bad)
     with pytest.raises(ValueError, match="passes"):
         paper_schedule(0)
 
