@@ -10,10 +10,18 @@ connected network is not shift-invariant, a convolutional one is, nearly.
 :func:`shift` moves digits by whole pixels, :func:`errors_under_shift` measures a
 network on shifted digits, and :class:`RandomShifts` trains on randomly shifted
 copies (data augmentation).
+
+A comparison says something only when its difference stands out from the noise
+between seeds. :func:`paired_difference` turns the results of two set-ups run with
+the same seeds into the mean difference and its 95% confidence interval (a paired
+*t* interval): a set-up is *clearly* better than another only when the whole
+interval lies on one side of 0.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import NamedTuple
 
 import torch
@@ -25,7 +33,8 @@ from .data import PAPER_BACKGROUND, batches
 from .train import _as_device, evaluate, set_seed, train
 from .train import device as _best_device
 
-__all__ = ["Run", "compare", "shift", "RandomShifts", "ShiftError", "errors_under_shift"]
+__all__ = ["Run", "compare", "PairedDifference", "paired_difference", "t_quantile", "shift", "RandomShifts",
+           "ShiftError", "errors_under_shift"]
 
 
 class Run(NamedTuple):
@@ -140,6 +149,133 @@ def compare(
             measured = measure(model) if measure is not None else None
             runs.append(Run(name, seed, last.train_loss, last.train_error, test.error, last.seconds, measured))
     return runs
+
+
+# ---------------------------------------------------------------------------
+# Is a difference real? The paired t interval
+# ---------------------------------------------------------------------------
+
+
+def _t_two_sided(t: float, df: int) -> float:
+    """P(|T| < t) for Student's t with ``df`` degrees of freedom (Abramowitz and Stegun 26.7.3, 26.7.4)."""
+    theta = math.atan(t / math.sqrt(df))
+    c2, term = math.cos(theta) ** 2, 1.0
+    if df % 2:  # odd: (2/π)(θ + sin θ cos θ (1 + (2/3) cos²θ + (2·4)/(3·5) cos⁴θ + …)), df − 2 terms in all
+        total = 1.0 if df > 1 else 0.0
+        for k in range(1, (df - 3) // 2 + 1):
+            term *= c2 * (2 * k) / (2 * k + 1)
+            total += term
+        return 2 / math.pi * (theta + (math.sin(theta) * math.cos(theta) * total if df > 1 else 0.0))
+    total = 1.0  # even: sin θ (1 + (1/2) cos²θ + (1·3)/(2·4) cos⁴θ + …), df/2 terms
+    for k in range(1, df // 2):
+        term *= c2 * (2 * k - 1) / (2 * k)
+        total += term
+    return math.sin(theta) * total
+
+
+def t_quantile(p: float, df: int) -> float:
+    """The ``p`` quantile of Student's t distribution with ``df`` degrees of freedom.
+
+    For a 95% interval from n paired measurements: ``t_quantile(0.975, n - 1)``.
+
+    Example:
+        >>> round(t_quantile(0.975, 4), 3), round(t_quantile(0.975, 9), 3), round(t_quantile(0.5, 3), 3)
+        (2.776, 2.262, 0.0)
+    """
+    df = check_int(df, "df", minimum=1)
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 < p < 1:
+        raise ValueError(f"p must be a probability strictly between 0 and 1, got {p!r}")
+    if p < 0.5:
+        return -t_quantile(1 - p, df)
+    target = 2 * p - 1  # P(|T| < t) for the quantile t
+    low, high = 0.0, 1.0
+    while _t_two_sided(high, df) < target:
+        high *= 2
+    for _ in range(200):  # bisection, to the last bit
+        middle = (low + high) / 2
+        if middle in (low, high):
+            break
+        low, high = (middle, high) if _t_two_sided(middle, df) < target else (low, middle)
+    return (low + high) / 2
+
+
+class PairedDifference(NamedTuple):
+    """What :func:`paired_difference` returns: the mean of a − b over the pairs, and its confidence interval."""
+
+    mean: float  # the mean of the differences a_i − b_i
+    low: float  # the interval's lower end ...
+    high: float  # ... and its upper end
+    sd: float  # the standard deviation of the differences (n − 1 in the denominator)
+    n: int  # the number of pairs
+    confidence: float  # 0.95 for a 95% interval
+
+    @property
+    def verdict(self) -> str | None:
+        """``"lower"`` when the whole interval is below 0 (a is clearly lower than b), ``"higher"`` when it is
+        above, ``None`` when it contains 0 (no clear difference)."""
+        return "lower" if self.high < 0 else "higher" if self.low > 0 else None
+
+
+def _numbers(values, name: str) -> list:
+    if isinstance(values, dict):
+        values = list(values.values())
+    if isinstance(values, torch.Tensor):
+        values = values.detach().flatten().tolist()
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a list of numbers (one per seed), got {type(values).__name__}")
+    out = []
+    for v in values:
+        if isinstance(v, torch.Tensor) and v.numel() == 1:
+            v = v.item()
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+            raise TypeError(f"{name} must hold finite numbers, got {v!r}")
+        out.append(float(v))
+    return out
+
+
+def paired_difference(a, b, confidence: float = 0.95) -> PairedDifference:
+    """The mean difference a − b of paired measurements, with its confidence interval (a paired *t* interval).
+
+    ``a[i]`` and ``b[i]`` are measured on the same pair (the same seed: the same
+    initial weights and the same batches), so what varies from pair to pair, the
+    luck of the seed, cancels in ``a[i] − b[i]``. With n pairs, mean difference d̄
+    and standard deviation s of the differences, the interval is
+    d̄ ± t · s/√n, with t = :func:`t_quantile` ((1 + confidence)/2, n − 1).
+    If the seeds were drawn again, 95% of such intervals would contain the true
+    mean difference. ``verdict`` says whether the interval excludes 0.
+
+    Args:
+        a, b: the measurements, one per seed, in the same order (lists, tensors, or
+            dicts {seed: value} with the same seeds); at least 2 pairs.
+        confidence: the interval's coverage, between 0 and 1 (default 0.95).
+
+    Shapes:
+        a, b: n numbers each -> a :class:`PairedDifference` (mean, low, high, sd, n, confidence).
+
+    Example:
+        >>> d = paired_difference([1.10, 1.00, 1.25, 1.05, 1.20], [1.00, 0.95, 1.10, 1.00, 1.05])
+        >>> round(d.mean, 3), round(d.low, 3), round(d.high, 3), d.verdict
+        (0.1, 0.038, 0.162, 'higher')
+        >>> paired_difference([1.0, 1.2], [1.1, 1.0]).verdict is None    # the interval contains 0
+        True
+    """
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            raise ValueError(f"a and b must be measured on the same seeds, got {sorted(a)} and {sorted(b)}")
+        b = {key: b[key] for key in a}
+    x, y = _numbers(a, "a"), _numbers(b, "b")
+    if len(x) != len(y):
+        raise ValueError(f"a and b must hold one number per seed each, paired: got {len(x)} and {len(y)}")
+    if len(x) < 2:
+        raise ValueError(f"a paired interval needs at least 2 pairs (seeds), got {len(x)}")
+    if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1 (0.95 for a 95% interval), got {confidence!r}")
+    differences = [u - v for u, v in zip(x, y)]
+    n = len(differences)
+    mean = sum(differences) / n
+    sd = math.sqrt(sum((d - mean) ** 2 for d in differences) / (n - 1))
+    half = t_quantile((1 + confidence) / 2, n - 1) * sd / math.sqrt(n)
+    return PairedDifference(mean, mean - half, mean + half, sd, n, float(confidence))
 
 
 # ---------------------------------------------------------------------------

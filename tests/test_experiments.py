@@ -100,3 +100,89 @@ def test_compare_rejects_bad_arguments(call, error, words):
         call(d)
     for word in words:
         assert word in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# paired_difference and t_quantile: is a difference between two set-ups real?
+# ---------------------------------------------------------------------------
+
+import math  # noqa: E402
+
+
+@pytest.mark.parametrize("df, value", [(1, 12.706), (2, 4.303), (4, 2.776), (5, 2.571), (9, 2.262), (29, 2.045)])
+def test_t_quantile_matches_the_tables(df, value):
+    assert round(experiments.t_quantile(0.975, df), 3) == value
+    assert experiments.t_quantile(0.025, df) == pytest.approx(-value, abs=1e-3)
+
+
+def test_t_quantile_tends_to_the_normal_quantile():
+    assert experiments.t_quantile(0.975, 2000) == pytest.approx(1.960, abs=2e-3)
+    assert experiments.t_quantile(0.995, 4) == pytest.approx(4.604, abs=1e-3)
+
+
+def test_paired_difference_is_the_paired_t_interval_by_hand():
+    a, b = [1.10, 1.00, 1.25, 1.05, 1.20], [1.00, 0.95, 1.10, 1.00, 1.05]
+    d = experiments.paired_difference(a, b)
+    diffs = [x - y for x, y in zip(a, b)]
+    mean = sum(diffs) / 5
+    sd = math.sqrt(sum((v - mean) ** 2 for v in diffs) / 4)
+    half = 2.7764451 * sd / math.sqrt(5)
+    assert (d.n, d.confidence) == (5, 0.95)
+    assert d.mean == pytest.approx(mean) and d.sd == pytest.approx(sd)
+    assert (d.low, d.high) == (pytest.approx(mean - half), pytest.approx(mean + half))
+    assert d.verdict == "higher"
+    flipped = experiments.paired_difference(b, a)
+    assert flipped.verdict == "lower" and flipped.mean == pytest.approx(-mean)
+    assert experiments.paired_difference(a, b, confidence=0.99).high > d.high  # wider
+
+
+def test_pairing_removes_what_the_seeds_share():
+    # b = a + 0.1 exactly: the seeds differ by a lot, the pairs by nothing but 0.1
+    a = [1.0, 2.0, 3.0, 4.0, 5.0]
+    d = experiments.paired_difference([x + 0.1 for x in a], a)
+    assert d.mean == pytest.approx(0.1) and d.sd == pytest.approx(0, abs=1e-12) and d.verdict == "higher"
+
+
+def test_paired_difference_covers_the_true_difference_95_times_in_100():
+    g = torch.Generator().manual_seed(0)
+    trials, covered = 4000, 0
+    for _ in range(trials):
+        seeds = torch.randn(5, generator=g) * 3  # what each seed does to both set-ups
+        a = seeds + 0.2 + 0.5 * torch.randn(5, generator=g)
+        b = seeds + 0.5 * torch.randn(5, generator=g)
+        d = experiments.paired_difference(a, b)
+        covered += d.low <= 0.2 <= d.high
+    assert 0.94 <= covered / trials <= 0.96
+
+
+def test_paired_difference_accepts_dicts_of_seeds_tensors_and_0d_tensors():
+    by_seed = experiments.paired_difference({0: 1.0, 1: 2.0, 2: 2.5}, {2: 2.0, 0: 1.0, 1: 1.5})
+    assert by_seed.mean == pytest.approx((0 + 0.5 + 0.5) / 3)  # paired by seed, not by position
+    as_tensors = experiments.paired_difference(torch.tensor([1.0, 2.0, 2.5]), [torch.tensor(1.0), 1.5, 2])
+    assert as_tensors.mean == pytest.approx(by_seed.mean)
+
+
+@pytest.mark.parametrize(
+    "a, b, kwargs, error, words",
+    [
+        ([1.0, 2.0], [1.0], {}, ValueError, ["a and b", "paired"]),
+        ([1.0], [2.0], {}, ValueError, ["at least 2"]),
+        ({0: 1.0, 1: 2.0}, {0: 1.0, 2: 2.0}, {}, ValueError, ["same seeds"]),
+        ([1.0, "x"], [1.0, 2.0], {}, TypeError, ["a", "numbers"]),
+        ([1.0, 2.0], [1.0, float("nan")], {}, TypeError, ["b", "finite"]),
+        (1.0, [1.0, 2.0], {}, TypeError, ["a", "list of numbers"]),
+        ([1.0, 2.0], [1.0, 2.0], {"confidence": 95}, ValueError, ["confidence", "0.95"]),
+    ],
+)
+def test_paired_difference_rejects_bad_arguments(a, b, kwargs, error, words):
+    with pytest.raises(error) as info:
+        experiments.paired_difference(a, b, **kwargs)
+    for word in words:
+        assert word in str(info.value)
+
+
+@pytest.mark.parametrize("p, df, error", [(0.0, 3, ValueError), (1.0, 3, ValueError), (0.9, 0, ValueError),
+                                          (0.9, 2.5, TypeError)])
+def test_t_quantile_rejects_bad_arguments(p, df, error):
+    with pytest.raises(error):
+        experiments.t_quantile(p, df)
