@@ -603,6 +603,8 @@ def train_per_pattern(
     samples: int = PAPER_SAMPLES,
     hold_curvature_after: int | None = None,
     curvature_floor: float = 0.0,
+    curvature_scale: float = 1.0,
+    curvature_options: dict | None = None,
     seed: int = 0,
     compile: bool | dict = False,
     train_error: bool = True,
@@ -628,6 +630,10 @@ def train_per_pattern(
         hold_curvature_after: estimate h before passes 1…k only, and keep the h of
             pass k afterwards (None = re-estimate every pass, as the paper).
         curvature_floor: use max(h, floor) (0 = the paper).
+        curvature_scale: use h × scale (1 = the paper).
+        curvature_options: more arguments for :func:`~lenet_helpers.sdlm.gauss_newton_diagonal`
+            (``loss="ml"``, ``reduction="sum"``, ``rbf_curvature=False``), to measure how each part of
+            the estimate matters (None = the paper's estimate).
         seed: seeds the patterns picked for h and the order of each pass.
         compile: compile the step with ``torch.compile`` (see :class:`PatternSDLM`).
         train_error: measure the error on all training patterns after each pass (False: leave
@@ -668,6 +674,9 @@ def train_per_pattern(
         hold_curvature_after = check_int(hold_curvature_after, "hold_curvature_after", minimum=1)
     if isinstance(curvature_floor, bool) or not isinstance(curvature_floor, numbers.Real) or not curvature_floor >= 0:
         raise ValueError(f"curvature_floor must be a number ≥ 0, got {curvature_floor!r}")
+    curvature_scale = _check_positive(curvature_scale, "curvature_scale")
+    if curvature_options is not None and not isinstance(curvature_options, dict):
+        raise TypeError(f"curvature_options must be a dict of gauss_newton_diagonal arguments, got {type(curvature_options).__name__}")
     seed = check_int(seed, "seed", minimum=0)
 
     dev = next(model.parameters()).device
@@ -679,9 +688,9 @@ def train_per_pattern(
         pick = torch.randperm(len(images), generator=generator)[:samples].to(dev)
         order = torch.randperm(len(images), generator=generator)
         if hold_curvature_after is None or k <= hold_curvature_after:
-            h = trainer.estimate(images[pick], labels[pick])
-            if curvature_floor > 0:
-                h = {name: value.clamp_min(curvature_floor) for name, value in h.items()}
+            h = trainer.estimate(images[pick], labels[pick], **(curvature_options or {}))
+            if curvature_floor > 0 or curvature_scale != 1:
+                h = {name: (curvature_scale * value).clamp_min(curvature_floor) for name, value in h.items()}
                 trainer.set_curvature(h)
         trainer.eta = eta_scale * etas[k - 1]
         steps = torch.cat([s.reshape(-1) for s in trainer.step_sizes().values()])

@@ -89,6 +89,7 @@ __all__ = [
     "PAPER_SAMPLES",
     "PAPER_ETAS",
     "LOSSES",
+    "REDUCTIONS",
     "gauss_newton_diagonal",
     "SDLM",
     "paper_eta",
@@ -99,8 +100,11 @@ PAPER_MU = 0.02  #: μ of ε_k = η/(μ + h_kk) (Appendix C)
 PAPER_SAMPLES = 500  #: samples on which h is re-estimated before each pass
 #: The paper's global learning rate η (Sec. III-B): (last pass it applies to, η); after pass 12, 0.00001.
 PAPER_ETAS = ((2, 0.0005), (5, 0.0002), (8, 0.0001), (12, 0.00005), (None, 0.00001))
-#: The losses :func:`gauss_newton_diagonal` knows ("auto" picks "map" for an RBF output, else "cross_entropy").
-LOSSES = ("auto", "map", "cross_entropy", "mse")
+#: The losses :func:`gauss_newton_diagonal` knows ("auto" picks "map" for an RBF output, else "cross_entropy"):
+#: "map" is eq. (9), "ml" eq. (8) (E = y_D alone, for an RBF output), "cross_entropy" on logits, "mse" ½ Σ (y − t)².
+LOSSES = ("auto", "map", "ml", "cross_entropy", "mse")
+#: How the per-sample diagonals are combined: "mean" (the curvature of one pattern's loss) or "sum".
+REDUCTIONS = ("mean", "sum")
 
 
 # ---------------------------------------------------------------------------
@@ -267,8 +271,12 @@ def _through_layer(module, x, s, need_input, add):
     raise TypeError(f"unsupported layer {type(module).__name__}")  # pragma: no cover (checked earlier)
 
 
-def _seed(loss, last, inputs, output, labels, j):
+def _seed(loss, last, inputs, output, labels, j, rbf_curvature=True):
     """s at the top of the chain, per sample, and how many layers (from the end) it already covers."""
+    if loss == "ml":
+        # E = y_D = Σ_j (x_j − w_Dj)²: ∂²E/∂x_j² = 2, exactly (the RBF's own curvature; nothing else)
+        x = inputs[-1]
+        return torch.full_like(x, 2.0 if rbf_curvature else 0.0), 1
     if loss == "map":
         x = inputs[-1]  # F6's output, N×features
         centers = last.centers.to(x.dtype)
@@ -282,6 +290,8 @@ def _seed(loss, last, inputs, output, labels, j):
         first = 2 * dE_dy.sum(dim=1, keepdim=True)
         # p_i(1 − p_i) ≥ 0 since 0 < p_i < 1, times a square: ≥ 0.
         second = torch.einsum("ni,nij->nj", p * (1 - p), (2 * diff) ** 2)
+        if not rbf_curvature:  # Gauss–Newton through the RBF layer too: its own curvature dropped
+            return second, 1
         return (first + second).clamp_min(0), 1  # clamp only guards against rounding
     if loss == "cross_entropy":
         p = torch.softmax(output, dim=1)
@@ -317,6 +327,8 @@ def gauss_newton_diagonal(
     batch_size: int = 100,
     loss: str = "auto",
     j: float = 0.1,
+    reduction: str = "mean",
+    rbf_curvature: bool = True,
 ) -> Dict[str, torch.Tensor]:
     """The Gauss–Newton estimate h_kk of ∂²E/∂w_k² for every parameter of ``model``.
 
@@ -332,10 +344,19 @@ def gauss_newton_diagonal(
         images: N×… inputs (N×1×32×32 for LeNet-5); the paper uses 500 samples.
         labels: N class indices, or for ``loss="mse"`` targets shaped like the output.
         batch_size: samples processed at once (memory only; the result is the same).
-        loss: ``"map"`` (eq. 9, needs the EuclideanRBF output), ``"cross_entropy"``
-            (logits), ``"mse"`` (½ Σ (y − t)²), or ``"auto"``: "map" when the last
-            layer is an EuclideanRBF, else "cross_entropy".
+        loss: ``"map"`` (eq. 9, needs the EuclideanRBF output), ``"ml"`` (eq. 8,
+            E = y_D alone, for an EuclideanRBF output: its curvature is 2 for every
+            F6 output, the MAP term's left out), ``"cross_entropy"`` (logits),
+            ``"mse"`` (½ Σ (y − t)²), or ``"auto"``: "map" when the last layer is an
+            EuclideanRBF, else "cross_entropy".
         j: the constant of the MAP loss (as :func:`~lenet_helpers.models.map_loss`).
+        reduction: ``"mean"`` (default): h of one pattern's loss, averaged over the
+            samples; ``"sum"``: summed over them (N times larger).
+        rbf_curvature: for an EuclideanRBF output, keep the RBF layer's own curvature
+            (y_i is quadratic in F6's output: the term 2·∂E/∂y_i), as the exact
+            diagonal does (default). ``False`` drops it: Gauss–Newton through the RBF
+            layer too. (Options to measure what each part of h does; the paper's
+            method is the default.)
 
     Returns:
         {parameter name: h}, each h ≥ 0 shaped like its parameter, in the order of
@@ -375,6 +396,9 @@ def gauss_newton_diagonal(
         raise ValueError(f"labels must have one entry per image: {len(labels)} labels for {len(images)} images")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     check_choice(loss, "loss", LOSSES)
+    check_choice(reduction, "reduction", REDUCTIONS)
+    if not isinstance(rbf_curvature, bool):
+        raise TypeError(f"rbf_curvature must be True or False, got {rbf_curvature!r}")
     if isinstance(j, bool) or not isinstance(j, numbers.Real) or not j > 0:
         raise ValueError(f"j must be a positive number, got {j!r}")
 
@@ -384,10 +408,10 @@ def gauss_newton_diagonal(
     rbf_output = isinstance(last, EuclideanRBF)
     if loss == "auto":
         loss = "map" if rbf_output else "cross_entropy"
-    elif loss == "map" and not rbf_output:
-        raise ValueError(f"loss='map' needs an EuclideanRBF last layer, got {type(last).__name__} ({last_name!r})")
-    elif loss != "map" and rbf_output:
-        raise ValueError(f"an EuclideanRBF output is trained with loss='map' (eq. 9), got loss={loss!r}")
+    elif loss in ("map", "ml") and not rbf_output:
+        raise ValueError(f"loss={loss!r} needs an EuclideanRBF last layer, got {type(last).__name__} ({last_name!r})")
+    elif loss not in ("map", "ml") and rbf_output:
+        raise ValueError(f"an EuclideanRBF output is trained with loss='map' (eq. 9) or 'ml' (eq. 8), got loss={loss!r}")
 
     named = list(model.named_parameters())
     names = {id(p): name for name, p in named}
@@ -416,12 +440,13 @@ def gauss_newton_diagonal(
                 x = x if isinstance(module, nn.Dropout) else module(x)
         if start == 0:
             _check_labels(loss, labels, x, last_name)
-        s, covered = _seed(loss, last, inputs, x, target, j)
+        s, covered = _seed(loss, last, inputs, x, target, j, rbf_curvature)
         for index in reversed(range(len(layers) - covered)):
             if index < lowest:
                 break
             s = _through_layer(layers[index][1], inputs[index], s, index > lowest, add)
-    return {name: value / len(images) for name, value in h.items()}
+    divisor = len(images) if reduction == "mean" else 1
+    return {name: value / divisor for name, value in h.items()}
 
 
 # ---------------------------------------------------------------------------

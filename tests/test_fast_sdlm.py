@@ -226,6 +226,27 @@ def test_hold_curvature_and_floor():
     assert all(high <= 1e-3 / 0.52 * (1 + 1e-6) for _, high in runs[None, 0.5])
 
 
+def test_curvature_scale_and_options_change_h_as_asked():
+    images, labels = mnist_like(40, seed=8)
+    runs = {}
+    for name, kwargs in (("paper", {}), ("scaled", {"curvature_scale": 3.0}), ("summed", {"curvature_options": {"reduction": "sum"}}),
+                         ("ml", {"curvature_options": {"loss": "ml"}}), ("no rbf", {"curvature_options": {"rbf_curvature": False}})):
+        history = train_per_pattern(lenet5("eblearn", dtype=torch.float64), (images, labels), passes=1, samples=20,
+                                    etas=[1e-3], train_error=False, **kwargs)
+        runs[name] = history[0]
+    # h × 3 makes every step smaller; the sum over 20 patterns is h × 20: smaller still
+    assert runs["scaled"].step_max < runs["paper"].step_max and runs["summed"].step_max < runs["scaled"].step_max
+    assert runs["summed"].step_min < runs["scaled"].step_min < runs["paper"].step_min
+    # untrained, every p_i is nearly 0: the MAP loss's curvature is y_D's (eq. 8); without the RBF's own curvature,
+    # nearly nothing is left, and every step is close to the cap η/μ
+    assert runs["ml"].step_min == pytest.approx(runs["paper"].step_min, rel=1e-3)
+    assert runs["no rbf"].step_min > 0.9 * 1e-3 / 0.02 and runs["no rbf"].step_max <= 1e-3 / 0.02
+    with pytest.raises(ValueError, match="curvature_scale"):
+        train_per_pattern(LeNet5(), (images, labels), curvature_scale=0)
+    with pytest.raises(TypeError, match="curvature_options"):
+        train_per_pattern(LeNet5(), (images, labels), curvature_options="sum")
+
+
 def test_error_rate():
     model = LeNet5()
     images, labels = mnist_like(10, seed=9)

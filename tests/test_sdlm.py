@@ -135,6 +135,38 @@ def test_map_seed_by_hand():
     assert second == pytest.approx([q * (1 - q) for q in p], rel=1e-4)
 
 
+def test_map_seed_options_ml_loss_rbf_curvature_and_sum():
+    """The options that take the estimate apart: eq. (8)'s curvature, the RBF's own curvature dropped, a sum."""
+    linear = nn.Linear(2, 3)
+    set_weights(linear, [[0.5, -0.3], [0.2, 0.8], [-0.6, 0.1]], [0.1, 0.0, -0.2])
+    centers = [[1.0, -1.0, 1.0], [-1.0, 1.0, 1.0]]
+    net = nn.Sequential(linear, EuclideanRBF(torch.tensor(centers)))
+    x, label = torch.tensor([[0.7, -0.4], [0.1, 0.3]]), torch.tensor([1, 0])
+    # loss="ml": E = y_D = Σ_k (x_k − c_Dk)², so ∂²E/∂x_k² = 2 exactly, and h of a bias is 2
+    ml = gauss_newton_diagonal(net, x, label, loss="ml")
+    torch.testing.assert_close(ml["0.bias"], torch.full((3,), 2.0))
+    torch.testing.assert_close(ml["0.weight"], 2 * (x**2).mean(dim=0).expand(3, 2))
+    # rbf_curvature=False keeps only Σ_i p_i(1 − p_i)(2(x_k − c_ik))², which is smaller here
+    full = gauss_newton_diagonal(net, x, label)
+    gauss_newton = gauss_newton_diagonal(net, x, label, rbf_curvature=False)
+    xf = linear(x).detach()
+    y = ((xf.unsqueeze(1) - torch.tensor(centers)) ** 2).sum(dim=2)
+    p = torch.softmax(torch.cat([-y, torch.full((2, 1), -0.1)], dim=1), dim=1)[:, :2]
+    second = torch.einsum("ni,nik->nk", p * (1 - p), (2 * (xf.unsqueeze(1) - torch.tensor(centers))) ** 2)
+    torch.testing.assert_close(gauss_newton["0.bias"], second.mean(dim=0))
+    assert (gauss_newton["0.bias"] < full["0.bias"]).all()
+    # reduction="sum": N times the mean
+    summed = gauss_newton_diagonal(net, x, label, reduction="sum")
+    for name in full:
+        torch.testing.assert_close(summed[name], 2 * full[name])
+    with pytest.raises(ValueError, match="reduction"):
+        gauss_newton_diagonal(net, x, label, reduction="max")
+    with pytest.raises(TypeError, match="rbf_curvature"):
+        gauss_newton_diagonal(net, x, label, rbf_curvature=1)
+    with pytest.raises(ValueError, match="loss='ml'"):
+        gauss_newton_diagonal(tiny_net(), TINY_X, torch.tensor([0, 0]), loss="ml")
+
+
 def test_cross_entropy_seed_by_hand():
     linear = nn.Linear(2, 3)
     set_weights(linear, [[0.5, -0.3], [0.2, 0.8], [-0.6, 0.1]], [0.1, 0.0, -0.2])
