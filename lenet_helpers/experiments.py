@@ -45,6 +45,7 @@ class Run(NamedTuple):
     test_error: float  # after training, in evaluation mode
     seconds: float  # training time (evaluation excluded)
     measured: object = None  # what compare's measure(model) returned after training (None without measure)
+    history: list | None = None  # train's EpochStats, one per epoch (test_error each epoch with every_epoch=True)
 
 
 def _setup_parts(name, setup):
@@ -78,13 +79,20 @@ def compare(
     lr: float = 1e-3,
     device=None,
     measure=None,
+    scheduler=None,
+    every_epoch: bool = False,
 ) -> Table:
     """Train each set-up once per seed, from scratch, and measure it: one :class:`Run` per (set-up, seed).
 
-    Each run seeds every generator with :func:`set_seed` first, then builds its
-    model and optimizer, so a set-up with the same seed starts from the same
-    state and sees the batches in the same order: runs differ only by what the
-    set-up changes (on a CPU exactly; on a GPU up to non-deterministic kernels).
+    Runs are **paired** by seed. Each run seeds every generator with :func:`set_seed`
+    first, then builds its model and optimizer: set-ups with the same layers start
+    from the same weights with the same seed. The batches come from a generator of
+    their own, seeded with the seed too, so every set-up sees the same images in the
+    same order with the same seed, whatever its layers draw at initialisation or
+    while training (dropout), and a :class:`RandomShifts` data set gives it the same
+    shifts. Runs of one seed then differ only by what the set-ups change (on a CPU
+    exactly; on a GPU up to non-deterministic kernels), which is what
+    :func:`paired_difference` needs.
 
     Args:
         setups: ``{name: make_model}`` or ``{name: (make_model, make_optimizer)}``;
@@ -97,11 +105,18 @@ def compare(
             what it returns (a number, a dict, …) goes in the run's ``measured``:
             for measurements beyond the test error, e.g. the training error in
             evaluation mode, or the error on shifted digits.
+        scheduler: optional; ``scheduler(optimizer, total_steps)`` returns a
+            learning-rate scheduler, stepped after every batch (e.g.
+            ``lambda o, n: torch.optim.lr_scheduler.CosineAnnealingLR(o, n)``, the
+            rate falling to 0 along a cosine over the run).
+        every_epoch: also measure the error on ``test_data`` after every epoch
+            (in each run's ``history``), to see where the error levels off.
 
     Returns:
         A table of :class:`Run`: setup, seed, train_loss and train_error of the
         last epoch (as training went), test_error after training, seconds of
-        training, and measured (``measure(model)``, or None).
+        training, measured (``measure(model)``, or None) and history (the
+        statistics of every epoch, see :class:`~lenet_helpers.train.EpochStats`).
 
     Example:
         >>> from lenet_helpers.models import lenet_variant
@@ -129,6 +144,11 @@ def compare(
         raise ValueError("test_data must be given: compare measures the test error of every run")
     if measure is not None and not callable(measure):
         raise TypeError(f"measure must be a function of the trained model, got {type(measure).__name__}")
+    if scheduler is not None and not callable(scheduler):
+        raise TypeError("scheduler must be a function (optimizer, total_steps) -> a learning-rate scheduler, "
+                        f"got {type(scheduler).__name__}")
+    if not isinstance(every_epoch, bool):
+        raise TypeError(f"every_epoch must be True or False, got {every_epoch!r}")
 
     def on_device(data):  # move tensor pairs once, not once per run
         if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
@@ -141,14 +161,57 @@ def compare(
         for seed in seeds:
             set_seed(seed)
             model = check_module(make_model(), f"setups[{name!r}]()").to(dev)
-            optimizer = make_optimizer(model.parameters()) if make_optimizer is not None else None
-            history = train(model, train_data, epochs=epochs, optimizer=optimizer, lr=lr, batch_size=batch_size,
-                            device=dev, progress=False)
+            if make_optimizer is not None:
+                optimizer = make_optimizer(model.parameters())
+            else:  # train's default, made here for the scheduler
+                optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=dev.type in ("cpu", "cuda"))
+            paired = _SeededBatches.of(train_data, batch_size, seed)
+            if scheduler is not None:
+                per_epoch = len(paired) if hasattr(paired, "__len__") else None
+                if per_epoch is None:
+                    raise TypeError("scheduler needs train_data whose number of batches is known (tensors, a Dataset, "
+                                    "a DataLoader)")
+                schedule = scheduler(optimizer, epochs * per_epoch)
+            else:
+                schedule = None
+            history = train(model, paired, epochs=epochs, optimizer=optimizer, lr=lr, batch_size=batch_size,
+                            device=dev, progress=False, scheduler=schedule,
+                            test_data=test_data if every_epoch else None)
             last = history[-1]
             test = evaluate(model, test_data, device=dev)
             measured = measure(model) if measure is not None else None
-            runs.append(Run(name, seed, last.train_loss, last.train_error, test.error, last.seconds, measured))
+            runs.append(Run(name, seed, last.train_loss, last.train_error, test.error, last.seconds, measured,
+                            list(history)))
     return runs
+
+
+class _SeededBatches:
+    """The batches of ``data`` for one run, from a generator seeded with ``seed``: the same for every set-up.
+
+    ``data``: (images, labels) tensors or a :class:`RandomShifts`; anything else (a Dataset, a DataLoader)
+    is passed through as it is."""
+
+    def __init__(self, data, batch_size: int, seed: int):
+        self.data, self.batch_size = data, batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+
+    @classmethod
+    def of(cls, data, batch_size: int, seed: int):
+        """``data`` wrapped when it is tensors or RandomShifts; anything else as it is (train checks it)."""
+        tensors = isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)
+        if tensors and len(data[0]) != len(data[1]):
+            raise ValueError(f"train_data must be (images, labels) of the same length, got {len(data[0])} and {len(data[1])}")
+        return cls(data, batch_size, seed) if tensors or isinstance(data, RandomShifts) else data
+
+    def __len__(self) -> int:
+        if isinstance(self.data, RandomShifts):
+            return len(self.data)
+        return -(-len(self.data[1]) // self.batch_size)
+
+    def __iter__(self):
+        if isinstance(self.data, RandomShifts):
+            return self.data.batches(self.generator)
+        return batches(self.data[0], self.data[1], self.batch_size, generator=self.generator)
 
 
 # ---------------------------------------------------------------------------
@@ -364,9 +427,14 @@ class RandomShifts:
         return -(-len(self.labels) // self.batch_size)
 
     def __iter__(self):
+        return self.batches()
+
+    def batches(self, generator: torch.Generator | None = None):
+        """One pass of shifted batches, drawing the order and the shifts from ``generator`` (default: PyTorch's
+        global generator, as ``iter()`` does)."""
         k = self.max_shift
-        for x, y in batches(self.images, self.labels, self.batch_size):
-            dx, dy = torch.randint(-k, k + 1, (2, len(y)))
+        for x, y in batches(self.images, self.labels, self.batch_size, generator=generator):
+            dx, dy = torch.randint(-k, k + 1, (2, len(y)), generator=generator)
             yield shift(x, dx, dy, fill=self.fill), y
 
     def __repr__(self) -> str:

@@ -21,7 +21,8 @@ def test_compare_gives_one_run_per_setup_and_seed(tiny_mnist):
     }
     runs = experiments.compare(setups, *tiny_mnist, seeds=(0, 1), epochs=2, batch_size=100, device="cpu")
     assert [(r.setup, r.seed) for r in runs] == [("relu", 0), ("relu", 1), ("sigmoid + SGD", 0), ("sigmoid + SGD", 1)]
-    assert runs.columns == ("setup", "seed", "train_loss", "train_error", "test_error", "seconds", "measured")
+    assert runs.columns == ("setup", "seed", "train_loss", "train_error", "test_error", "seconds", "measured", "history")
+    assert all(len(r.history) == 2 and r.history[-1].test_error is None for r in runs)  # per epoch only when asked
     assert all(r.measured is None for r in runs)  # nothing measured unless asked
     assert all(0 <= r.test_error <= 1 and 0 <= r.train_error <= 1 and r.seconds > 0 for r in runs)
     assert "test error" in str(runs)
@@ -35,7 +36,9 @@ def test_compare_is_repeatable_and_matches_a_hand_made_run(tiny_mnist):
     assert (first[0].train_loss, first[0].test_error) == (again[0].train_loss, again[0].test_error)
     train.set_seed(3)
     model = lenet_variant()
-    history = train.train(model, (x, y), batch_size=100, progress=False, device="cpu")
+    # the batches: from a generator of their own, seeded with the run's seed
+    order = list(data.batches(x, y, 100, generator=torch.Generator().manual_seed(3)))
+    history = train.train(model, order, batch_size=100, progress=False, device="cpu")
     assert history[-1].train_loss == first[0].train_loss
     assert train.evaluate(model, test).error == first[0].test_error
 
@@ -69,8 +72,54 @@ def test_compare_measures_each_trained_model_when_asked(tiny_mnist):
     assert [r.measured["n"] for r in runs] == [1, 2] and len(seen) == 2
     train.set_seed(3)
     model = lenet_variant()
-    train.train(model, (x, y), batch_size=100, progress=False, device="cpu")
+    train.train(model, list(data.batches(x, y, 100, generator=torch.Generator().manual_seed(3))), progress=False,
+                device="cpu")
     assert runs[0].measured["train"] == train.evaluate(model, (x, y)).error  # measured on the trained model
+
+
+def recorder(seen, name, draws):
+    """A set-up that records the sum of every training batch it sees, after drawing ``draws`` random numbers
+    before building its model (as a set-up with other layers would)."""
+
+    def make():
+        torch.rand(draws)
+        model = lenet_variant()
+        model.register_forward_pre_hook(lambda m, args: seen.setdefault(name, []).append(round(args[0].sum().item(), 3))
+                                        if m.training else None)
+        return model
+
+    return make
+
+
+@pytest.mark.parametrize("shifted", [False, True])
+def test_compare_pairs_runs_by_seed_same_batches_whatever_the_model_draws(tiny_mnist, shifted):
+    (x, y), test = tiny_mnist
+    train_data = experiments.RandomShifts(x, y, max_shift=2, batch_size=100) if shifted else (x, y)
+    seen = {}
+    experiments.compare({"a": recorder(seen, "a", 0), "b": recorder(seen, "b", 1000)}, train_data, test, seeds=(0,),
+                        epochs=2, batch_size=100, device="cpu")
+    assert len(seen["a"]) == 2 * 3 and seen["a"] == seen["b"]  # the same batches (and shifts), epoch after epoch
+    assert seen["a"][:3] != seen["a"][3:]  # a new order in every epoch
+    other = {}
+    experiments.compare({"a": recorder(other, "a", 0)}, train_data, test, seeds=(1,), epochs=1, batch_size=100,
+                        device="cpu")
+    assert other["a"] != seen["a"][:3]  # another seed, another order
+
+
+def test_compare_schedules_the_learning_rate_and_measures_every_epoch(tiny_mnist):
+    made = []
+
+    def make_optimizer(params):
+        made.append(torch.optim.Adam(params, lr=1e-3))
+        return made[-1]
+
+    runs = experiments.compare({"a": (lenet_variant, make_optimizer)}, *tiny_mnist, seeds=(0,), epochs=3,
+                               batch_size=100, device="cpu", every_epoch=True,
+                               scheduler=lambda o, n: torch.optim.lr_scheduler.CosineAnnealingLR(o, n))
+    assert made[0].param_groups[0]["lr"] == pytest.approx(0, abs=1e-12)  # 9 steps of a cosine down to 0
+    assert [row.epoch for row in runs[0].history] == [1, 2, 3]
+    assert all(row.test_error is not None for row in runs[0].history)
+    assert runs[0].history[-1].test_error == runs[0].test_error  # the same network on the same images (CPU)
 
 
 @pytest.mark.parametrize(
@@ -92,6 +141,8 @@ def test_compare_measures_each_trained_model_when_asked(tiny_mnist):
         (lambda d: experiments.compare({"a": lenet_variant}, d, d, epochs=0), ValueError, ["epochs", "positive"]),
         (lambda d: experiments.compare({"a": lenet_variant}, d, d, device="gpu0"), ValueError, ["device"]),
         (lambda d: experiments.compare({"a": lenet_variant}, "mnist", d), TypeError, ["train_data"]),
+        (lambda d: experiments.compare({"a": lenet_variant}, d, d, scheduler="cosine"), TypeError, ["scheduler", "function"]),
+        (lambda d: experiments.compare({"a": lenet_variant}, d, d, every_epoch=1), TypeError, ["every_epoch"]),
     ],
 )
 def test_compare_rejects_bad_arguments(call, error, words):
