@@ -46,12 +46,26 @@ def settled_after(errors, tolerance):
             return p
 
 
+def gn_diagonal(W1, b1, W2, b2, x, t, *, square_slope=True, exact=False):
+    """The Gauss–Newton diagonal of a one-hidden-layer tanh network, as a learner would write it."""
+    u = torch.tanh(W1 @ x + b1)
+    s_u = (W2**2).sum(dim=0)
+    slope = 1 - u**2
+    s_a = (slope**2 if square_slope else slope) * s_u
+    if exact:  # adds f''(a)·∂E/∂u: the exact second derivative
+        dE_du = W2.t() @ (W2 @ u + b2 - t)
+        s_a = s_a + (-2 * u * slope) * dE_du
+    return torch.outer(s_a, x**2), s_a, (u**2).expand_as(W2).clone(), torch.ones_like(b2)
+
+
 RIGHT = {
     checks.paper_normalization: lambda images: F.pad(images, (2, 2, 2, 2)) * 1.275 - 0.1,
     checks.error_rate: lambda scores, labels: float((scores.argmax(dim=1) != labels).sum()) / len(labels),
     checks.confusion_matrix: confusion_loop,
     checks.train_epoch: epoch,
     checks.settled_after: settled_after,
+    checks.sdlm_step_sizes: lambda h, eta, mu: eta / (mu + h),
+    checks.gauss_newton_diagonal: gn_diagonal,
 }
 
 WRONG = {
@@ -60,6 +74,8 @@ WRONG = {
     checks.confusion_matrix: lambda y_true, y_pred, num_classes: confusion_loop(y_pred, y_true, num_classes),
     checks.train_epoch: lambda *args: epoch(*args, zero_grad=False),  # the gradients add up
     checks.settled_after: lambda errors, tolerance: settled_after(errors, tolerance) - 1,  # counted from 0
+    checks.sdlm_step_sizes: lambda h, eta, mu: eta / h,  # μ left out
+    checks.gauss_newton_diagonal: lambda W1, b1, W2, b2, x, t: gn_diagonal(W1, b1, W2, b2, x, t, square_slope=False),
 }
 
 
@@ -201,3 +217,72 @@ def test_passing_something_that_is_not_a_function_is_a_clear_error():
     for check in RIGHT:
         with pytest.raises(TypeError, match="pass the function itself"):
             check(0.5)
+
+
+# ---------------------------------------------------------------------------
+# The SDLM exercises: ε_k by hand, and the Gauss–Newton diagonal of a small network
+# ---------------------------------------------------------------------------
+
+
+def test_sdlm_questions_are_the_papers_numbers():
+    from lenet_helpers import sdlm
+
+    assert checks.answer("sdlm_largest_step", sdlm.paper_eta(1) / sdlm.PAPER_MU).passed
+    assert checks.answer("sdlm_largest_step", 0.025).passed
+    assert checks.answer("sdlm_step_size", 0.0005 / 0.5).passed
+    assert not checks.answer("sdlm_step_size", 0.0005 / 0.48).passed  # μ left out
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda h, eta, mu: eta / h, "μ left out"),
+    (lambda h, eta, mu: eta * (mu + h), "divides η"),
+    (lambda h, eta, mu: eta / mu + h, "add μ to h_kk first"),
+    (lambda h, eta, mu: eta / (mu * h), "not multiplied"),
+    (lambda h, eta, mu: float(eta / (mu + h).sum()), "expected a tensor"),
+])
+def test_sdlm_step_sizes_names_each_typical_mistake(wrong, words):
+    result = checks.sdlm_step_sizes(wrong)
+    assert not result.passed and words in result.message, result.message
+
+
+def test_sdlm_step_sizes_is_the_courses_sdlm():
+    """The reference is what sdlm.SDLM.step_sizes computes from an h."""
+    from lenet_helpers import sdlm
+
+    net = torch.nn.Sequential(torch.nn.Linear(3, 2))
+    opt = sdlm.SDLM.from_model(net, lr=0.0005, mu=0.02)
+    h = {"0.weight": torch.rand(2, 3), "0.bias": torch.zeros(2)}
+    opt.set_curvature(h)
+    for name, steps in opt.step_sizes().items():
+        torch.testing.assert_close(steps, RIGHT[checks.sdlm_step_sizes](h[name], 0.0005, 0.02))
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda W1, b1, W2, b2, x, t: gn_diagonal(W1, b1, W2, b2, x, t, square_slope=False), "slope not squared"),
+    (lambda W1, b1, W2, b2, x, t: gn_diagonal(W1, b1, W2, b2, x, t, exact=True), "exact diagonal of the Hessian"),
+    (lambda W1, b1, W2, b2, x, t: tuple(2 * v for v in gn_diagonal(W1, b1, W2, b2, x, t)), "½‖y − t‖²"),
+    (lambda W1, b1, W2, b2, x, t: gn_diagonal(W1, b1, W2, b2, x, t)[:2], "expected four tensors"),
+    (lambda W1, b1, W2, b2, x, t: (abs(W1), b1, W2, b2), "h_W1"),
+])
+def test_gauss_newton_diagonal_names_each_typical_mistake(wrong, words):
+    result = checks.gauss_newton_diagonal(wrong)
+    assert not result.passed and words in result.message, result.message
+
+
+def test_gauss_newton_diagonal_is_the_courses_sdlm_and_exact_where_it_should_be():
+    """The reference is sdlm.gauss_newton_diagonal on nn.Sequential(Linear, Tanh, Linear) with loss="mse"; for
+    the output layer it is the exact diagonal of the Hessian, for the hidden one it is not."""
+    from lenet_helpers import sdlm
+    from lenet_helpers.checks.training import _exact_diagonal
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    x, t = torch.randn(3), torch.randn(2)
+    W1, b1, W2, b2 = (p.detach() for p in net.parameters())
+    ours = gn_diagonal(W1, b1, W2, b2, x, t)
+    course = sdlm.gauss_newton_diagonal(net, x[None], t[None], loss="mse")
+    for mine, name in zip(ours, ("0.weight", "0.bias", "2.weight", "2.bias")):
+        torch.testing.assert_close(mine, course[name])
+    exact = _exact_diagonal(W1, b1, W2, b2, x, t)
+    torch.testing.assert_close(ours[2], exact.W2) and torch.testing.assert_close(ours[3], exact.b2)
+    assert not torch.allclose(ours[0], exact.W1)
