@@ -139,7 +139,9 @@ def sync(dev: torch.device) -> None:
 
 def step_timing(dev: torch.device, patterns: int = 2000, old_patterns: int = 300) -> dict:
     """ms per pattern of one SDLM update: the fast trainer (eager, and compiled when it compiles) against
-    sdlm.SDLM with autograd, on the same patterns; wall clock and CPU time of this process."""
+    sdlm.SDLM with autograd, on the same patterns. Two clocks: ``wall_ms``, the wall clock with the device
+    synchronised before and after (what a GPU run is to be judged by: there the CPU only queues the work), and
+    ``cpu_ms``, the CPU time of this process (on a CPU, what other work on the machine does not inflate)."""
     images, labels = data.mnist_tensors(ROOT / "data", train=True, normalize="paper")
     images, labels = images[:patterns].to(dev), labels[:patterns].to(dev)
 

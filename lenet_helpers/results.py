@@ -46,8 +46,8 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BENCH_DEVICES = ("cpu", "cuda", "mps")
 
 #: The experiments `make bench` runs at full strength beside its headline figures, each in a file of its own:
-#: chapter 6's comparisons (benchmarks/since1998.py) and the speed appendix's ablation.
-EXPERIMENTS = ("since1998", "speed")
+#: chapter 6's comparisons (benchmarks/since1998.py).
+EXPERIMENTS = ("since1998",)
 
 
 def results_path(device="cpu") -> Path:
