@@ -16,8 +16,9 @@ The protocol, the same for every set-up (``SETTINGS``):
 * after training: the validation error (and after every epoch, to see the plateau), the error on
   5,000 of the network's own training images in evaluation mode, the test error on 2,000 test digits
   moved by 0 to 4 pixels, the classes predicted on the validation set, and how many feature maps of
-  each layer are dead (zero for every one of 1,000 validation images) or constant; before training, on
-  the run's first batch, the gradient's norm for every parameter and the spread of every layer's output.
+  each layer are dead (zero for every one of 1,000 validation images) or constant, and the share of each
+  layer's outputs that are zero or saturated; before training, on the run's first batch, the gradient's
+  norm for every parameter, the spread of every layer's output from image to image, and the same maps.
 
 Each (set-up, seed) is appended to the results file as soon as it is done; a run already there is not
 run again (the seeds go round all the set-ups, so that an interrupted run leaves every set-up with as
@@ -111,10 +112,18 @@ def load(dev: torch.device):
     return tuple((x.to(dev), y.to(dev)) for x, y in (train_set, validation, shift_digits))
 
 
+#: Where each squashing function is saturated: its output within 1% of its range's ends, where its slope is below
+#: about 2% of its largest (the sigmoid: below 0.01 or above 0.99; tanh and the paper's A·tanh: |y| > 0.99 of A)
+SATURATED = {"sigmoid": lambda y: (y < 0.01) | (y > 0.99), "tanh": lambda y: y.abs() > 0.99,
+             "squash": lambda y: y.abs() > 0.99 * models.SQUASH_A}
+
+
 def maps(model, probe) -> dict:
-    """For each layer: its channels (or units), how many are zero for every probe image (dead), and how many give
-    the same value for every probe image and position (constant; the dead ones included)."""
+    """For each layer: its channels (or units), how many are zero for every probe image (dead), how many give the
+    same value for every probe image and position (constant; the dead ones included), the fraction of its outputs
+    that are exactly 0, and for a squashing activation the fraction that is saturated (SATURATED)."""
     out = {}
+    activation = getattr(model, "config", {}).get("activation", "relu")
     with torch.no_grad():
         for name, value in model.eval().activations(probe).items():
             if name == "output":
@@ -122,7 +131,10 @@ def maps(model, probe) -> dict:
             per_channel = value.transpose(0, 1).reshape(value.shape[1], -1)  # channels × (images · positions)
             dead = (per_channel == 0).all(dim=1)
             constant = (per_channel.max(dim=1).values - per_channel.min(dim=1).values) <= 1e-6
-            out[name] = {"channels": int(per_channel.shape[0]), "dead": int(dead.sum()), "constant": int(constant.sum())}
+            out[name] = {"channels": int(per_channel.shape[0]), "dead": int(dead.sum()), "constant": int(constant.sum()),
+                         "zero_fraction": float((value == 0).float().mean()),
+                         "saturated_fraction": (float(SATURATED[activation](value).float().mean())
+                                                if activation in SATURATED else None)}
     return out
 
 
@@ -138,7 +150,7 @@ def at_start(make_model, make_optimizer, train_data, seed: int, dev: torch.devic
     with torch.no_grad():
         spread = {name: float(v.reshape(len(v), -1).std(dim=0).mean()) for name, v in model.activations(x).items()}
     return {"loss": loss.item(), "gradient_norms": {n: float(p.grad.norm()) for n, p in model.named_parameters()},
-            "output_spread": spread}
+            "output_spread": spread, "maps": maps(model, x)}
 
 
 def one_run(name: str, seed: int, splits, dev: torch.device) -> dict:
