@@ -516,7 +516,10 @@ class PatternSDLM:
 def eblearn_init(model: LeNet5, generator: torch.Generator | None = None) -> LeNet5:
     """Re-initialise ``model`` as EBLearn's LeNet-5 demos do; return it.
 
-    EBLearn is the C++ library of LeCun's group (its ``forget_param_linear(1, 0.5)``):
+    EBLearn is the C++ library of LeCun's group (Sermanet, Kavukcuoglu and LeCun, 2009). Its MNIST demo
+    (``demos/mnist/src/train.cpp``) initialises the network with ``forget_param_linear(1, 0.5)``: a weight
+    uniform in ±value/F_i^exponent (``linear_module::forget``, ``core/libeblearn/include/ebl_basic.hpp``) and a
+    subsampling coefficient value/(window area)^exponent (``subsampling_module::forget``, ``ebl_pooling.hpp``):
 
     * weights of C1, C3, C5, F6 uniform in ±1/√F_i, F_i the fan-in of the unit
       (for C3, 25 × the number of S2 maps that feed the map, Table I);
