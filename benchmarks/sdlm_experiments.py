@@ -52,17 +52,15 @@ DEFAULTS = {"init": "eblearn", "eta_scale": 1.0, "hold_after": None, "h_floor": 
             "curvature_scale": 1.0, "curvature_loss": "map", "curvature_reduction": "mean", "rbf_curvature": True,
             "passes": 20}
 
-#: --selection, stage 1 (seed 0): the literal recipe, and the departures tried
+#: --selection, stage 1 (seed 0): the literal recipe, and the departures tried. (An earlier exploration also held h
+#: fixed after pass 1 and tried j = 1; on this shared 2-core machine there was no time to repeat those runs.)
 SELECTION = [
     {"name": "literal", "init": "paper"},
     {"name": "literal-eta0.1", "init": "paper", "eta_scale": 0.1},
     {"name": "eblearn"},
-    {"name": "eblearn-hold1", "hold_after": 1},
     {"name": "eblearn-eta0.5", "eta_scale": 0.5},
     {"name": "eblearn-eta0.3", "eta_scale": 0.3},
     {"name": "eblearn-eta0.2", "eta_scale": 0.2},
-    {"name": "eblearn-eta0.3-hold1", "eta_scale": 0.3, "hold_after": 1},
-    {"name": "eblearn-eta0.3-j1", "eta_scale": 0.3, "j": 1.0},
 ]
 SELECTION_SEEDS = (1, 2)  # stage 2: the three best of stage 1 again, with these seeds
 
@@ -81,7 +79,7 @@ CAUSES = [
     {"name": "cause-h-x3.3", "curvature_scale": 1 / 0.3,
      "why": "h / 0.3: the steps of weights with a large h as with η × 0.3, the largest step η/μ as the paper's"},
 ]
-CAUSE_SEEDS = (0, 1, 2, 3, 4)
+CAUSE_SEEDS = (0, 1, 2, 3, 4)  # seed by seed: every configuration gets seeds 0, 1, 2 before any gets seed 3
 
 
 def load(device: torch.device):
