@@ -21,7 +21,7 @@ export CHROMIUM
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help book test lab venv clean prerequisites bench relocate setup-cells colab lint-workflows translations
+.PHONY: help book test lab venv clean prerequisites prerequisites-book bench relocate setup-cells colab lint-workflows translations
 
 help:
 	@echo "make book    build the website into _build/html, English and Chinese (sets up .venv on first use)"
@@ -64,13 +64,13 @@ $(ASSETS): assets/package.json assets/package-lock.json
 	npm ci --prefix assets --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(FRESH): $(shell find lenet_helpers _ext -type f \( -name "*.py" -o -name "*.js" -o -name "*.css" -o -name "*.json" \) 2>/dev/null) requirements.txt
+$(FRESH): $(shell find lenet_helpers _ext -type f \( -name "*.py" -o -name "*.js" -o -name "*.css" -o -name "*.json" -o -name "*.po" \) 2>/dev/null) requirements.txt
 	rm -rf _build/.jupyter_cache _build/.doctrees _build/.editions
 	@mkdir -p _build && touch $@
 
 # Both editions: English into _build/html, Chinese into _build/html/zh-cn (its outputs from the English build's
 # execution cache: no notebook runs twice). See tools/editions.py.
-book: $(READY) $(ASSETS) $(FRESH)
+book: prerequisites-book $(READY) $(ASSETS) $(FRESH)
 	$(BIN)/python tools/editions.py build
 	@echo "The website is in _build/html: open _build/html/index.html (中文版: _build/html/zh-cn/index.html)"
 
@@ -84,10 +84,13 @@ TEST_WORKERS ?= 2
 test: prerequisites $(READY) $(ASSETS)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
-# Everything make test needs beyond the venv, checked before anything is installed: Python, Node.js and npm, and
-# for the browser tests a Chromium (Debian/Ubuntu: apt-get install chromium) and a font with Chinese glyphs.
+# What make book and make test need beyond the venv, checked before anything is installed (tools/prerequisites.sh):
+# Python, Node.js and npm, a font with Chinese glyphs, and for the browser tests a Chromium.
+prerequisites-book:
+	@PYTHON="$(PYTHON)" tools/prerequisites.sh check python node font
+
 prerequisites:
-	@PYTHON="$(PYTHON)" tools/prerequisites.sh check python node browser
+	@PYTHON="$(PYTHON)" tools/prerequisites.sh check python node font browser
 
 # The course's headline numbers on this machine (CPU or GPU): see benchmarks/bench.py.
 bench: $(READY) $(ASSETS)

@@ -4,7 +4,8 @@ One module per idea, in the order the course teaches them:
 
 * :mod:`~lenet_helpers.conv`      convolution (cross-correlation) from scratch, output sizes
 * :mod:`~lenet_helpers.pool`      max and average pooling from scratch
-* :mod:`~lenet_helpers.counting`  trainable parameters and connections, as the 1998 paper counts them
+* :mod:`~lenet_helpers.counting`  trainable parameters, connections and multiply–accumulates, as the 1998 paper counts them, of any network
+* :mod:`~lenet_helpers.tracing`   one image through a model: every layer and function it runs, in order
 * :mod:`~lenet_helpers.layers`    the paper's own layers: scaled tanh, trainable subsampling, C3's Table I, RBF output, MAP loss
 * :mod:`~lenet_helpers.models`    LeNet-5 as in the paper, the modern variant, the tutorial variant, and tools to inspect them
 * :mod:`~lenet_helpers.modules`   small tools for any module: its device, evaluation mode for a moment, a description
@@ -18,6 +19,7 @@ One module per idea, in the order the course teaches them:
 * :mod:`~lenet_helpers.plots`     the pictures the chapters draw
 * :mod:`~lenet_helpers.widgets`   explorers and a draw-a-digit pad that run in the browser, even on the static site
 * :mod:`~lenet_helpers.checks`    self-checks for the exercises
+* :mod:`~lenet_helpers.language`  what the package writes for people, in English or Chinese: ``set_language("zh_CN")``
 
 Example:
     >>> from lenet_helpers import models, counting
@@ -25,6 +27,7 @@ Example:
     60000
 """
 
+from . import language  # noqa: I001  (first: the language setting, before anything speaks)
 from . import (
     checks,
     conv,
@@ -40,11 +43,15 @@ from . import (
     pool,
     results,
     sdlm,
+    tracing,
     train,
     widgets,
 )
 
+from .language import get_language, set_language
+
 __version__ = "0.2.0"
 
-__all__ = ["conv", "pool", "counting", "layers", "models", "modules", "data", "train", "evaluation", "experiments",
-           "sdlm", "fast_sdlm", "results", "plots", "widgets", "checks", "__version__"]
+__all__ = ["conv", "pool", "counting", "tracing", "layers", "models", "modules", "data", "train", "evaluation",
+           "experiments", "sdlm", "fast_sdlm", "results", "plots", "widgets", "checks", "language", "set_language",
+           "get_language", "__version__"]

@@ -4,29 +4,34 @@ A *trainable parameter* is a number that learning changes (a weight or a bias).
 A *connection* is one input multiplied into one output unit (a bias counts as a
 connection too). Because a convolution uses the same kernel at every output
 position (weight sharing), a layer can have few parameters and many connections:
-C1 has 156 parameters but 122,304 connections.
+C1 has 156 parameters but 122,304 connections. A *multiply–accumulate* (MAC),
+a ← a + w·x, is the work of one connection through a weight; a bias is only added.
 
 The formulas are functions here; :func:`lenet5_table` applies them to the
-architecture of Sec. II-B and gets the paper's figures. :func:`count_parameters`
-and :func:`count_connections` measure a real ``nn.Module`` instead, by running
-one image through it.
+architecture of Sec. II-B and gets the paper's figures. :func:`count_parameters`,
+:func:`count_connections`, :func:`count_macs` and :func:`count_table` measure a
+real ``nn.Module`` instead, any network built from PyTorch's usual operations
+(torchvision's included), by running one image through it
+(:mod:`lenet_helpers.tracing`); :func:`count_connections` says what a connection
+is for the operations the paper never had (batch norm, softmax, …).
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import NamedTuple, Sequence
 
 import torch
 import torch.nn as nn
-from torch.overrides import TorchFunctionMode
 
 from ._table import Table
 from ._validate import check_input_size, check_int, check_module, check_pair
 from .conv import conv_output_size
 from .layers import C3_TABLE, EuclideanRBF, PartialConv2d, Subsampling
-from .modules import describe, device_of, evaluating
+from .modules import describe
 from .pool import pool_output_size
+from .tracing import Unknown, trace
 
 __all__ = [
     "Counts",
@@ -40,6 +45,7 @@ __all__ = [
     "lenet5_table",
     "count_parameters",
     "count_connections",
+    "count_macs",
     "count_table",
     "NO_CONNECTIONS",
 ]
@@ -199,7 +205,6 @@ def lenet5_table() -> Table:
     ]
     return _with_totals(rows)
 
-
 # ---------------------------------------------------------------------------
 # Measuring a real model
 # ---------------------------------------------------------------------------
@@ -219,35 +224,38 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-# Operations known to make no connections: element-wise work (activations, arithmetic with a number or a
-# tensor of the same shape), reshaping, dropout, and reading a tensor's properties. Every other operation
-# is refused: an unknown one (torch.cdist, torch.inner, x.mean(dim=(2, 3)), …) raises instead of being
-# silently counted as 0.
+# Operations that make no connections and need no multiply–accumulates: each output value is computed
+# from one input value (or from the values at the same position of two tensors), so it belongs to the unit
+# that computed the input, as the paper's squash does. Every other operation is refused unless it is one of
+# those _operation_counts knows: an unknown one (torch.cdist, torch.inner, x.mean(dim=(2, 3)), …) raises
+# instead of being silently counted as 0.
 NO_CONNECTIONS = frozenset({
     # activations and other element-wise functions
     "relu", "relu_", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "hardtanh",
     "hardswish", "hardsigmoid", "softplus", "softsign", "tanh", "tanh_", "sigmoid", "sigmoid_", "logsigmoid",
     "tanhshrink", "threshold", "exp", "log", "abs", "neg", "sqrt", "square", "clamp", "clip", "sign",
-    # arithmetic, element by element (with a number, or with a tensor of the same or a broadcast shape)
-    "add", "add_", "__add__", "__radd__", "__iadd__", "sub", "sub_", "__sub__", "__rsub__", "__isub__",
-    "mul", "mul_", "__mul__", "__rmul__", "__imul__", "div", "div_", "__truediv__", "__rtruediv__",
-    "__itruediv__", "pow", "__pow__", "__rpow__", "__neg__",
-    # reshaping and copying: the same numbers, rearranged
-    "flatten", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "contiguous", "clone",
-    "detach", "to", "float", "double", "__getitem__", "expand", "expand_as", "view_as", "reshape_as",
+    # arithmetic, element by element (with a number, or with a tensor of the same or a broadcast shape):
+    # a residual addition x + shortcut is one of these
+    "add", "add_", "sub", "sub_", "rsub", "mul", "mul_", "div", "div_", "pow",
+    # batch normalisation in evaluation mode: a fixed scale and shift per map, value by value
+    "batch_norm",
+    # reshaping, joining and copying: the same numbers, rearranged
+    "flatten", "unflatten", "view", "reshape", "squeeze", "unsqueeze", "permute", "transpose", "contiguous",
+    "clone", "detach", "to", "float", "double", "__getitem__", "expand", "expand_as", "view_as", "reshape_as",
+    "cat", "concat", "concatenate", "stack", "split", "chunk", "unbind", "narrow", "pad",
     # dropout (the identity in evaluation mode, where counting runs)
     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout",
     # making new tensors (constants, not connections)
     "ones", "zeros", "full", "empty", "arange", "tensor", "as_tensor", "ones_like", "zeros_like", "full_like",
     "empty_like",
     # reading properties
-    "__get__", "dim", "size", "numel", "tolist", "item", "__len__", "__format__", "__repr__",
+    "__get__", "dim", "size", "numel", "tolist", "item", "__len__", "__format__", "__repr__", "__bool__",
 })
 
 
-class _Uncountable(Exception):
-    """Raised inside the forward pass; turned into a TypeError outside it (PyTorch turns a TypeError
-    raised inside an operator such as ``@`` into NotImplemented, which would hide the message)."""
+class _Cost(NamedTuple):
+    connections: int
+    macs: int
 
 
 def _arg(args, kwargs, index, name, default=None):
@@ -256,35 +264,75 @@ def _arg(args, kwargs, index, name, default=None):
     return kwargs.get(name, default)
 
 
-def _op_connections(func, args, kwargs, out) -> int:
-    """Connections of one PyTorch operation, for a batch of one image."""
-    name = getattr(func, "__name__", "")
-    if name == "conv2d":
+def _first(output) -> torch.Tensor:
+    return output[0] if isinstance(output, (tuple, list)) else output
+
+
+def _spatial(value, dims: int) -> tuple:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * dims
+
+
+def _adaptive_window_sum(size_in: int, size_out: int) -> int:
+    """Inputs read by all the outputs of adaptive pooling along one dimension: output i reads
+    floor(i·n/m) .. ceil((i+1)·n/m) − 1, so neighbouring windows overlap when m does not divide n."""
+    return sum(-((-(i + 1) * size_in) // size_out) - (i * size_in) // size_out for i in range(size_out))
+
+
+def _operation_counts(name: str, args, kwargs, out) -> _Cost:
+    """Connections and multiply–accumulates of one PyTorch operation, for one image."""
+    if name in ("conv1d", "conv2d", "conv3d"):
         weight, bias = _arg(args, kwargs, 1, "weight"), _arg(args, kwargs, 2, "bias")
-        return out.numel() * (weight[0].numel() + (bias is not None))
+        per_unit = math.prod(weight.shape[1:])  # (in_channels / groups) · kernel: stride and dilation change only the output's size
+        return _Cost(out.numel() * (per_unit + (bias is not None)), out.numel() * per_unit)
     if name == "linear":
         weight, bias = _arg(args, kwargs, 1, "weight"), _arg(args, kwargs, 2, "bias")
-        return out.numel() * (weight.shape[1] + (bias is not None))
-    if name in ("max_pool2d", "max_pool2d_with_indices", "avg_pool2d"):
-        kh, kw = check_pair(_arg(args, kwargs, 1, "kernel_size"), "kernel_size", minimum=1)
-        first = out[0] if isinstance(out, tuple) else out
-        return first.numel() * kh * kw
+        return _Cost(out.numel() * (weight.shape[-1] + (bias is not None)), out.numel() * weight.shape[-1])
+    for kind in ("max", "avg"):
+        for dims in (1, 2, 3):
+            if name in (f"{kind}_pool{dims}d", f"{kind}_pool{dims}d_with_indices"):
+                window = math.prod(_spatial(_arg(args, kwargs, 1, "kernel_size"), dims))
+                n = _first(out).numel() * window  # every output reads its whole window, padding included
+                return _Cost(n, n if kind == "avg" else 0)  # an average is a sum times 1/k²; a maximum multiplies nothing
+            if name in (f"adaptive_{kind}_pool{dims}d", f"adaptive_{kind}_pool{dims}d_with_indices"):
+                x, y = _arg(args, kwargs, 0, "input"), _first(out)
+                sizes = zip(x.shape[-dims:], y.shape[-dims:])
+                maps = y.numel() // math.prod(y.shape[-dims:])
+                n = maps * math.prod(_adaptive_window_sum(i, o) for i, o in sizes)
+                return _Cost(n, n if kind == "avg" else 0)
+    if name in ("softmax", "log_softmax", "softmin"):
+        dim = _arg(args, kwargs, 1, "dim")
+        if dim is None:  # PyTorch's old implicit choice
+            dim = 0 if out.dim() in (0, 1, 3) else 1
+        return _Cost(out.numel() * out.shape[dim], 0)  # every output of a row reads every input of the row
     if name in NO_CONNECTIONS:
-        return 0
-    raise _Uncountable(
-        f"count_connections does not know how to count the connections of {name!r}: "
-        "expected a model built from 2-D convolutions, max or average pooling, the paper's subsampling, "
-        "partial convolution and RBF layers, linear layers, and element-wise functions (see counting.NO_CONNECTIONS)"
-    )
+        return _Cost(0, 0)
+    raise Unknown(name)
+
+
+def _operation_connections(name, args, kwargs, out) -> int:
+    return _operation_counts(name, args, kwargs, out).connections
+
+
+def _operation_macs(name, args, kwargs, out) -> int:
+    return _operation_counts(name, args, kwargs, out).macs
 
 
 def _subsampling_connections(layer: Subsampling, output: torch.Tensor) -> int:
     return subsampling_counts(layer.channels, layer.kernel_size, tuple(output.shape[-2:])).connections
 
 
-def _partial_conv_connections(layer: PartialConv2d, output: torch.Tensor) -> int:
+def _subsampling_macs(layer: Subsampling, output: torch.Tensor) -> int:
+    # the window's inputs, one multiply–accumulate each (chapter 3's convention); the bias is only added
+    return pool_counts(layer.channels, layer.kernel_size, tuple(output.shape[-2:])).connections
+
+
+def _partial_conv_connections(layer: PartialConv2d, output: torch.Tensor, bias: bool = True) -> int:
     inputs = layer.table.sum(dim=0).tolist()
-    return partial_conv_counts(inputs, layer.kernel_size, tuple(output.shape[-2:])).connections
+    return partial_conv_counts(inputs, layer.kernel_size, tuple(output.shape[-2:]), bias=bias).connections
+
+
+def _partial_conv_macs(layer: PartialConv2d, output: torch.Tensor) -> int:
+    return _partial_conv_connections(layer, output, bias=False)
 
 
 def _rbf_connections(layer: EuclideanRBF, output: torch.Tensor) -> int:
@@ -296,18 +344,26 @@ def _rbf_connections(layer: EuclideanRBF, output: torch.Tensor) -> int:
 # (chapter 3's), given the layer and its output, and the operations inside them are not counted again.
 _FORMULAS = {Subsampling: _subsampling_connections, PartialConv2d: _partial_conv_connections,
              EuclideanRBF: _rbf_connections}
+_MAC_FORMULAS = {Subsampling: _subsampling_macs, PartialConv2d: _partial_conv_macs, EuclideanRBF: _rbf_connections}
+
+# What each counting function counts: (the words, the formulas for the course's layers, the operations' counts).
+_QUANTITIES = {
+    "count_connections": ("connections", _FORMULAS, _operation_connections),
+    "count_table": ("connections", _FORMULAS, _operation_connections),
+    "count_macs": ("multiply–accumulates", _MAC_FORMULAS, _operation_macs),
+}
 
 
 class _BadFormula(Exception):
     """A formula given to count_connections failed or returned something that is not a count."""
 
 
-def _check_formulas(formulas) -> dict:
+def _check_formulas(formulas, defaults: dict, quantity: str) -> dict:
     """The built-in formulas, extended (and overridden) by ``formulas``: {layer class: formula(layer, output)}."""
     if formulas is None:
-        return dict(_FORMULAS)
+        return dict(defaults)
     expected = ("formulas must be a dict mapping layer classes (subclasses of torch.nn.Module) to functions "
-                "formula(layer, output) -> number of connections")
+                f"formula(layer, output) -> number of {quantity}")
     if not isinstance(formulas, dict):
         raise TypeError(f"{expected}, got {type(formulas).__name__}")
     for kind, formula in formulas.items():
@@ -315,114 +371,91 @@ def _check_formulas(formulas) -> dict:
             raise TypeError(f"{expected}; the key {kind!r} is not such a class")
         if not callable(formula):
             raise TypeError(f"{expected}; the value for {kind.__name__} is a {type(formula).__name__}, not a function")
-    return {**_FORMULAS, **formulas}
+    return {**defaults, **formulas}
 
 
-def _formula_for(module: nn.Module, formulas: dict):
-    """The formula for ``module``: that of its own class if given, else of the nearest class it derives from."""
-    for kind in type(module).__mro__:
-        if kind in formulas:
-            return formulas[kind]
-    return None
+def _checked(formula, quantity: str):
+    """``formula``, made to report a failure or a result that is not a count as a clear error."""
+    what = f"the {quantity[:-1]} formula"  # "the connection formula", "the multiply–accumulate formula"
+
+    def apply(module: nn.Module, output) -> int:
+        name = type(module).__name__
+        try:
+            n = formula(module, output)
+        except Exception as e:  # noqa: BLE001  (any failure of the caller's formula is reported with its layer)
+            raise _BadFormula(f"{what} for {name} raised {type(e).__name__}: {e}") from None
+        if isinstance(n, torch.Tensor) and n.numel() == 1 and not n.is_floating_point() and n.dtype != torch.bool:
+            n = n.item()
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+            raise _BadFormula(f"{what} for {name} returned {n!r}; expected a number of "
+                              f"{quantity}, an int >= 0")
+        return int(n)
+
+    return apply
 
 
-def _apply(formula, module: nn.Module, output) -> int:
-    name = type(module).__name__
-    try:
-        n = formula(module, output)
-    except Exception as e:  # noqa: BLE001  (any failure of the caller's formula is reported with its layer)
-        raise _BadFormula(f"the connection formula for {name} raised {type(e).__name__}: {e}") from None
-    if isinstance(n, torch.Tensor) and n.numel() == 1 and not n.is_floating_point():
-        n = n.item()
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-        raise _BadFormula(f"the connection formula for {name} returned {n!r}; expected a number of connections, "
-                          "an int >= 0")
-    return int(n)
+def _unknown(function: str, quantity: str, operation: str, module: nn.Module, model: nn.Module) -> str:
+    """The error for an operation the counters do not know, with the way to count it anyway."""
+    layer = type(module).__name__
+    text = (f"{function} does not know how to count the {quantity} of {operation!r} (run by {layer}). It knows "
+            "convolutions (grouped, strided or dilated), linear layers, max, average and adaptive pooling, softmax "
+            "and log-softmax, the course's subsampling, partial convolution and RBF layers, and the operations "
+            "that make none: element-wise functions, batch normalisation, dropout, reshaping and concatenation "
+            "(counting.NO_CONNECTIONS). ")
+    def example(name):
+        return f"{function}(model, input_size, formulas={{{name}: lambda layer, output: ...}})"
+
+    if module is model and any(True for _ in model.children()):
+        return text + (f"{operation!r} runs in {layer}.forward itself: to count it, move it into a layer of its own "
+                       f"(an nn.Module, MyLayer say) and give that layer's formula, {example('MyLayer')}, the "
+                       f"function returning the {quantity} of one call of the layer for one image.")
+    return text + (f"To count {layer} anyway, give its formula: {example(layer)}, the function returning the "
+                   f"{quantity} of one call of {layer} for one image (output: its output).")
 
 
-class _ConnectionCounter(TorchFunctionMode):
-    """Adds up connections of every operation run under it, per top-level layer of the model."""
-
-    def __init__(self):
-        super().__init__()
-        self.layer = "(forward)"  # connections made outside any named layer
-        self.by_layer: dict[str, int] = {}
-        self.depth = 0  # > 0 while inside one of the course's layers, which count themselves
-
-    def add(self, n: int) -> None:
-        self.by_layer[self.layer] = self.by_layer.get(self.layer, 0) + n
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        if self.depth == 0:
-            self.add(_op_connections(func, args, kwargs, out))
-        return out
-
-
-def _measure(model: nn.Module, input_size, formulas=None):
-    """Run one zero image through ``model``; return connections per top-level layer, and output shapes."""
+def _measure(model: nn.Module, input_size, formulas, function: str):
+    """Trace ``model`` on one image, each step valued in the quantity ``function`` counts."""
     check_module(model)
-    size = check_input_size(input_size)
-    formulas = _check_formulas(formulas)
-    counter = _ConnectionCounter()
-    shapes: dict[str, tuple] = {}
-    handles = []
-
-    def enter(module, inputs):
-        counter.depth += 1
-
-    def leave(module, inputs, output, formula):
-        if counter.depth == 1:  # still > 0 here, so the counter ignores the arithmetic of the formula itself
-            counter.add(_apply(formula, module, output))
-        counter.depth -= 1
-
-    for module in model.modules():
-        formula = _formula_for(module, formulas)
-        if formula is not None:
-            handles.append(module.register_forward_pre_hook(enter))
-            handles.append(module.register_forward_hook(
-                lambda module, inputs, output, formula=formula: leave(module, inputs, output, formula)))
-
-    def set_layer(name):
-        def pre(module, inputs):
-            counter.layer = name
-
-        def post(module, inputs, output):
-            counter.layer = "(forward)"
-            shapes[name] = tuple(output.shape[1:]) if isinstance(output, torch.Tensor) else None
-
-        return pre, post
-
-    for name, child in model.named_children():
-        pre, post = set_layer(name)
-        handles.append(child.register_forward_pre_hook(pre))
-        handles.append(child.register_forward_hook(post))
-
-    x = torch.zeros(1, *size, device=device_of(model))
+    quantity, defaults, measure = _QUANTITIES[function]
+    formulas = {kind: _checked(f, quantity) for kind, f in _check_formulas(formulas, defaults, quantity).items()}
     try:
-        with evaluating(model), torch.no_grad(), counter:
-            model(x)
-    except (_Uncountable, _BadFormula) as e:
+        result = trace(model, input_size, measure, formulas)
+    except _BadFormula as e:
         raise TypeError(str(e)) from None
-    except (RuntimeError, ValueError) as e:
-        raise ValueError(f"input_size {size} does not fit this model: {e}") from None
-    finally:
-        for h in handles:
-            h.remove()
-    return counter.by_layer, shapes
+    if result.unknown is not None:
+        operation, module = result.unknown
+        raise TypeError(_unknown(function, quantity, operation, module, model))
+    return result
 
 
 def count_connections(model: nn.Module, input_size, formulas=None) -> int:
     """Number of connections of ``model`` for one input image of size ``input_size``.
 
-    Works on any model built from 2-D convolutions, max/average pooling,
-    LeNet-5's subsampling and partial convolution, linear layers and the RBF
-    output, whether they are modules or functional calls in ``forward``;
-    any other operation (batch norm, matmul, ``torch.cdist``, a mean over the
-    maps, …) raises a ``TypeError`` rather than being silently counted as 0:
-    only the operations in :data:`NO_CONNECTIONS` (element-wise functions,
-    reshaping, dropout) count as making none.
+    A *connection* is one value that an output unit reads: an input through a
+    weight (convolution, linear layer), an input of a window (pooling, the
+    paper's subsampling), an input compared with a centre (the RBF units), or a
+    bias, which the paper counts as one more connection. For the operations the
+    paper never had:
+
+    * grouped and depthwise convolutions (``groups``): a unit reads only its
+      group's in_channels/groups maps; stride and dilation change only the
+      number of units. Every unit counts its whole kernel, padding included;
+    * adaptive average or max pooling: each output reads its window
+      (neighbouring windows overlap when the sizes do not divide);
+    * softmax and log-softmax: no weights, but every output of a row is
+      computed from every input of the row (they are all in its denominator),
+      so a row of n values makes n·n connections;
+    * batch normalisation (in evaluation mode, where counting runs: a fixed
+      scale and shift per map), activations (ReLU6, hardswish, SiLU, GELU, …),
+      dropout, flatten and reshapes, concatenation, and element-wise arithmetic
+      such as a residual addition make **none**: each output value comes from one
+      value (or from the values at the same position of two tensors), so it
+      belongs to the unit that computed it, as the paper's squash does.
+
+    Works on layers and on functional calls in ``forward`` alike; any other
+    operation (matmul, ``torch.cdist``, a mean over the maps, …) raises a
+    ``TypeError`` naming it rather than being silently counted as 0: only the
+    operations above and in :data:`NO_CONNECTIONS` are known.
 
     The course's own layers (``Subsampling``, ``PartialConv2d``,
     ``EuclideanRBF``) are counted with chapter 3's formulas. ``formulas`` adds
@@ -432,27 +465,86 @@ def count_connections(model: nn.Module, input_size, formulas=None) -> int:
     are then not counted again.
 
     Shapes:
-        input_size: (C, H, W), e.g. (1, 32, 32) for LeNet-5.
+        input_size: (C, H, W), e.g. (1, 32, 32) for LeNet-5. A model built on
+        the ``meta`` device is counted without computing anything.
 
     Example:
         >>> from lenet_helpers.models import LeNet5
         >>> count_connections(LeNet5(), (1, 32, 32))
         340908
+        >>> count_connections(nn.Conv2d(4, 4, 3, groups=4), (4, 5, 5))   # depthwise: 4 maps · 3·3 units · (9 + 1)
+        360
         >>> class Distances(nn.Module):   # every one of 84 inputs feeds each of 10 units
         ...     def forward(self, x):
         ...         return torch.cdist(x.flatten(1), torch.ones(10, 84))
         >>> count_connections(Distances(), (84, 1, 1), formulas={Distances: lambda layer, output: 84 * 10})
         840
     """
-    by_layer, _ = _measure(model, input_size, formulas)
-    return sum(by_layer.values())
+    return sum(step.value for step in _measure(model, input_size, formulas, "count_connections").steps)
+
+
+def count_macs(model: nn.Module, input_size, formulas=None) -> int:
+    """Multiply–accumulates of one forward pass of ``model`` on one image of size ``input_size``.
+
+    One multiply–accumulate (MAC), a ← a + w·x, for each connection through a
+    weight, none for a bias, which is only added (chapter 3's convention): a
+    convolution needs (in_channels/groups)·kh·kw per output value, a linear
+    layer in_features per output. The paper's subsampling, average pooling
+    and adaptive average pooling count one per input of the window (a sum
+    times one coefficient), the RBF units one per connection. Max pooling,
+    softmax and the operations of :data:`NO_CONNECTIONS` need none: they
+    compare, exponentiate or work value by value, with no weights. Batch
+    normalisation counts none either: in evaluation mode its scale and shift
+    fold into the convolution before it.
+
+    With these conventions the count is torchvision's published figure
+    (``weights.meta["_ops"]``, in "GFLOPS" that are in fact giga-MACs) for
+    AlexNet, VGG-11, ResNet-18 and MobileNet-V2 at 224×224, to the three
+    decimals published. Where the conventions differ:
+
+    * torchvision counts no work for (adaptive) average pooling, this count one
+      MAC per input of each window: 0.02% of MobileNet-V2, less for the others;
+    * torchinfo's ``total_mult_adds`` counts none for pooling either, but adds one
+      per bias and output value of each convolution and linear layer (the
+      connections of those layers), and the number of batch normalisation
+      parameters (2 per map) once per image. That puts it above this count by
+      0.1% on VGG-11 and 0.07% on AlexNet, whose convolutions have biases, and
+      below it by less than 0.01% on ResNet-18 and MobileNet-V2, whose
+      convolutions have none;
+    * counting batch normalisation as one MAC per value instead (not folded)
+      would add 0.14% to ResNet-18 and 2.2% to MobileNet-V2.
+
+    ``formulas``: as for :func:`count_connections`, each formula returning the
+    multiply–accumulates of one call of its layer.
+
+    Shapes:
+        input_size: (C, H, W). Build large models on the ``meta`` device
+        (``with torch.device("meta"): model = torchvision.models.vgg11()``): they
+        are counted without computing anything or storing their weights.
+
+    Example:
+        >>> from lenet_helpers.models import LeNet5, LeNet5Modern
+        >>> count_macs(LeNet5(), (1, 32, 32))        # the connections, 340,908, less one per bias
+        332824
+        >>> count_macs(nn.Conv2d(6, 16, 5), (6, 14, 14)) == 6 * 5 * 5 * 16 * 10 * 10
+        True
+        >>> with torch.device("meta"):
+        ...     count_macs(nn.Conv2d(64, 64, 3, padding=1, bias=False), (64, 56, 56))
+        115605504
+    """
+    return sum(step.value for step in _measure(model, input_size, formulas, "count_macs").steps)
 
 
 def count_table(model: nn.Module, input_size, formulas=None) -> Table:
-    """Per-layer parameters and connections of ``model``, measured; same columns as :func:`lenet5_table`.
+    """Per-step parameters and connections of ``model``, measured, in the order ``forward`` runs them.
 
-    One row per top-level layer (``model.named_children()``), plus a
-    ``(forward)`` row for connections made by functional calls outside them.
+    One row per call of a top-level layer (``model.named_children()``, and
+    the layers of a ``ModuleList`` or ``ModuleDict`` child), named by its
+    attribute, and one per function that the model's own ``forward`` calls
+    (``F.relu``, ``F.max_pool2d``, ``torch.flatten``, …), named by the
+    function; same columns as :func:`lenet5_table`. A layer's parameters are
+    on the row of its first call; a function's are the model's own parameters
+    it uses first. Layers that never ran close the table, without a shape.
     ``formulas``: as for :func:`count_connections`.
 
     Example:
@@ -460,12 +552,9 @@ def count_table(model: nn.Module, input_size, formulas=None) -> Table:
         >>> [row.connections for row in count_table(LeNet5(), (1, 32, 32))]
         [122304, 5880, 151600, 2000, 48120, 10164, 840]
     """
-    by_layer, shapes = _measure(model, input_size, formulas)
-    rows = [
-        LayerCount(name, describe(child), shapes.get(name), count_parameters(child), by_layer.get(name, 0))
-        for name, child in model.named_children()
-    ]
-    own = sum(p.numel() for p in model.parameters(recurse=False) if p.requires_grad)
-    if by_layer.get("(forward)", 0) or own:
-        rows.append(LayerCount("(forward)", "calls in forward()", None, own, by_layer.get("(forward)", 0)))
+    result = _measure(model, input_size, formulas, "count_table")
+    rows = [LayerCount(s.name, s.kind, s.output_shape, s.parameters, s.value) for s in result.steps]
+    rows += [LayerCount(name, describe(child), None, count_parameters(child), 0) for name, child in result.unused]
+    if result.own_unused:
+        rows.append(LayerCount("(forward)", "parameters of the model itself", None, result.own_unused, 0))
     return _with_totals(rows)

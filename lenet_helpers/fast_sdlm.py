@@ -46,9 +46,12 @@ warning when compiling fails, e.g. without a C++ compiler). On a GPU the same
 code runs (every buffer lives on the model's device and the step reads no
 number back to the host), but one pattern at a time it is bound by kernel
 launches: ``compile={"mode": "reduce-overhead"}`` asks ``torch.compile`` for
-CUDA graphs, and :meth:`PatternSDLM.step_function` returns the plain step, a
-function of three tensors, for capturing by hand. (Neither GPU path has been
-run yet.)
+CUDA graphs, which replay the whole step as one launch. They need the tensors
+the step updates in place at fixed addresses, marked as such: the trainer's
+buffers are (the tests check that Inductor then finds no reason to skip CUDA
+graphs, and ``tools/gpu_check.sh`` that a GPU replays them).
+:meth:`PatternSDLM.step_function` returns the plain step, a function of three
+tensors, for capturing by hand.
 """
 
 from __future__ import annotations
@@ -237,8 +240,7 @@ class PatternSDLM:
         self._eager_step = self._build_step()
         self._step = self._eager_step
         if compile is not False:
-            options = {"dynamic": False} | (compile if isinstance(compile, dict) else {})
-            self._step = self._compiled(torch.compile(self._eager_step, **options))
+            self._step = self._compiled({"dynamic": False} | (compile if isinstance(compile, dict) else {}))
 
     # -- parameters in and out ------------------------------------------------
 
@@ -356,27 +358,32 @@ class PatternSDLM:
         """
         A, S = _A, _S
         factory = dict(device=self.device, dtype=self.dtype)
-        theta, grad = self.theta, self._grad
-        W1, b1, c2, b2, W3, b3, c4, b4, W5, b5, W6, b6 = (self._view(theta, name) for name, _ in _LAYOUT)
-        gW1, gb1, gc2, gb2, gW3, gb3, gc4, gb4, gW5, gb5, gW6, gb6 = (self._view(grad, name) for name, _ in _LAYOUT)
-        b1c, c2c, b2c, b3c, c4c, b4c = b1.view(6, 1), c2.view(6, 1), b2.view(6, 1), b3.view(16, 1), c4.view(16, 1), b4.view(16, 1)
-        W5t, W6t, W3t = W5.t(), W6.t(), W3.t()
-        steps = self._steps
+        theta, grad, steps = self.theta, self._grad, self._steps
         # rbf: the ten centres c_i/A, then F6's t6 (written there by F6's tanh), so that one product
         # rbfᵀ·p = Σ_i p_i c_i/A + p_j·t6 gives ∂E/∂x6 (below).
         rbf = torch.cat([self._centers / A, torch.zeros(1, 84, **factory)])
-        rbf_t = rbf.t()
         minus_norms = -(self._centers * self._centers).sum(dim=1)  # −‖c_i‖²
         logits = torch.full((11,), -self.j, **factory)  # −y_0 … −y_9, then −j
-        minus_y = logits[:10]
         one, minus_four, s_ = (torch.full((), value, **factory) for value in (1.0, -4.0, S))
         ones = {n: torch.ones(n, **factory) for n in (784, 196, 100, 25)}  # row sums as matrix-vector products
         # C3's im2col as a gather from S2's 6×14×14 maps: row (map, ki, kj), column (di, dj, a, b); the same
         # index sends C3's input gradients back (scatter-add).
         c, ki, kj, di, dj, a, b = torch.meshgrid(*(torch.arange(n, device=self.device) for n in (6, 5, 5, 2, 2, 5, 5)), indexing="ij")
         gather3 = (c * 196 + (2 * a + di + ki) * 14 + 2 * b + dj + kj).reshape(-1)
+        #: Every tensor the step keeps between patterns (for torch.compile: their addresses never change).
+        self._buffers = [theta, grad, steps, rbf, minus_norms, logits, one, minus_four, s_, gather3, *ones.values()]
 
-        def step(x: torch.Tensor, target: torch.Tensor, prediction: torch.Tensor) -> None:
+        def views(theta, grad, rbf, logits):
+            """The views of θ, of its gradient, of the RBF's rows and of the logits that the step works on."""
+            weights = [self._view(theta, name) for name, _ in _LAYOUT]
+            W1, b1, c2, b2, W3, b3, c4, b4, W5, b5, W6, b6 = weights
+            columns = b1.view(6, 1), c2.view(6, 1), b2.view(6, 1), b3.view(16, 1), c4.view(16, 1), b4.view(16, 1)
+            return (*weights, *(self._view(grad, name) for name, _ in _LAYOUT), *columns, W5.t(), W6.t(), W3.t(),
+                    rbf.t(), logits[:10])
+
+        def update(x, target, prediction, W1, b1, c2, b2, W3, b3, c4, b4, W5, b5, W6, b6,
+                   gW1, gb1, gc2, gb2, gW3, gb3, gc4, gb4, gW5, gb5, gW6, gb6,
+                   b1c, c2c, b2c, b3c, c4c, b4c, W5t, W6t, W3t, rbf_t, minus_y) -> None:
             """x: 32×32 image (contiguous); target: c_D/A, the RBF centre of its class over A (84);
             prediction: a 0-d int64 tensor that receives the class predicted before the update."""
             # Positions of C1 and C3 are ordered (di, dj, a, b) for the pixel (2a + di, 2b + dj): each
@@ -423,18 +430,53 @@ class PatternSDLM:
             # ---- the update, all 60,000 parameters at once ----
             theta.addcmul_(steps, grad, value=-1)
 
+        fixed = views(theta, grad, rbf, logits)  # made once: the eager step spends no time on them
+
+        def step(x: torch.Tensor, target: torch.Tensor, prediction: torch.Tensor) -> None:
+            update(x, target, prediction, *fixed)
+
+        def step_for_compile(x: torch.Tensor, target: torch.Tensor, prediction: torch.Tensor) -> None:
+            # The views are made inside: torch.compile then sees θ, its gradient, the RBF's rows and the logits
+            # once each, not as tensors that alias one another (which it handles through copies it may not
+            # capture in a CUDA graph).
+            update(x, target, prediction, *views(theta, grad, rbf, logits))
+
+        self._step_for_compile = step_for_compile
         return step
 
-    def _compiled(self, compiled: Callable) -> Callable:
-        """Run ``compiled``; if compiling fails on the first call (no C++ compiler, say), warn and run eagerly."""
+    def _compiled(self, options: dict) -> Callable:
+        """The step compiled by ``torch.compile(**options)``; if compiling fails on the first call (no C++
+        compiler, say), a warning, and the eager step from then on.
+
+        CUDA graphs (``mode="reduce-overhead"``) replay a step that updates tensors in place only if their
+        addresses never change and are marked so; otherwise ``torch.compile`` skips them ("mutated inputs").
+        Every buffer the step keeps (θ, the gradients, the step sizes, the RBF's rows) lives as long as the
+        trainer: they are marked static, the compiled step sees each once (not through views that alias one
+        another), and the prediction goes into one more such buffer, from which it is copied where the caller
+        wants it.
+        """
+        import torch._dynamo
+
+        mark_static = getattr(torch._dynamo, "mark_static_address", lambda tensor: None)  # (PyTorch ≥ 2.1)
+        new_step = getattr(torch.compiler, "cudagraph_mark_step_begin", lambda: None)
+        predicted = torch.zeros((), dtype=torch.long, device=self.device)
+        for tensor in [*self._buffers, predicted]:
+            mark_static(tensor)
+        compiled = torch.compile(self._step_for_compile, **options)
+
+        def run(x, target, prediction):
+            new_step()  # one replay per pattern: nothing of the previous one is still in use
+            compiled(x, target, predicted)
+            prediction.copy_(predicted)
+
         state = {"step": None}
 
         def step(x, target, prediction):
             if state["step"] is not None:
                 return state["step"](x, target, prediction)
             try:
-                compiled(x, target, prediction)  # compiles before it runs: a failure leaves θ untouched
-                state["step"] = compiled
+                run(x, target, prediction)  # compiles before it runs: a failure leaves θ untouched
+                state["step"] = run
             except Exception as error:  # noqa: BLE001 (any backend failure: fall back)
                 warnings.warn(f"torch.compile failed ({type(error).__name__}: {error}); running the eager step instead")
                 state["step"] = self._eager_step
@@ -526,7 +568,9 @@ def eblearn_init(model: LeNet5, generator: torch.Generator | None = None) -> LeN
     * every bias 0;
     * subsampling coefficients 1/√(window area) = 1/√4 = 0.5 (S2 and S4).
 
-    The paper's own init is uniform in ±2.4/F_i (what ``LeNet5()`` does).
+    The paper's own init is uniform in ±2.4/F_i (what ``LeNet5()`` does). The numbers are drawn on the
+    CPU (from ``generator``, or PyTorch's global generator) and copied to the model's device, so a
+    seed gives the same weights on a GPU as on the CPU.
 
     Example:
         >>> from lenet_helpers.models import LeNet5
@@ -540,13 +584,14 @@ def eblearn_init(model: LeNet5, generator: torch.Generator | None = None) -> LeN
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
 
-    def uniform_(tensor, bound):
-        noise = torch.rand(tensor.shape, generator=generator, dtype=torch.float64)
-        tensor.copy_(((2 * noise - 1) * bound).to(tensor.dtype))
+    def uniform_(tensor, bound):  # drawn and scaled on the generator's device, then copied to the model's
+        noise = torch.rand(tensor.shape, generator=generator, dtype=torch.float64, device=where)
+        tensor.copy_((2 * noise - 1) * bound)
 
+    where = generator.device if generator is not None else torch.device("cpu")
     c3 = model.C3.conv
     uniform_(model.C1.conv.weight, 1 / math.sqrt(25))
-    uniform_(c3.weight, (1 / c3.fan_in().double().sqrt())[c3.out_index.cpu()].view(-1, 1, 1))
+    uniform_(c3.weight, (1 / c3.fan_in().to(where, torch.float64).sqrt())[c3.out_index.to(where)].view(-1, 1, 1))
     uniform_(model.C5.conv.weight, 1 / math.sqrt(400))
     uniform_(model.F6.linear.weight, 1 / math.sqrt(120))
     for sub in (model.S2.subsample, model.S4.subsample):

@@ -50,6 +50,7 @@ from .layers import (  # noqa: F401  (re-exported: models.Squash is layers.Squas
     uniform_fan_in_,
 )
 from .modules import describe, device_of, evaluating  # noqa: F401  (describe re-exported)
+from .tracing import trace
 
 __all__ = [
     "SQUASH_A",
@@ -105,31 +106,40 @@ def _run_with_hooks(model: nn.Module, x: torch.Tensor) -> list[tuple[str, nn.Mod
 
 
 def trace_shapes(model: nn.Module, input_size) -> Table:
-    """The output shape of each top-level layer of ``model`` for one input image.
+    """The output shape of each step of ``model``'s ``forward`` for one input image, in the order they run.
+
+    A step is a call of a top-level layer, named by its attribute (``conv1``),
+    or a function that the model's own ``forward`` calls, named by the function
+    (``max_pool2d`` for ``F.max_pool2d``, ``flatten`` for ``torch.flatten``),
+    its kind ending in "(function)" (see :mod:`lenet_helpers.tracing`). A model
+    built on the ``meta`` device is traced without computing anything.
 
     Shapes:
-        input_size: (C, H, W). Returns a table with one row per layer call:
-        (layer, kind, output_shape), shapes without the batch dimension.
+        input_size: (C, H, W). Returns a table with one row for the input and one
+        per step: (layer, kind, output_shape), shapes without the batch dimension.
 
     Example:
         >>> [row.output_shape for row in trace_shapes(LeNet5(), (1, 32, 32))]
         [(1, 32, 32), (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (120, 1, 1), (84,), (10,)]
+        >>> class Net(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.conv = nn.Conv2d(1, 2, 3)
+        ...     def forward(self, x):
+        ...         return F.max_pool2d(self.conv(x), 2)
+        >>> [tuple(row) for row in trace_shapes(Net(), (1, 6, 6))][1:]
+        [('conv', 'conv 3×3, 1→2', (2, 4, 4)), ('max_pool2d', 'max pool 2×2 (function)', (2, 2, 2))]
     """
-    check_module(model)
-    size = check_input_size(input_size)
-    x = torch.zeros(1, *size, device=device_of(model))
-    try:
-        with evaluating(model), torch.no_grad():
-            calls = _run_with_hooks(model, x)
-    except (RuntimeError, ValueError) as e:
-        raise ValueError(f"input_size {size} does not fit this model: {e}") from None
-    table = Table([LayerShape("input", "", size)])
-    table += [LayerShape(name, describe(module), tuple(out.shape[1:])) for name, module, out in calls]
+    steps = trace(model, input_size).steps
+    table = Table([LayerShape("input", "", check_input_size(input_size))])
+    table += [LayerShape(step.name, step.kind, step.output_shape) for step in steps]
     return table
 
 
 def layer_outputs(model: nn.Module, x: torch.Tensor) -> "OrderedDict[str, torch.Tensor]":
     """The output of every top-level layer of ``model`` for the batch ``x`` (detached).
+
+    ``x`` is moved to the model's device (as :func:`trace_shapes` does); the outputs stay there.
 
     Shapes:
         x: N×C×H×W -> {layer name: its output, N×…}.
@@ -140,7 +150,7 @@ def layer_outputs(model: nn.Module, x: torch.Tensor) -> "OrderedDict[str, torch.
         (1, 16, 5, 5)
     """
     check_module(model)
-    x = check_tensor(x, "x", ndim=4, layout="N×C×H×W")
+    x = check_tensor(x, "x", ndim=4, layout="N×C×H×W").to(device_of(model))
     with torch.no_grad():
         calls = _run_with_hooks(model, x)
     return OrderedDict((name, out.detach()) for name, _, out in calls)
@@ -184,7 +194,9 @@ class _LeNet(nn.Sequential):
         return output
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Predicted class for each image of ``x`` (N×C×H×W -> N)."""
+        """Predicted class for each image of ``x`` (N×C×H×W -> N, on the model's device, where ``x`` is moved)."""
+        if isinstance(x, torch.Tensor):
+            x = x.to(device_of(self))
         with torch.no_grad():
             return self.scores(self(x)).argmax(dim=1)
 

@@ -81,6 +81,11 @@ def describe(module: nn.Module) -> str:
             text += f", padding {module.padding[0] if isinstance(module.padding, tuple) else module.padding}"
         if module.stride != (1, 1):
             text += f", stride {module.stride[0]}"
+        if module.dilation != (1, 1):
+            text += f", dilation {module.dilation[0]}"
+        if module.groups > 1:
+            depthwise = module.groups == module.in_channels
+            text += ", depthwise" if depthwise else f", {module.groups} groups"
         return text
     if isinstance(module, PartialConv2d):
         k = module.kernel_size
@@ -89,11 +94,28 @@ def describe(module: nn.Module) -> str:
         k = module.kernel_size
         return f"subsampling {k}×{k} (trainable)"
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
-        k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
-        return f"{'max' if isinstance(module, nn.MaxPool2d) else 'avg'} pool {k}×{k}"
+        k = _first(module.kernel_size)
+        text = f"{'max' if isinstance(module, nn.MaxPool2d) else 'avg'} pool {k}×{k}"
+        stride, padding = _first(module.stride), _first(module.padding)
+        if stride not in (None, k):
+            text += f", stride {stride}"
+        if padding:
+            text += f", padding {padding}"
+        return text
+    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+        size = module.output_size if isinstance(module.output_size, tuple) else (module.output_size,) * 2
+        kind = "max" if isinstance(module, nn.AdaptiveMaxPool2d) else "avg"
+        return f"adaptive {kind} pool to " + "×".join("any" if s is None else str(s) for s in size)
     if isinstance(module, nn.Linear):
         return f"linear {module.in_features}→{module.out_features}"
     if isinstance(module, EuclideanRBF):
         return f"Euclidean RBF {module.centers.shape[1]}→{module.centers.shape[0]}"
-    names = {Squash: "scaled tanh", nn.ReLU: "ReLU", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.Flatten: "flatten"}
+    names = {Squash: "scaled tanh", nn.ReLU: "ReLU", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.Flatten: "flatten",
+             nn.BatchNorm2d: "batch norm", nn.Dropout: "dropout", nn.ReLU6: "ReLU6", nn.Hardswish: "hardswish",
+             nn.SiLU: "SiLU", nn.GELU: "GELU", nn.Softmax: "softmax", nn.LogSoftmax: "log-softmax"}
     return names.get(type(module), type(module).__name__)
+
+
+def _first(value):
+    """The first of a pair, or the value itself: kernel sizes, strides and paddings as a table shows them."""
+    return value[0] if isinstance(value, (tuple, list)) else value

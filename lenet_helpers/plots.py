@@ -391,7 +391,7 @@ def plot_c3_table(table=None) -> Figure:
     t = C3_TABLE if table is None else torch.as_tensor(table)
     if t.ndim != 2:
         raise ValueError(f"table must be a 2-D S2-maps×C3-maps table, got shape {tuple(t.shape)}")
-    t = t.bool().numpy()
+    t = t.bool().cpu().numpy()
     rows, cols = t.shape
     fig = Figure(figsize=(0.45 * cols + 1.5, 0.45 * rows + 1.4), layout="constrained")
     ax = fig.subplots()

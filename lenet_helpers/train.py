@@ -193,7 +193,8 @@ def train(
         channels_last: compute convolutions on ``torch.channels_last`` weights (each pixel's channels
             side by side in memory), which PyTorch's CPU and CUDA kernels run faster. ``None``
             (default): on a CPU or a CUDA GPU, for a model with convolutions. The model's
-            weights are given back in the usual layout afterwards; their values are the same.
+            weights, and a given optimizer's state, are given back in the usual layout
+            afterwards; their values are the same.
 
     Returns:
         A table of :class:`EpochStats`: epoch, train_loss, train_error, test_loss,
@@ -228,12 +229,26 @@ def train(
         channels_last = dev.type in ("cpu", "cuda") and any(p.ndim == 4 for p in model.parameters())
     if channels_last:
         model.to(memory_format=torch.channels_last)
+        _lay_out_state_like_parameters(optimizer)
     try:
         return _epochs(model, source, n_batches, optimizer, criterion, scheduler, before_epoch, epochs, test_data,
                        loss_fn, dev, progress)
     finally:
         if channels_last:
             model.to(memory_format=torch.contiguous_format)
+            _lay_out_state_like_parameters(optimizer)
+
+
+def _lay_out_state_like_parameters(optimizer: torch.optim.Optimizer) -> None:
+    """Give each state tensor shaped like its parameter (Adam's moments, SGD's momentum) the parameter's layout.
+
+    A fused optimizer reads its state as laid out in memory: after ``train`` switched the weights to or from
+    channels_last, a state left in the other layout gives wrong updates on the CPU, and CUDA refuses it.
+    """
+    for p, state in optimizer.state.items():
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor) and value.shape == p.shape and value.stride() != p.stride():
+                state[key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 def _epochs(model, source, n_batches, optimizer, criterion, scheduler, before_epoch, epochs, test_data, loss_fn,

@@ -367,11 +367,13 @@ def test_prerequisites_name_what_is_missing_and_how_to_install_it(root, tmp_path
     fake.mkdir()
     for tool in ("bash", "dirname", "id"):
         (fake / tool).symlink_to(shutil.which(tool))
+    (fake / "fc-list").write_text("#!" + shutil.which("bash") + "\nexit 0\n")  # fontconfig, with no CJK font
+    (fake / "fc-list").chmod(0o755)
     env = {"PATH": str(fake), "PYTHON": "python3"}
-    result = subprocess.run([str(fake / "bash"), str(script), "check", "python", "node", "browser"],
+    result = subprocess.run([str(fake / "bash"), str(script), "check", "python", "node", "font", "browser"],
                             capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 1
-    for words in ("Python 3.11 or newer", "Node.js 18", "Chromium", "CHROMIUM=",
+    for words in ("Python 3.11 or newer", "Node.js 18", "Chromium", "CHROMIUM=", "no font with Chinese glyphs",
                   "sudo apt-get install python3-venv nodejs npm chromium fonts-noto-cjk"):
         assert words in result.stdout, result.stdout
     old_node = fake / "node"  # a Node.js 12, as Debian 11 and Ubuntu 22.04 ship

@@ -2,6 +2,7 @@
 import pytest
 import torch
 import torch.nn as nn
+from fake_device import fake_device
 
 from lenet_helpers import models
 from lenet_helpers.models import (
@@ -78,6 +79,19 @@ def test_activations_and_trace_work_on_any_module():
     plain = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten())
     assert [r.output_shape for r in models.trace_shapes(plain, (1, 5, 5))] == [(1, 5, 5), (2, 3, 3), (18,)]
 
+def test_layer_outputs_and_predict_move_the_input_to_the_models_device():
+    """Issue 29, item 7: trace_shapes made its input on the model's device, layer_outputs used x where it was."""
+    torch.manual_seed(0)
+    model, x = LeNet5(), torch.randn(3, 1, 32, 32)
+    expected, predicted = models.layer_outputs(model, x), model.predict(x)
+    with fake_device() as dev:
+        model.to(dev)
+        got = models.layer_outputs(model, x)  # x on the CPU, the model on the (fake) device
+        assert all(t.device == dev for t in got.values()) and model.activations(x)["C1"].device == dev
+        assert all(torch.allclose(got[name].cpu(), value, atol=1e-6) for name, value in expected.items())
+        assert torch.equal(model.predict(x).cpu(), predicted)
+
+
 def test_trace_leaves_the_mode_alone():
     model = LeNet5().train()
     model.trace()
@@ -101,3 +115,36 @@ def test_models_reject_bad_input(call, error, words):
         call()
     for word in words:
         assert word in str(info.value)
+
+
+def test_trace_lists_layers_and_functions_in_the_order_they_run():
+    from test_counting import ExamplesNet
+
+    trace = models.trace_shapes(ExamplesNet(), (1, 28, 28))
+    assert [tuple(row) for row in trace] == [
+        ("input", "", (1, 28, 28)),
+        ("conv1", "conv 3×3, 1→32", (32, 26, 26)),
+        ("relu", "ReLU (function)", (32, 26, 26)),
+        ("conv2", "conv 3×3, 32→64", (64, 24, 24)),
+        ("relu", "ReLU (function)", (64, 24, 24)),
+        ("max_pool2d", "max pool 2×2 (function)", (64, 12, 12)),   # between conv2 and dropout1, where it runs
+        ("dropout1", "dropout", (64, 12, 12)),
+        ("flatten", "flatten (function)", (9216,)),
+        ("fc1", "linear 9216→128", (128,)),
+        ("relu", "ReLU (function)", (128,)),
+        ("dropout2", "dropout", (128,)),
+        ("fc2", "linear 128→10", (10,)),
+        ("log_softmax", "log-softmax (function)", (10,)),
+    ]
+
+
+def test_trace_works_on_operations_that_cannot_be_counted_and_on_the_meta_device():
+    class Odd(nn.Module):
+        def forward(self, x):
+            return torch.cdist(x.flatten(1), torch.ones(3, 4, device=x.device)).sqrt()
+
+    assert [tuple(row)[::2] for row in models.trace_shapes(Odd(), (1, 2, 2))] == [
+        ("input", (1, 2, 2)), ("flatten", (4,)), ("cdist", (3,)), ("sqrt", (3,))]
+    with torch.device("meta"):
+        big = nn.Sequential(nn.Conv2d(3, 64, 7, stride=2, padding=3), nn.AdaptiveAvgPool2d(1))
+    assert [row.output_shape for row in models.trace_shapes(big, (3, 224, 224))] == [(3, 224, 224), (64, 112, 112), (64, 1, 1)]

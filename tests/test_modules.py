@@ -37,6 +37,19 @@ def test_describe():
     assert modules.describe(nn.MaxPool2d(2)) == "max pool 2×2"
 
 
+def test_describe_the_layers_of_torchvisions_networks():
+    assert modules.describe(nn.MaxPool2d(3, stride=2, padding=1)) == "max pool 3×3, stride 2, padding 1"
+    assert modules.describe(nn.AvgPool2d((2, 2), stride=(2, 2))) == "avg pool 2×2"
+    assert modules.describe(nn.Conv2d(32, 32, 3, padding=2, dilation=2, groups=32)) == (
+        "conv 3×3, 32→32, padding 2, dilation 2, depthwise")
+    assert modules.describe(nn.Conv2d(4, 8, 1, groups=2)) == "conv 1×1, 4→8, 2 groups"
+    assert modules.describe(nn.AdaptiveAvgPool2d(1)) == "adaptive avg pool to 1×1"
+    assert modules.describe(nn.AdaptiveMaxPool2d((None, 7))) == "adaptive max pool to any×7"
+    assert [modules.describe(m) for m in (nn.BatchNorm2d(3), nn.Dropout(0.5), nn.ReLU6(), nn.Hardswish(), nn.SiLU(),
+                                          nn.GELU(), nn.LogSoftmax(1), nn.Identity())] == [
+        "batch norm", "dropout", "ReLU6", "hardswish", "SiLU", "GELU", "log-softmax", "Identity"]
+
+
 @pytest.mark.parametrize("call", [lambda: modules.device_of("model"), lambda: modules.evaluating(3).__enter__()])
 def test_a_module_is_required(call):
     with pytest.raises(TypeError, match="module must be a torch.nn.Module"):

@@ -21,6 +21,8 @@ tests/test_editions.py fails while a message is untranslated or fuzzy, or a glos
 from __future__ import annotations
 
 import argparse
+import io
+import os
 import re
 import shutil
 import subprocess
@@ -33,6 +35,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ROOT / "locales"
 GLOSSARY = ROOT / "locales" / "glossary.yml"
+# The package's own messages (lenet_helpers.language): what its code writes for people, one catalog per language.
+PACKAGE = ROOT / "lenet_helpers"
+
+
+def package_catalog(language: str = "zh_CN") -> Path:
+    return PACKAGE / "locales" / language / "LC_MESSAGES" / "lenet_helpers.po"
 
 # The editions beside the English one: Sphinx's language code -> the sub-path of the site, and the site's title.
 EDITIONS = {"zh_CN": {"path": "zh-cn", "title": "从零实现 LeNet-5", "words": {
@@ -85,6 +93,9 @@ def build(path_output: Path | None = None) -> int:
     Prints how long each edition took ("edition en: 123.4 s"; benchmarks/bench.py reads it)."""
     out = (path_output or ROOT).resolve()
     html = out / "_build" / "html"
+    # Every notebook runs once, for both editions: its outputs carry both languages (lenet_helpers.language), and
+    # each edition's pages show their own.
+    os.environ["LENET_BILINGUAL"] = "1"
     start = time.perf_counter()
     result = jupyter_book("--builder", "html", *(["--path-output", out] if path_output else []))
     if result.returncode:
@@ -193,6 +204,9 @@ def problems(path: Path, terms: list[dict] | None = None) -> list[str]:
             missing = [p for p in parts if p not in kept_zh[kind] or kept_zh[kind].count(p) < parts.count(p)]
             if missing:
                 found.append(f"{where}: {kind} not kept: {sorted(set(missing))}")
+        braces = sorted(re.findall(r"\{[^{}]*\}", english))  # str.format's placeholders, and roles
+        if braces != sorted(re.findall(r"\{[^{}]*\}", chinese)):
+            found.append(f"{where}: placeholders not kept: {braces}")
         if re.match(r"\d+\. ", chinese):
             found.append(f"{where}: starts with '{chinese[:3]}', which Markdown reads as a numbered list (the heading "
                          f"is lost): write '{chinese[:chinese.index('.')]}\\. '")
@@ -208,10 +222,11 @@ def status(language: str = "zh_CN", paths: list[Path] | None = None) -> int:
     """Print, per catalog (all of ``language``'s, or ``paths``), how much is translated and what is not, and every
     problem found; 1 if anything is untranslated, fuzzy or wrong."""
     todo = 0
-    for path in paths or catalogs(language):
+    for path in paths or [*catalogs(language), package_catalog(language)]:
         path = path.resolve()
         s = statistics(path)
-        name = path.relative_to(LOCALES / language / "LC_MESSAGES")
+        name = path.relative_to(LOCALES / language / "LC_MESSAGES") if path.is_relative_to(LOCALES) else \
+            path.relative_to(ROOT)
         print(f"{str(name):40} {s['translated']:4}/{s['total']:<4} translated, "
               f"{len(s['untranslated'])} untranslated, {len(s['fuzzy'])} fuzzy")
         for kind in ("untranslated", "fuzzy"):
@@ -225,8 +240,52 @@ def status(language: str = "zh_CN", paths: list[Path] | None = None) -> int:
     return 1 if todo else 0
 
 
+def package_messages():
+    """Every ``_("...")`` of the package's code, as a Babel catalog (the template of the package's catalogs)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import extract_from_dir
+
+    template = Catalog(project="lenet_helpers", domain="lenet_helpers")
+    for filename, lineno, message, comments, context in extract_from_dir(
+            str(PACKAGE), method_map=[("**.py", "python")], keywords={"_": None},
+            comment_tags=("TRANSLATORS:",), strip_comment_tags=True):
+        template.add(message, None, [(f"lenet_helpers/{filename}", lineno)], auto_comments=comments,
+                     context=context)
+    return template
+
+
+def update_package(language: str = "zh_CN") -> Path:
+    """Merge the package's messages into its ``language`` catalog (new ones untranslated, changed ones fuzzy)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po, write_po
+
+    path = package_catalog(language)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        with path.open("rb") as f:
+            catalog = read_po(f, locale=language)
+    else:
+        catalog = Catalog(locale=language, domain="lenet_helpers", project="lenet_helpers")
+    catalog.update(package_messages())
+    catalog.fuzzy = False
+    catalog.project, catalog.version = "lenet_helpers", ""
+    catalog.msgid_bugs_address = catalog.last_translator = catalog.language_team = ""
+    buffer = io.BytesIO()
+    write_po(buffer, catalog, width=0, ignore_obsolete=True, include_previous=False, sort_by_file=True,
+             omit_header=False)
+
+    def content(data: bytes) -> bytes:  # what changed, apart from the dates in the header
+        return re.sub(rb'"(POT-Creation|PO-Revision)-Date: [^"]*"', b"", data)
+
+    if not path.exists() or content(path.read_bytes()) != content(buffer.getvalue()):
+        path.write_bytes(buffer.getvalue())
+    return path
+
+
 def update(language: str = "zh_CN") -> int:
-    """Extract the English messages and merge them into the ``language`` catalogs, then print their status."""
+    """Extract the English messages of the book and of the package and merge them into the ``language`` catalogs,
+    then print their status."""
+    update_package(language)
     pot = extract(ROOT)
     (pot / "sphinx.pot").unlink(missing_ok=True)  # the theme's own words: Sphinx and the theme translate them
     exe = Path(sys.executable).parent / "sphinx-intl"

@@ -2,8 +2,9 @@
 # The course's prerequisites beyond `make`, in one place (the README lists the same packages; a test checks it).
 #
 #   tools/prerequisites.sh check PART...     say what is missing, and how to install it; exit 1 if anything is.
-#                                             PART: python (the venv), node (the npm assets), browser (the tests'
-#                                             Chromium and a CJK font). The Makefile runs it before each step.
+#                                             PART: python (the venv), node (the npm assets), font (a CJK font: the
+#                                             figures are drawn in Chinese too), browser (the tests' Chromium).
+#                                             The Makefile runs it before each step.
 #   tools/prerequisites.sh install            Debian/Ubuntu: apt-get install what is missing of DEBIAN_PACKAGES
 #                                             (.ci/run runs this, so CI starts from the README's list)
 #
@@ -76,18 +77,16 @@ check() {
     missing=1
   fi
   fi
-  if [[ "$parts" == *" browser "* ]]; then
-    if ! chromium_ok; then
-      echo "error: the tests open every page in headless Chromium, which was not found."
-      echo "       Install it (Debian/Ubuntu: sudo apt-get install chromium; macOS: install Google Chrome),"
-      echo "       or name it: make test CHROMIUM=/path/to/chromium"
-      missing=1
-    fi
-    if ! cjk_font_ok; then
-      echo "error: no font with Chinese glyphs: the tests look at the Chinese edition (中文版) in Chromium."
-      echo "       Debian/Ubuntu: sudo apt-get install fonts-noto-cjk (any CJK font will do)"
-      missing=1
-    fi
+  if [[ "$parts" == *" font "* ]] && ! cjk_font_ok; then
+    echo "error: no font with Chinese glyphs: the book draws its figures in Chinese too (中文版), and the tests look at"
+    echo "       the Chinese pages in Chromium. Debian/Ubuntu: sudo apt-get install fonts-noto-cjk (any CJK font will do)"
+    missing=1
+  fi
+  if [[ "$parts" == *" browser "* ]] && ! chromium_ok; then
+    echo "error: the tests open every page in headless Chromium, which was not found."
+    echo "       Install it (Debian/Ubuntu: sudo apt-get install chromium; macOS: install Google Chrome),"
+    echo "       or name it: make test CHROMIUM=/path/to/chromium"
+    missing=1
   fi
   if [ "$missing" -ne 0 ]; then
     echo "       All of them at once, on Debian/Ubuntu: sudo apt-get install $DEBIAN_PACKAGES"
@@ -115,5 +114,5 @@ case "${1:-}" in
   check) shift; check "$@" ;;
   install) install ;;
   packages) echo "$DEBIAN_PACKAGES" ;;
-  *) echo "usage: $0 check python|node|browser ... | install | packages" >&2; exit 2 ;;
+  *) echo "usage: $0 check python|node|font|browser ... | install | packages" >&2; exit 2 ;;
 esac

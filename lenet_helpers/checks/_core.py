@@ -119,6 +119,24 @@ def _compare_int(got, expected):
     return None
 
 
+def _compare_count(got, expected):
+    """Like :func:`_compare_int`, but a 0-d integer tensor is a number too, and the message never shows the
+    expected count (an exercise whose answer is one large number would give it away)."""
+    if isinstance(got, torch.Tensor):
+        if got.numel() != 1 or got.dim() != 0:
+            return f"returned a tensor of shape {tuple(got.shape)}; expected one number, an int"
+        if got.is_floating_point() or got.is_complex() or got.dtype == torch.bool:
+            return f"returned a {got.dtype} tensor; return an int (or an integer tensor): use // for floor division"
+        got = got.item()
+    if isinstance(got, bool) or not isinstance(got, numbers.Integral):
+        if isinstance(got, numbers.Real):
+            return f"returned a {type(got).__name__}; return an int (use // for floor division)"
+        return f"returned a {type(got).__name__}; expected a number, an int"
+    if int(got) != expected:
+        return f"returned {int(got):,}, which is not the right count"
+    return None
+
+
 def _compare_tensor(got, expected):
     if not isinstance(got, torch.Tensor):
         return f"returned a {type(got).__name__}, expected a tensor of shape {tuple(expected.shape)}"

@@ -9,12 +9,14 @@ check                                 your function
 :func:`conv_connections_from_input`   ``fn(in_channels, out_channels, kernel_size, input_size, padding=0, stride=1) -> int``
 :func:`partial_conv_parameters`       ``fn(table, kernel_size) -> int``
 :func:`conv_macs`                     ``fn(in_channels, out_channels, kernel_size, output_size) -> int``
+:func:`basic_block_macs`              ``fn(in_channels, out_channels, input_size, stride) -> int``
 ====================================  ===================================================
 """
 
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from .. import counting as _counting
 from .. import layers as _layers
@@ -22,6 +24,7 @@ from ..conv import conv_output_size as _conv_output_size
 from ._core import (
     CheckResult,
     _cases,
+    _compare_count,
     _compare_int,
     _compare_with_mistakes,
     _Expected,
@@ -29,7 +32,7 @@ from ._core import (
 )
 
 __all__ = ["conv_parameters", "conv_connections", "linear_parameters", "conv_connections_from_input",
-           "partial_conv_parameters", "conv_macs"]
+           "partial_conv_parameters", "conv_macs", "basic_block_macs"]
 
 
 def conv_parameters(fn) -> CheckResult:
@@ -221,3 +224,83 @@ def conv_macs(fn) -> CheckResult:
                 "sees, in_channels · k · k of them; the bias is only added.")
 
     return _run("conv_macs", fn, cases, reference, _compare_with_mistakes(_compare_int), hint)
+
+
+class _BasicBlock(nn.Module):
+    """ResNet-18's block (torchvision's ``BasicBlock``): two 3×3 convolutions without biases, each followed by
+    batch normalisation, the input added back, and a 1×1 convolution on that shortcut when the block changes
+    the size of the maps or their number."""
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                                            nn.BatchNorm2d(out_channels))
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+def basic_block_macs(fn) -> CheckResult:
+    """Check ``fn(in_channels, out_channels, input_size, stride)``: the multiply–accumulates of one image through
+    ResNet-18's basic block, on square input maps of side ``input_size``.
+
+    The block: a 3×3 convolution from in_channels to out_channels maps with
+    that stride and padding 1, then a 3×3 convolution from out_channels to
+    out_channels maps (stride 1, padding 1), neither with biases; when the
+    stride is not 1 or the number of maps changes, the shortcut is a 1×1
+    convolution with the same stride. Batch normalisation (folded into the
+    convolutions), ReLU and the addition need no MACs. The answer may be an
+    int or a 0-d integer tensor.
+
+    Example:
+        >>> def block(in_channels, out_channels, input_size, stride):
+        ...     side = (input_size - 1) // stride + 1
+        ...     shortcut = in_channels * out_channels if stride != 1 or in_channels != out_channels else 0
+        ...     return (9 * in_channels * out_channels + 9 * out_channels ** 2 + shortcut) * side ** 2
+        >>> basic_block_macs(block).passed
+        True
+    """
+    keys = ("in_channels", "out_channels", "input_size", "stride")
+    cases = _cases((64, 64, 56, 1), (64, 128, 56, 2), (128, 256, 28, 2), (256, 512, 14, 2), (16, 32, 9, 1),
+                   (8, 8, 7, 2), (3, 5, 5, 1), keys=keys)
+
+    def reference(in_channels, out_channels, input_size, stride):
+        with torch.device("meta"):
+            block = _BasicBlock(in_channels, out_channels, stride)
+        value = _counting.count_macs(block, (in_channels, input_size, input_size))
+        side = _conv_output_size(input_size, 3, padding=1, stride=stride)
+        conv1, conv2 = 9 * in_channels * out_channels * side**2, 9 * out_channels**2 * side**2
+        shortcut = value - conv1 - conv2
+        values = out_channels * side**2  # per batch normalisation
+        mistakes = {
+            "FLOPs, two per MAC (a MAC is one multiplication and one addition together)": 2 * value,
+            "counting batch normalisation, one MAC per value (in evaluation mode it folds into the convolution "
+            "before it)": value + values * (2 + (shortcut > 0)),
+            "ignoring the stride (the first convolution, and the shortcut, move stride cells at a time, so the "
+            "maps shrink)": (conv1 + conv2 + shortcut) // side**2 * input_size**2,
+            "the second convolution on the input's size (it runs on the first convolution's smaller output)":
+                conv1 + 9 * out_channels**2 * input_size**2 + shortcut,
+            "the second convolution from in_channels maps (it reads the first one's out_channels maps)":
+                2 * conv1 + shortcut,
+            "one 3×3 convolution only (the block has two)": conv1 + shortcut,
+        }
+        if shortcut:
+            mistakes["forgetting the shortcut's 1×1 convolution (a block that changes the size or the number of "
+                     "maps needs it to add the input back)"] = conv1 + conv2
+        return _Expected(value, {k: v for k, v in mistakes.items() if v != value})
+
+    def hint(args):
+        return ("the first 3×3 convolution (stride, padding 1) gives maps of side (input_size − 1) // stride + 1; "
+                "each of its out_channels · side² outputs needs in_channels · 3 · 3 MACs. The second 3×3 convolution "
+                "runs on those maps, out_channels → out_channels. If stride ≠ 1 or in_channels ≠ out_channels, add "
+                "the shortcut's 1×1 convolution. Batch norm, ReLU and the addition need none.")
+
+    return _run("basic_block_macs", fn, cases, reference, _compare_with_mistakes(_compare_count), hint)
