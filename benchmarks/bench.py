@@ -1,15 +1,19 @@
 """`make bench`: the course's headline numbers, measured side by side in one run on this machine.
 
-1. Time to 99.0% test accuracy for LeNet5Modern: the course's loop (whole-dataset tensors, a one-cycle
-   schedule) against a plain pytorch/examples-style loop (torchvision MNIST with ToTensor/Normalize
-   transforms, DataLoader of 64 shuffled images, Adam at 1e-3, evaluation once per epoch).
-2. Throughput of both loops (images per second, forward + backward + step).
+1. Time to 99.0% accuracy on the validation split (5,000 of the 60,000 training images, held out;
+   trained on the other 55,000) for LeNet5Modern: the course's loop (whole-dataset tensors, fused Adam, a
+   one-cycle schedule, batches of 128) against a plain pytorch/examples-style loop (torchvision MNIST with
+   ToTensor/Normalize transforms, DataLoader of 64 shuffled images, Adam at 1e-3, evaluation once per epoch).
+2. Throughput of both loops (images per second, forward + backward + step), and each of the four factors that
+   differ between them alone (loop_ablation): the throughput of every combination of batch size, fused Adam
+   and data path, and the epochs to 99% of every combination of batch size and schedule.
 3. The faithful LeNet5 on the paper's protocol (no distortions, the paper's preprocessing, RBF output
    and MAP loss, 20 passes), trained (a) with the paper's SDLM, one pattern per update, on 55,000
    training images (the other 5,000 are the validation split its settings were chosen on), with the
-   departures listed in SDLM_DEPARTURES, single-threaded; training, validation and test error after
-   every pass (the paper's Figure 5) and the time of one update; (b) with a modern optimiser on all
-   60,000; test error after every pass.
+   departures the selection chose (sdlm_departures), single-threaded; training, validation and test error after
+   every pass (the paper's Figure 5) and the time of one update; (b) with AdamW, its learning rate and
+   weight decay chosen on the validation split (adamw-selection.jsonl), on the same 55,000 images;
+   validation and test error after every pass.
 4. How long a clean build of the whole book takes, and a re-run with nothing changed.
 
 Accuracy figures are the median of three seeds. Everything is written to lenet_helpers/results/bench-<device>.json
@@ -48,6 +52,7 @@ from lenet_helpers.results import PAPER, results_path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sdlm_experiments  # noqa: E402  (the per-pattern SDLM runs: benchmarks/sdlm_experiments.py)
+import since1998  # noqa: E402  (chapter 6's experiments at full strength: benchmarks/since1998.py)
 
 TARGET_ACCURACY = 0.99
 KEYS = ["device", "modern_time_to_99_s", "reference_time_to_99_s", "speedup", "modern_img_per_s",
@@ -90,42 +95,24 @@ def machine(dev: torch.device) -> dict:
 
 
 # ---------------------------------------------------------------------------
-# 1–2. LeNet5Modern to 99.0%: the course's loop and the reference loop
+# 1–2. LeNet5Modern to 99.0% on the validation split: the course's loop, the reference loop, and each factor alone
 # ---------------------------------------------------------------------------
 
 COURSE = {"batch_size": 128, "max_lr": 8e-3, "epochs": 2}
+#: The four things that differ between the two loops, and each loop's choice (the ablation changes one at a time)
+FACTORS = {"batch_size": (128, 64), "fused_adam": (True, False), "data": ("tensors", "DataLoader"),
+           "schedule": ("one-cycle", "constant")}
+REFERENCE_LR, REFERENCE_MAX_EPOCHS = 1e-3, 8
 
 
-def course_run(seed: int, dev: torch.device, tensors) -> dict:
-    """The course's loop: train.train on whole-dataset tensors, Adam with a one-cycle schedule."""
-    (xtr, ytr), (xte, yte) = tensors
-    train.set_seed(seed)
-    model = models.LeNet5Modern().to(dev)
-    epochs, batch = COURSE["epochs"], COURSE["batch_size"]
-    steps = epochs * -(-len(ytr) // batch)
-    # fused: one kernel updates every weight, as train.train's default Adam (PyTorch has one for CPUs and CUDA GPUs)
-    optimizer = torch.optim.Adam(model.parameters(), lr=COURSE["max_lr"], fused=dev.type in ("cpu", "cuda"))
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=COURSE["max_lr"], total_steps=steps,
-                                                   pct_start=0.25)
-    history = train.train(model, (xtr, ytr), epochs=epochs, optimizer=optimizer, scheduler=schedule,
-                          batch_size=batch, test_data=(xte, yte), device=dev, progress=False)
-    errors = [row.test_error for row in history]
-    seconds = [row.seconds for row in history]  # cumulative training time, evaluation excluded
-    first = next((i for i, e in enumerate(errors) if e <= 1 - TARGET_ACCURACY), None)
-    per_epoch = [seconds[0]] + [b - a for a, b in zip(seconds, seconds[1:])]
-    return {
-        "seed": seed,
-        "test_error_per_epoch": errors,
-        "seconds_per_epoch": per_epoch,
-        "time_to_99_s": seconds[first] if first is not None else None,
-        "epochs_to_99": first + 1 if first is not None else None,
-        "img_per_s": len(ytr) / statistics.median(per_epoch),
-    }
+def validation_indices():
+    """The 55,000 training and 5,000 validation indices of data.split_validation (seed 0), for a torchvision dataset."""
+    order = torch.randperm(60_000, generator=torch.Generator().manual_seed(0))
+    return order[5000:], order[:5000]
 
 
-def reference_run(seed: int, dev: torch.device, max_epochs: int = 8) -> dict:
-    """The plain pytorch/examples loop, as most tutorials write it, on the same model."""
-    torch.manual_seed(seed)
+def reference_loader(batch_size: int, dev: torch.device):
+    """The reference loop's data: torchvision's MNIST, transformed image by image, in a shuffled DataLoader."""
     transform = transforms.Compose([
         transforms.Pad(2),  # LeNet-5 takes 32×32
         transforms.ToTensor(),
@@ -133,80 +120,203 @@ def reference_run(seed: int, dev: torch.device, max_epochs: int = 8) -> dict:
     ])
     root = data.prepare_mnist(ROOT / "data").parent.parent  # torchvision wants the folder above MNIST/
     train_set = torchvision.datasets.MNIST(root, train=True, download=False, transform=transform)
-    test_set = torchvision.datasets.MNIST(root, train=False, download=False, transform=transform)
+    kept, _ = validation_indices()
     kwargs = {"num_workers": 1, "pin_memory": True} if dev.type == "cuda" else {}
-    train_loader = torch.utils.data.DataLoader(train_set, batch_size=64, shuffle=True, **kwargs)
-    test_loader = torch.utils.data.DataLoader(test_set, batch_size=1000, **kwargs)
+    return torch.utils.data.DataLoader(torch.utils.data.Subset(train_set, kept.tolist()), batch_size=batch_size,
+                                       shuffle=True, **kwargs)
+
+
+def standard_splits(dev: torch.device):
+    """(train 55,000, validation 5,000) as tensors on the device, the standard scaling (as the reference loop's)."""
+    images, labels = data.mnist_tensors(ROOT / "data", train=True, normalize="standard")
+    kept, held = validation_indices()
+    return (images[kept].to(dev), labels[kept].to(dev)), (images[held].to(dev), labels[held].to(dev))
+
+
+def loop_run(seed: int, dev: torch.device, splits, *, batch_size, fused_adam, data_path, schedule,
+             max_epochs=REFERENCE_MAX_EPOCHS) -> dict:
+    """LeNet5Modern trained with one choice of each factor, the validation error after every epoch: a one-cycle
+    schedule for its planned COURSE['epochs'], a constant rate for ``max_epochs``; the time to 99.0% validation
+    accuracy is the training time (evaluation excluded) up to the first epoch that reaches it. With
+    data_path="DataLoader" the reference loop's data goes through the same loop (train.train)."""
+    (xtr, ytr), validation = splits
+    train.set_seed(seed)
     model = models.LeNet5Modern().to(dev)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    errors, per_epoch, total = [], [], 0.0
-    for _ in range(max_epochs):
-        model.train()
-        sync(dev)
-        start = time.perf_counter()
-        for x, y in train_loader:
-            x, y = x.to(dev), y.to(dev)
-            optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(x), y)
+    one_cycle = schedule == "one-cycle"
+    lr = COURSE["max_lr"] if one_cycle else REFERENCE_LR
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=fused_adam)
+    train_data = (xtr, ytr) if data_path == "tensors" else reference_loader(batch_size, dev)
+    epochs = COURSE["epochs"] if one_cycle else max_epochs
+    steps = epochs * -(-len(ytr) // batch_size)
+    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.25)
+                 if one_cycle else None)
+    # one call of train.train for the whole run (a passed-in fused Adam is then never switched between layouts)
+    history = train.train(model, train_data, epochs=epochs, optimizer=optimizer, scheduler=scheduler,
+                          batch_size=batch_size, test_data=validation, device=dev, progress=False)
+    errors = [row.test_error for row in history]
+    seconds = [history[0].seconds] + [b.seconds - a.seconds for a, b in zip(history, history[1:])]
+    first = next((i for i, e in enumerate(errors) if e <= 1 - TARGET_ACCURACY), None)
+    return {"seed": seed, "validation_error_per_epoch": errors, "seconds_per_epoch": seconds,
+            "time_to_99_s": sum(seconds[: first + 1]) if first is not None else None,
+            "epochs_to_99": first + 1 if first is not None else None,
+            "img_per_s": len(ytr) / statistics.median(seconds)}
+
+
+def course_run(seed: int, dev: torch.device, splits) -> dict:
+    """The course's loop: train.train on whole-dataset tensors, fused Adam with a one-cycle schedule, batches of 128."""
+    return loop_run(seed, dev, splits, batch_size=COURSE["batch_size"], fused_adam=dev.type in ("cpu", "cuda"),
+                    data_path="tensors", schedule="one-cycle")
+
+
+def reference_run(seed: int, dev: torch.device, splits) -> dict:
+    """The plain pytorch/examples loop, as most tutorials write it, on the same model: torchvision's dataset in a
+    DataLoader of 64 shuffled images, Adam (not fused) at a constant 0.001, the validation error after each epoch."""
+    return loop_run(seed, dev, splits, batch_size=64, fused_adam=False, data_path="DataLoader", schedule="constant")
+
+
+def throughput(dev: torch.device, splits, *, batch_size, fused_adam, data_path, steps=150, repeats=3) -> dict:
+    """Images per second of training steps (forward, loss, backward, Adam) with one choice of each factor that
+    matters for speed: the best of ``repeats`` timings of ``steps`` steps, after a warm-up (wall clock, synchronised
+    on a GPU), and the CPU time of this process for the same steps."""
+    (xtr, ytr), _ = splits
+    train.set_seed(0)
+    model = models.LeNet5Modern().to(dev)
+    if dev.type in ("cpu", "cuda"):
+        model.to(memory_format=torch.channels_last)  # as train.train does
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused_adam)
+    source = (lambda: data.batches(xtr, ytr, batch_size)) if data_path == "tensors" else (
+        lambda: iter(reference_loader(batch_size, dev)))
+
+    def run(n):
+        done = 0
+        for x, y in source():
+            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+            loss = model.loss(model(x), y)
+            optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            done += 1
+            if done == n:
+                return
+
+    run(10)  # warm-up
+    walls, cpus = [], []
+    for _ in range(repeats):
         sync(dev)
-        per_epoch.append(time.perf_counter() - start)
-        total += per_epoch[-1]
-        model.eval()
-        wrong = 0
-        with torch.no_grad():
-            for x, y in test_loader:
-                wrong += (model(x.to(dev)).argmax(1) != y.to(dev)).sum().item()
-        errors.append(wrong / len(test_set))
-        if errors[-1] <= 1 - TARGET_ACCURACY:
-            break
-    first = len(errors) - 1 if errors[-1] <= 1 - TARGET_ACCURACY else None
-    return {
-        "seed": seed,
-        "test_error_per_epoch": errors,
-        "seconds_per_epoch": per_epoch,
-        "time_to_99_s": total if first is not None else None,
-        "epochs_to_99": first + 1 if first is not None else None,
-        "img_per_s": len(train_set) / statistics.median(per_epoch),
-    }
+        wall, cpu = time.perf_counter(), time.process_time()
+        run(steps)
+        sync(dev)
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    images = steps * batch_size
+    return {"batch_size": batch_size, "fused_adam": fused_adam, "data": data_path,
+            "img_per_s": images / min(walls), "img_per_cpu_s": images / min(cpus)}
+
+
+def loop_ablation(dev: torch.device, seeds, splits) -> dict:
+    """Each factor alone: the throughput of every (batch size, fused Adam, data path), and the epochs to 99% on
+    validation of every (batch size, schedule), the two things each factor can change. Fused or plain Adam and
+    tensors or a DataLoader compute the same updates on the same images (in another order, or rounded otherwise),
+    so they change the time of an epoch, not the number of epochs; those runs use tensors and fused Adam."""
+    import itertools
+
+    speeds = []
+    for batch_size, fused, path in itertools.product(FACTORS["batch_size"], FACTORS["fused_adam"], FACTORS["data"]):
+        speeds.append(throughput(dev, splits, batch_size=batch_size, fused_adam=fused and dev.type in ("cpu", "cuda"),
+                                 data_path=path))
+        log(f"  throughput, batch {batch_size}, fused {fused}, {path}: {speeds[-1]['img_per_s']:,.0f} img/s")
+    epochs = []
+    for batch_size, schedule in itertools.product(FACTORS["batch_size"], FACTORS["schedule"]):
+        for seed in seeds:
+            run = loop_run(seed, dev, splits, batch_size=batch_size, fused_adam=dev.type in ("cpu", "cuda"),
+                           data_path="tensors", schedule=schedule)
+            epochs.append({"batch_size": batch_size, "schedule": schedule} | run)
+            log(f"  epochs to 99%, batch {batch_size}, {schedule}, seed {seed}: {run['epochs_to_99']} "
+                f"({[round(100 * e, 2) for e in run['validation_error_per_epoch']]})")
+    return {"factors": {k: list(v) for k, v in FACTORS.items()}, "throughput": speeds, "epochs": epochs,
+            "load_average": os.getloadavg(), "note": "throughput: best of 3 timings of 150 steps; epochs: tensors, "
+            f"fused Adam, validation error after each epoch; one-cycle runs its planned {COURSE['epochs']} epochs, "
+            f"constant {REFERENCE_MAX_EPOCHS}"}
 
 
 # ---------------------------------------------------------------------------
 # 3. The faithful LeNet5 on the paper's protocol
 # ---------------------------------------------------------------------------
 
-FAITHFUL = {"passes": 20, "modern_optimizer": "AdamW", "modern_batch": 64, "modern_max_lr": 2e-3,
-            "modern_weight_decay": 0.05, "modern_schedule": "one-cycle, 15% warm-up"}
+FAITHFUL = {"passes": 20, "modern_optimizer": "AdamW", "modern_batch": 64, "modern_schedule": "one-cycle, 15% warm-up"}
 
-# (a) The paper's method, as the paper ran it: one pattern, one update (benchmarks/sdlm_experiments.py
-# holds the runs that chose these settings on the validation split; lenet_helpers.fast_sdlm the trainer).
-SDLM_CONFIG = {"init": "eblearn", "epsilon_scale": 0.3, "hold_after": None, "h_floor": 0.0, "mu": 0.02, "j": 0.1,
-               "passes": 20, "compile": True}
-SDLM_DEPARTURES = [
-    "The initial weights are uniform in ±1/√F_i, with biases 0 and subsampling coefficients 0.5 (the initialisation "
-    "of EBLearn, the library of LeCun's group), not in ±2.4/F_i: with the paper's range the first patterns saturate "
-    "C5 and the network never learns, while EBLearn's gives the first-pass step sizes the paper reports.",
-    f"Every ε of the paper's schedule is multiplied by {SDLM_CONFIG['epsilon_scale']} (the schedule's shape, its ratios from pass to pass, is the "
-    "paper's): with the paper's own values each pattern moves the weights too far, the second pass undoes part of "
-    "the first, and the run ends with a higher validation error.",
-    "The network trains on 55,000 of the 60,000 training images: the other 5,000 are the validation split on which "
-    "these settings were chosen, the test set being used only for the final measurement.",
-]
+# (a) The paper's method, as the paper ran it: one pattern, one update. benchmarks/sdlm_experiments.py --selection
+# chose the departures on the validation split (its record: benchmarks/sdlm-experiments.jsonl); the trainer is
+# lenet_helpers.fast_sdlm.
+
+
+def sdlm_config() -> dict:
+    """The configuration the selection chose (sdlm_experiments.selection_plan), as sdlm_experiments.run takes it."""
+    _, chosen = sdlm_experiments.selection_plan()
+    if chosen is None:
+        raise RuntimeError("the SDLM selection is not complete: run benchmarks/sdlm_experiments.py --selection first")
+    candidate = next(c for c in sdlm_experiments.SELECTION if c["name"] == chosen)
+    return sdlm_experiments.DEFAULTS | candidate | {"compile": True}
+
+
+def sdlm_departures(config: dict) -> list:
+    """The departures from the paper of ``config``, one sentence each, with the validation errors behind them."""
+    finals = {c["name"]: sdlm_experiments.final_validation(sdlm_experiments.RESULTS, c["name"]).get(0)
+              for c in sdlm_experiments.SELECTION}
+
+    def pct(name):
+        return "not run" if finals.get(name) is None else f"{100 * finals[name]:.2f}%"
+
+    sentences = []
+    if config["init"] == "eblearn":
+        sentences.append(
+            "The initial weights are uniform in ±1/√F_i, with biases 0 and subsampling coefficients 0.5 (the "
+            "initialisation of EBLearn, the C++ library of LeCun's group), not in ±2.4/F_i: with the paper's range and "
+            f"the paper's η, the network ends the 20 passes at {pct('literal')} validation error (it saturates C5 "
+            f"within the first patterns); with the paper's range and η × 0.1 it learns, to {pct('literal-eta0.1')}; "
+            f"EBLearn's initialisation with η × {config['eta_scale']:g} reaches {pct(config['name'])} "
+            "(seed 0), and gives the first-pass step sizes the paper reports.")
+    if config["eta_scale"] != 1:
+        sentences.append(
+            f"Every η of the paper's schedule is multiplied by {config['eta_scale']:g} (the schedule's shape, its "
+            f"ratios from pass to pass, is the paper's): with the paper's own values the run ends at {pct('eblearn')} "
+            "validation error (seed 0), against the lowest median of the candidates for the scaled schedule.")
+    if config["hold_after"] is not None:
+        sentences.append(f"The curvature h is estimated before passes 1 to {config['hold_after']} only, then kept.")
+    sentences.append("The network trains on 55,000 of the 60,000 training images: the other 5,000 are the validation "
+                     "split on which these settings were chosen, the test set being used only for the final measurement.")
+    return sentences
+
+
+def sdlm_records(path: Path = sdlm_experiments.RESULTS) -> dict:
+    """The SDLM runs that chose the settings and looked for the cause of η × 0.3 (benchmarks/sdlm-experiments.jsonl),
+    as the chapter reads them: validation errors only."""
+    keep = ("name", "seed", "init", "eta_scale", "hold_after", "mu", "j", "curvature_scale", "curvature_loss",
+            "curvature_reduction", "rbf_curvature", "passes", "validation_error_per_pass", "train_error_running_per_pass",
+            "step_range_per_pass", "cpu_seconds", "failure")
+    rows = [{k: r.get(k) for k in keep} for r in sdlm_experiments.records(path)]
+    selection = {c["name"] for c in sdlm_experiments.SELECTION}
+    causes = {c["name"] for c in sdlm_experiments.CAUSES}
+    _, chosen = sdlm_experiments.selection_plan(path)
+    return {"selection": [r for r in rows if r["name"] in selection], "chosen": chosen,
+            "selection_rule": "stage 1: every candidate with seed 0; stage 2: the three with the lowest validation error "
+                              "after pass 20, with seeds 1 and 2; chosen: the lowest median of the three seeds",
+            "causes": [r for r in rows if r["name"] in causes],
+            "cause_plan": [{"name": c["name"], "why": c["why"]} for c in sdlm_experiments.CAUSES]}
 
 
 def faithful_sdlm(seed: int, dev: torch.device, splits, passes: int) -> dict:
     """(a) The paper's method: per-pattern SDLM (lenet_helpers.fast_sdlm), μ = 0.02, the curvature estimated
-    on 500 patterns, the paper's ε schedule, the departures of SDLM_DEPARTURES; errors after every pass."""
-    record = sdlm_experiments.run(SDLM_CONFIG | {"name": "bench", "seed": seed, "passes": passes}, splits, dev,
-                                  log=lambda line: log(f"    seed {seed} {line}"))
+    on 500 patterns, the paper's η schedule, the departures the selection chose; errors after every pass."""
+    record = sdlm_experiments.run(sdlm_config() | {"name": "bench", "seed": seed, "passes": passes}, splits, dev,
+                                  log=lambda line: log(f"    seed {seed} {line}"), test=True)
     n = len(splits[0][1])
     return {"seed": seed, "test_error_per_pass": record["test_error_per_pass"],
             "train_error_per_pass": record["train_error_per_pass"],
             "train_error_running_per_pass": record["train_error_running_per_pass"],
             "validation_error_per_pass": record["validation_error_per_pass"],
             "seconds": sum(record["seconds_per_pass"]), "seconds_total": record["seconds"],
-            "ms_per_pattern": 1000 * statistics.median(record["seconds_per_pass"]) / n,
+            "wall_ms_per_pattern": 1000 * statistics.median(record["seconds_per_pass"]) / n,  # the pass's wall clock
             "step_range_per_pass": record["step_range_per_pass"], "failure": record["failure"]}
 
 
@@ -222,21 +332,58 @@ def sdlm_figure5(runs: list) -> dict:
     return out
 
 
-def faithful_modern(seed: int, dev: torch.device, tensors, passes: int) -> dict:
+#: (b) AdamW's candidates, each trained on the 55,000 images with seed 0 and judged on the validation split alone
+#: (benchmarks/adamw-selection.jsonl records them); the one with the lowest validation error after the last pass is
+#: trained with every seed and measured once on the test set.
+ADAMW_CANDIDATES = [{"max_lr": lr, "weight_decay": wd} for lr in (1e-3, 2e-3, 4e-3) for wd in (0.0, 0.05)]
+ADAMW_SELECTION = Path(__file__).resolve().parent / "adamw-selection.jsonl"
+
+
+def faithful_modern(seed: int, dev: torch.device, splits, passes: int, max_lr: float, weight_decay: float,
+                    test: bool) -> dict:
     """(b) A modern optimiser on the same network and loss: AdamW (Adam with decoupled weight decay),
-    one-cycle schedule, batches of 64. Without the weight decay Adam fits the training set better and
-    the test set worse."""
-    (xtr, ytr), (xte, yte) = tensors
+    one-cycle schedule, batches of 64, on the 55,000 training images; the validation error after every pass,
+    and with ``test=True`` (the configuration chosen) the test error too."""
+    (xtr, ytr), validation, test_set = splits
     train.set_seed(seed)
     model = models.LeNet5().to(dev)
-    batch, max_lr = FAITHFUL["modern_batch"], FAITHFUL["modern_max_lr"]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=max_lr, weight_decay=FAITHFUL["modern_weight_decay"])
+    batch = FAITHFUL["modern_batch"]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=max_lr, weight_decay=weight_decay)
     steps = passes * -(-len(ytr) // batch)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=steps, pct_start=0.15)
+    tests = []
+
+    def measure_test(epoch):  # called before each epoch: the previous one has ended (after the last, below)
+        if test and epoch > 1:
+            tests.append(train.evaluate(model, test_set).error)
+
+    start_cpu = time.process_time()
     history = train.train(model, (xtr, ytr), epochs=passes, optimizer=optimizer, scheduler=schedule,
-                          batch_size=batch, test_data=(xte, yte), device=dev, progress=False)
-    return {"seed": seed, "test_error_per_pass": [r.test_error for r in history],
-            "train_error_per_pass": [r.train_error for r in history], "seconds": history[-1].seconds}
+                          batch_size=batch, test_data=validation, device=dev, progress=False, before_epoch=measure_test)
+    measure_test(passes + 1)
+    return {"seed": seed, "max_lr": max_lr, "weight_decay": weight_decay, "passes": passes,
+            "validation_error_per_pass": [r.test_error for r in history],
+            "train_error_per_pass": [r.train_error for r in history],  # as training went
+            **({"test_error_per_pass": tests} if test else {}),
+            "seconds": history[-1].seconds, "cpu_seconds": time.process_time() - start_cpu}
+
+
+def adamw_selection(dev: torch.device, splits, passes: int) -> tuple:
+    """Every candidate of ADAMW_CANDIDATES not yet recorded, seed 0, validation only; returns (records, chosen)."""
+    path = ADAMW_SELECTION
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    for candidate in ADAMW_CANDIDATES:
+        if any(r["max_lr"] == candidate["max_lr"] and r["weight_decay"] == candidate["weight_decay"]
+               and r["passes"] == passes for r in records):
+            continue
+        record = faithful_modern(0, dev, splits, passes, candidate["max_lr"], candidate["weight_decay"], test=False)
+        log(f"  AdamW candidate {candidate}: validation {[round(100 * e, 2) for e in record['validation_error_per_pass']]}")
+        records.append(record)
+        with path.open("a") as f:
+            f.write(json.dumps(record) + "\n")
+    records = [r for r in records if r["passes"] == passes]
+    chosen = min(records, key=lambda r: r["validation_error_per_pass"][-1])
+    return records, {"max_lr": chosen["max_lr"], "weight_decay": chosen["weight_decay"]}
 
 
 # ---------------------------------------------------------------------------
@@ -321,30 +468,51 @@ def main() -> None:
     parser.add_argument("--skip-faithful", action="store_true")
     parser.add_argument("--skip-sdlm", action="store_true", help="train the faithful model with the modern optimiser only")
     parser.add_argument("--skip-adam", action="store_true", help="train the faithful model with SDLM only")
-    parser.add_argument("--only", choices=["loops", "sdlm", "adam", "book"], default=None,
-                        help="run one section; the others keep the figures already in the results file")
+    parser.add_argument("--only", choices=["loops", "sdlm", "adam", "book", "since1998"], default=None,
+                        help="run one section; the others keep the figures already in the results file "
+                             "(since1998: chapter 6's experiments, into results/since1998-<device>.json)")
     parser.add_argument("--output", default=None, help="default: lenet_helpers/results/bench-<device>.json")
+    parser.add_argument("--refresh-sdlm-records", action="store_true",
+                        help="only copy the SDLM selection and cause runs (benchmarks/sdlm-experiments.jsonl) into the "
+                             "results file, next to the runs already there")
     args = parser.parse_args()
+    if args.refresh_sdlm_records:
+        out = Path(args.output) if args.output else results_path(args.device or train.device().type)
+        results = json.loads(out.read_text())
+        results["faithful_sdlm"].update(sdlm_records())
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        log(f"SDLM records copied into {out}")
+        return
     if args.only is not None:
         args.skip_loops, args.skip_book = args.only != "loops", args.only != "book"
         args.skip_sdlm, args.skip_adam = args.only != "sdlm", args.only != "adam"
         args.skip_faithful = args.only not in ("sdlm", "adam")
     dev = torch.device(args.device) if args.device else train.device()
+    if args.only == "since1998":  # its own results file, written run by run (benchmarks/since1998.py)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # batches of 64 on a network this small: one thread is as fast
+        try:
+            path = since1998.run_all(dev, list(since1998.ARMS), list(since1998.SEEDS), log=log)
+        finally:
+            torch.set_num_threads(threads)
+        log(f"written to {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        return
     results = machine(dev)
     log(f"make bench on {results['device_name']} ({dev.type}), torch {results['torch']}, seeds {args.seeds}")
 
-    # 1–2: the two loops, side by side, seed by seed
+    # 1–2: the two loops, side by side, seed by seed, to 99% on the validation split; then each factor alone
     if not args.skip_loops:
-        standard = (data.mnist_tensors(train=True, normalize="standard", device=dev),
-                    data.mnist_tensors(train=False, normalize="standard", device=dev))
+        splits = standard_splits(dev)
         course, reference = [], []
         for seed in args.seeds:
-            reference.append(reference_run(seed, dev))
-            course.append(course_run(seed, dev, standard))
+            reference.append(reference_run(seed, dev, splits))
+            course.append(course_run(seed, dev, splits))
             log(f"  seed {seed}: course {course[-1]['time_to_99_s']} s, reference {reference[-1]['time_to_99_s']} s")
-        results["course_loop"] = {"settings": COURSE, "runs": course}
-        results["reference_loop"] = {"settings": {"batch_size": 64, "optimizer": "Adam", "lr": 1e-3,
-                                                  "data": "torchvision MNIST, Pad(2) + ToTensor + Normalize"},
+        results["course_loop"] = {"settings": COURSE | {"measured_on": "validation (5,000 images held out of 60,000)"},
+                                  "runs": course}
+        results["reference_loop"] = {"settings": {"batch_size": 64, "optimizer": "Adam", "lr": REFERENCE_LR,
+                                                  "data": "torchvision MNIST, Pad(2) + ToTensor + Normalize",
+                                                  "measured_on": "validation (5,000 images held out of 60,000)"},
                                      "runs": reference}
         results["modern_time_to_99_s"] = median(r["time_to_99_s"] for r in course)
         results["reference_time_to_99_s"] = median(r["time_to_99_s"] for r in reference)
@@ -352,7 +520,7 @@ def main() -> None:
                               if results["modern_time_to_99_s"] and results["reference_time_to_99_s"] else None)
         results["modern_img_per_s"] = median(r["img_per_s"] for r in course)
         results["reference_img_per_s"] = median(r["img_per_s"] for r in reference)
-
+        results["loop_ablation"] = loop_ablation(dev, args.seeds, splits)
 
     # 3: the faithful network. (a) SDLM, one pattern at a time, single-threaded (a second thread only adds
     # overhead at this size), on the 55,000/5,000 split the settings were chosen on
@@ -368,36 +536,47 @@ def main() -> None:
             timing = sdlm_experiments.step_timing(dev)
         finally:
             torch.set_num_threads(threads)
-        settings = {"passes": args.passes, "sdlm_batch": 1, "sdlm_loss": "MAP (eq. 9) of one pattern",
-                    "sdlm_epsilon": "the paper's schedule", "sdlm_epsilon_scale": SDLM_CONFIG["epsilon_scale"],
-                    "sdlm_mu": SDLM_CONFIG["mu"], "sdlm_j": SDLM_CONFIG["j"],
-                    "sdlm_hessian_samples": sdlm.PAPER_SAMPLES, "sdlm_init": SDLM_CONFIG["init"],
-                    "sdlm_hold_curvature_after": SDLM_CONFIG["hold_after"],
-                    "sdlm_curvature_floor": SDLM_CONFIG["h_floor"], "sdlm_compile": SDLM_CONFIG["compile"],
+        config = sdlm_config()
+        settings = {"passes": args.passes, "sdlm_batch": 1, "sdlm_chosen": config["name"], "sdlm_loss": "MAP (eq. 9) of one pattern",
+                    "sdlm_eta": "the paper's schedule", "sdlm_eta_scale": config["eta_scale"],
+                    "sdlm_mu": config["mu"], "sdlm_j": config["j"],
+                    "sdlm_hessian_samples": sdlm.PAPER_SAMPLES, "sdlm_init": config["init"],
+                    "sdlm_hold_curvature_after": config["hold_after"],
+                    "sdlm_curvature_floor": config["h_floor"], "sdlm_compile": config["compile"],
                     "sdlm_threads": 1, "train_images": len(splits[0][1]), "validation_images": len(splits[1][1]),
                     "validation_split": f"data.split_validation(images, labels, 5000, seed={sdlm_experiments.VALIDATION_SEED})",
-                    "departures": SDLM_DEPARTURES}
+                    "departures": sdlm_departures(config)}
         results["faithful_sdlm"] = {"settings": settings, "runs": runs_sdlm, "figure5": sdlm_figure5(runs_sdlm),
-                                    "step_timing": timing, "machine": machine(dev) | {"cpu_threads": 1}}
+                                    "step_timing": timing, "machine": machine(dev) | {"cpu_threads": 1}, **sdlm_records()}
         results["faithful_sdlm_test_error_pct"] = 100 * median(r["test_error_per_pass"][-1] for r in runs_sdlm)
         # the training error as the paper's Figure 5 measures it: on the fly, during pass 19 (or the last)
         pass19 = min(19, args.passes) - 1
         results["faithful_sdlm_train_error_pct"] = 100 * median(r["train_error_running_per_pass"][pass19] for r in runs_sdlm)
-        # one update, CPU time of the step the runs used (the pass's wall clock is in each run, ms_per_pattern)
-        results["faithful_sdlm_ms_per_pattern"] = timing["fast_compiled" if SDLM_CONFIG["compile"] else "fast_eager"]["cpu_ms"]
+        # one update of the step the runs used: on a CPU the CPU time of this process (other work on the machine does
+        # not inflate it), on a GPU the wall clock with the device synchronised (the CPU only queues the work there)
+        step = timing["fast_compiled" if config["compile"] else "fast_eager"]
+        results["faithful_sdlm_ms_per_pattern"] = step["cpu_ms"] if dev.type == "cpu" else step["wall_ms"]
+        results["faithful_sdlm_ms_per_pattern_clock"] = "CPU time" if dev.type == "cpu" else "wall clock, synchronised"
     else:
         results["faithful_sdlm_test_error_pct"] = None
 
-    # (b) a modern optimiser on the same network, all 60,000 training images
+    # (b) a modern optimiser on the same network: its settings chosen on validation, then every seed, test once
     if not (args.skip_faithful or args.skip_adam):
-        paper = (data.mnist_tensors(train=True, normalize="paper", device=dev),
-                 data.mnist_tensors(train=False, normalize="paper", device=dev))
+        splits = sdlm_experiments.load(dev)  # the same 55,000 / 5,000 / 10,000 as SDLM's
+        candidates, chosen = adamw_selection(dev, splits, args.passes)
         runs_modern = []
         for seed in args.seeds:
-            runs_modern.append(faithful_modern(seed, dev, paper, args.passes))
-            log(f"  faithful AdamW seed {seed}: {[round(100 * e, 2) for e in runs_modern[-1]['test_error_per_pass']]}")
-        settings = FAITHFUL | {"passes": args.passes}  # what this run used, not the default
-        results["faithful_modern"] = {"settings": settings, "runs": runs_modern}
+            runs_modern.append(faithful_modern(seed, dev, splits, args.passes, chosen["max_lr"], chosen["weight_decay"],
+                                               test=True))
+            log(f"  faithful AdamW seed {seed}: validation "
+                f"{[round(100 * e, 2) for e in runs_modern[-1]['validation_error_per_pass']]}")
+        settings = FAITHFUL | {"passes": args.passes, "modern_max_lr": chosen["max_lr"],
+                               "modern_weight_decay": chosen["weight_decay"], "train_images": len(splits[0][1]),
+                               "chosen_on": "the validation error after the last pass, seed 0 (adamw-selection.jsonl)",
+                               "candidates": ADAMW_CANDIDATES}
+        results["faithful_modern"] = {"settings": settings, "runs": runs_modern,
+                                      "selection": [{k: r[k] for k in ("max_lr", "weight_decay", "validation_error_per_pass")}
+                                                    for r in candidates]}
         results["faithful_modern_test_error_pct"] = 100 * median(r["test_error_per_pass"][-1] for r in runs_modern)
     else:
         results["faithful_modern_test_error_pct"] = None
@@ -422,9 +601,9 @@ def main() -> None:
         skipped = {"faithful": args.skip_faithful or args.skip_adam, "sdlm": args.skip_faithful or args.skip_sdlm, "book": args.skip_book,
                    "loops": args.skip_loops}
         keys = {"loops": ["course_loop", "reference_loop", "modern_time_to_99_s", "reference_time_to_99_s", "speedup",
-                          "modern_img_per_s", "reference_img_per_s"], "faithful": ["faithful_modern", "faithful_modern_test_error_pct"],
+                          "modern_img_per_s", "reference_img_per_s", "loop_ablation"], "faithful": ["faithful_modern", "faithful_modern_test_error_pct"],
                 "sdlm": ["faithful_sdlm", "faithful_sdlm_test_error_pct", "faithful_sdlm_train_error_pct",
-                         "faithful_sdlm_ms_per_pattern"],
+                         "faithful_sdlm_ms_per_pattern", "faithful_sdlm_ms_per_pattern_clock"],
                 "book": ["book_clean_build_s", "book_rebuild_s", "book_editions_s", "book_execution_s", "fresh_clone_book_s",
                          "make_test_s", "make_test_slowest"]}
         for section, names in keys.items():
@@ -452,7 +631,8 @@ def report(r: dict) -> None:
         ("throughput, reference loop", fmt(r["reference_img_per_s"], " img/s"), ""),
         ("faithful LeNet5, SDLM, 20 passes", fmt(r["faithful_sdlm_test_error_pct"], " %"), f"≤ {PAPER_ERROR_PCT} %"),
         ("  its training error, on the fly, pass 19", fmt(r["faithful_sdlm_train_error_pct"], " %"), "0.35 % (paper)"),
-        ("  SDLM update, one pattern, CPU time", fmt(r["faithful_sdlm_ms_per_pattern"], " ms"), "≤ 0.5 ms on one core"),
+        (f"  SDLM update, one pattern, {r.get('faithful_sdlm_ms_per_pattern_clock') or 'CPU time'}",
+         fmt(r["faithful_sdlm_ms_per_pattern"], " ms"), "≤ 0.5 ms on one core"),
         ("faithful LeNet5, AdamW, 20 passes", fmt(r["faithful_modern_test_error_pct"], " %"), f"≤ {PAPER_ERROR_PCT} %"),
         ("book, clean build", fmt(r["book_clean_build_s"], " s"), "< 480 s"),
         ("book, unchanged re-run", fmt(r["book_rebuild_s"], " s"), "< 30 s"),

@@ -86,6 +86,8 @@ def format_value(value, language: str | None = None) -> str:
         return f"{value:.4g}"
     if isinstance(value, tuple):
         return "×".join(str(v) for v in value)
+    if isinstance(value, list):  # a run's history, say: too long for a cell
+        return f"({len(value)} items)"
     return text(value, language)
 
 

@@ -3,7 +3,7 @@
 LeCun et al. (1998) update the weights after every single training pattern
 (Sec. III-B, Appendix C)::
 
-    w_k ← w_k − ε/(μ + h_kk) · ∂E_p/∂w_k        (E_p: the MAP loss of pattern p)
+    w_k ← w_k − ε_k · ∂E_p/∂w_k,   ε_k = η/(μ + h_kk)        (E_p: the MAP loss of pattern p)
 
 with h_kk re-estimated on 500 patterns before each pass and held fixed during it.
 :class:`~lenet_helpers.sdlm.SDLM` does exactly this with autograd, but for one
@@ -18,10 +18,10 @@ times both, ``benchmarks/sdlm_experiments.py --timing`` alone):
   F6 one matrix-vector product each; the positions of C1 and C3 are stored so
   that the 2×2 windows of S2 and S4 are four contiguous slices;
 * all 60,000 parameters live in one flat buffer θ, their gradients in another,
-  and the update is one fused operation, θ ← θ − η ⊙ g;
+  and the update is one fused operation, θ ← θ − ε ⊙ g (ε: every parameter's step ε_k);
 * every constant factor of the backward pass (the 2 of the squared distance, the
   A and S of the squashing function f(a) = A·tanh(S·a)) is folded into the step
-  sizes η once per pass, so the backward pass multiplies nothing by constants;
+  sizes ε once per pass, so the backward pass multiplies nothing by constants;
 * C1 and C3 use tanh(u) = 2σ(2u) − 1 (a sigmoid is several times cheaper than a tanh).
 
 It is the same arithmetic as ``SDLM``: the tests check the weights after many
@@ -29,12 +29,12 @@ steps to 1e-5 in double precision.
 
 What is where:
 
-* :class:`PatternSDLM` — the trainer: ``estimate`` h, set ``epsilon``, ``step``
+* :class:`PatternSDLM` — the trainer: ``estimate`` h, set ``eta``, ``step``
   one pattern or ``train_pass`` over a data set, ``copy_to`` a model.
 * :func:`train_per_pattern` — the paper's protocol: 20 passes, h re-estimated
-  on 500 patterns before each pass, the ε schedule, errors after every pass
+  on 500 patterns before each pass, the η schedule, errors after every pass
   (training error also on the fly, as the paper's Figure 5 measures it); and the
-  departures that can be measured against it (``epsilon_scale``,
+  departures that can be measured against it (``eta_scale``,
   ``hold_curvature_after``, ``curvature_floor``, ``mu``, ``j``).
 * :func:`eblearn_init` — the initialisation of EBLearn (the C++ library of
   LeCun's group): weights uniform in ±1/√F_i, biases 0, subsampling
@@ -69,7 +69,7 @@ from ._validate import check_int, check_tensor
 from .layers import SQUASH_A, SQUASH_S, EuclideanRBF, PartialConv2d, Subsampling
 from .models import LeNet5
 from .modules import device_of, evaluating
-from .sdlm import PAPER_MU, PAPER_SAMPLES, gauss_newton_diagonal, paper_epsilon
+from .sdlm import PAPER_MU, PAPER_SAMPLES, gauss_newton_diagonal, paper_eta
 
 __all__ = ["PatternSDLM", "PassRecord", "train_per_pattern", "eblearn_init", "error_rate"]
 
@@ -172,7 +172,7 @@ class PatternSDLM:
     """Stochastic diagonal Levenberg–Marquardt for the faithful LeNet-5, one pattern per step.
 
     Each :meth:`step` takes one pattern (x, D) and applies the paper's update
-    w ← w − ε/(μ + h)·∂E/∂w, E the MAP loss (eq. 9) of that pattern, with a
+    w ← w − η/(μ + h)·∂E/∂w, E the MAP loss (eq. 9) of that pattern, with a
     hand-written forward and backward pass. The parameters live in a flat buffer
     (:attr:`theta`) while training; :meth:`copy_to` writes them into a model.
 
@@ -180,7 +180,7 @@ class PatternSDLM:
         model: a :class:`~lenet_helpers.models.LeNet5`; its parameters are copied
             (the model itself is not changed until :meth:`copy_to`). The trainer
             works in the model's dtype and on its device.
-        mu: μ of the step ε/(μ + h) (0.02 in the paper).
+        mu: μ of the step η/(μ + h) (0.02 in the paper).
         j: the constant of the MAP loss, eq. (9) (the paper gives no value; 0.1 is usual).
         compile: ``True`` wraps the step in ``torch.compile`` (a dict: its options, e.g.
             ``{"mode": "reduce-overhead"}`` for CUDA graphs on a GPU); if compiling fails
@@ -198,7 +198,7 @@ class PatternSDLM:
         >>> images, labels = torch.randn(20, 1, 32, 32), torch.randint(0, 10, (20,))
         >>> trainer = PatternSDLM(model)
         >>> _ = trainer.estimate(images, labels)      # h on these patterns (the paper uses 500)
-        >>> trainer.epsilon = paper_epsilon(1)        # 0.0005
+        >>> trainer.eta = paper_eta(1)                # 0.0005
         >>> trainer.step(images[0], int(labels[0])) in range(10)   # one update; the class predicted before it
         True
         >>> running_error = trainer.train_pass(images, labels)     # every pattern once, in the given order
@@ -223,9 +223,9 @@ class PatternSDLM:
         factory = dict(device=self.device, dtype=self.dtype)
         self.theta = torch.zeros(sum(sizes), **factory)  #: the flat parameters, in the order of _LAYOUT
         self._grad = torch.zeros_like(self.theta)
-        self._eta = torch.zeros_like(self.theta)  # ε·κ/(μ + h): the step per entry of the scaled gradient
+        self._steps = torch.zeros_like(self.theta)  # η·κ/(μ + h): the step per entry of the scaled gradient
         self._curvature = None  # h, flat (dense C3, 0 where unconnected)
-        self._epsilon = paper_epsilon(1)
+        self._eta = paper_eta(1)
         c3 = model.C3.conv
         # Where C3's 60 kernels sit in the dense 16×(6·25) block.
         kernel = torch.arange(25, device=self.device)
@@ -286,24 +286,24 @@ class PatternSDLM:
     # -- step sizes -------------------------------------------------------------
 
     @property
-    def epsilon(self) -> float:
-        """The global step ε of the paper's update (see :func:`~lenet_helpers.sdlm.paper_epsilon`)."""
-        return self._epsilon
+    def eta(self) -> float:
+        """The global learning rate η of the paper's update (see :func:`~lenet_helpers.sdlm.paper_eta`)."""
+        return self._eta
 
-    @epsilon.setter
-    def epsilon(self, value: float) -> None:
-        self._epsilon = _check_positive(value, "epsilon")
-        self._refresh_eta()
+    @eta.setter
+    def eta(self, value: float) -> None:
+        self._eta = _check_positive(value, "eta")
+        self._refresh_steps()
 
-    def _refresh_eta(self) -> None:
+    def _refresh_steps(self) -> None:
         if self._curvature is None:
             return
-        torch.div(self._kappa * self._epsilon, self._curvature + self.mu, out=self._eta)
-        self._view(self._eta, "C3.conv.weight").view(-1).masked_fill_(~self._c3_mask, 0.0)
+        torch.div(self._kappa * self._eta, self._curvature + self.mu, out=self._steps)
+        self._view(self._steps, "C3.conv.weight").view(-1).masked_fill_(~self._c3_mask, 0.0)
 
     def set_curvature(self, h: Dict[str, torch.Tensor]) -> None:
         """Use ``h`` (``{parameter name: tensor}``, as :func:`~lenet_helpers.sdlm.gauss_newton_diagonal`
-        returns) for the next steps: η = ε/(μ + h) per parameter."""
+        returns) for the next steps: ε_k = η/(μ + h_kk) per parameter."""
         if not isinstance(h, dict):
             raise TypeError(f"h must be a dict {{parameter name: tensor}}, as gauss_newton_diagonal returns, got {type(h).__name__}")
         for name, p in self.model.named_parameters():
@@ -317,7 +317,7 @@ class PatternSDLM:
             if not torch.isfinite(value).all() or (value < 0).any():
                 raise ValueError(f"h[{name!r}] must be finite and non-negative (a Gauss–Newton estimate)")
         self._curvature = self._flat(h)
-        self._refresh_eta()
+        self._refresh_steps()
 
     def curvature(self) -> Dict[str, torch.Tensor]:
         """The h in use, as ``{parameter name: tensor}``."""
@@ -339,8 +339,8 @@ class PatternSDLM:
         return h
 
     def step_sizes(self) -> Dict[str, torch.Tensor]:
-        """The step of each parameter, η = ε/(μ + h): ``{name: tensor shaped like the parameter}``."""
-        return {name: self._epsilon / (self.mu + h) for name, h in self.curvature().items()}
+        """The step of each parameter, ε_k = η/(μ + h_kk): ``{name: tensor shaped like the parameter}``."""
+        return {name: self._eta / (self.mu + h) for name, h in self.curvature().items()}
 
     def _need_curvature(self) -> None:
         if self._curvature is None:
@@ -358,7 +358,7 @@ class PatternSDLM:
         """
         A, S = _A, _S
         factory = dict(device=self.device, dtype=self.dtype)
-        theta, grad, eta = self.theta, self._grad, self._eta
+        theta, grad, steps = self.theta, self._grad, self._steps
         # rbf: the ten centres c_i/A, then F6's t6 (written there by F6's tanh), so that one product
         # rbfᵀ·p = Σ_i p_i c_i/A + p_j·t6 gives ∂E/∂x6 (below).
         rbf = torch.cat([self._centers / A, torch.zeros(1, 84, **factory)])
@@ -371,7 +371,7 @@ class PatternSDLM:
         c, ki, kj, di, dj, a, b = torch.meshgrid(*(torch.arange(n, device=self.device) for n in (6, 5, 5, 2, 2, 5, 5)), indexing="ij")
         gather3 = (c * 196 + (2 * a + di + ki) * 14 + 2 * b + dj + kj).reshape(-1)
         #: Every tensor the step keeps between patterns (for torch.compile: their addresses never change).
-        self._buffers = [theta, grad, eta, rbf, minus_norms, logits, one, minus_four, s_, gather3, *ones.values()]
+        self._buffers = [theta, grad, steps, rbf, minus_norms, logits, one, minus_four, s_, gather3, *ones.values()]
 
         def views(theta, grad, rbf, logits):
             """The views of θ, of its gradient, of the RBF's rows and of the logits that the step works on."""
@@ -405,7 +405,7 @@ class PatternSDLM:
             minus_y.sub_(torch.dot(t6, t6), alpha=A * A)
             torch.argmax(minus_y, dim=0, out=prediction)  # the smallest penalty y_i wins
             p = torch.softmax(logits, dim=0)  # p_0 … p_9, p_j
-            # ---- backward (ĝ = gradient / κ; the κ are folded into η) ----
+            # ---- backward (ĝ = gradient / κ; the κ are folded into the steps) ----
             # ∂E/∂x6 = Σ_i (δ_iD − p_i)·2(x6 − c_i) = 2A·(p_j·t6 + Σ_i p_i c_i/A − c_D/A) = 2A·(rbfᵀp − target)
             v = torch.addmv(target, rbf_t, p, beta=-1)
             torch.mul(v, torch.addcmul(one, t6, t6, value=-1), out=gb6)  # F6: ĝ6 = v·(1 − t6²)
@@ -428,7 +428,7 @@ class PatternSDLM:
             torch.mv(g1, ones[784], out=gb1)
             torch.mm(g1, cols1.t(), out=gW1)
             # ---- the update, all 60,000 parameters at once ----
-            theta.addcmul_(eta, grad, value=-1)
+            theta.addcmul_(steps, grad, value=-1)
 
         fixed = views(theta, grad, rbf, logits)  # made once: the eager step spends no time on them
 
@@ -558,7 +558,10 @@ class PatternSDLM:
 def eblearn_init(model: LeNet5, generator: torch.Generator | None = None) -> LeNet5:
     """Re-initialise ``model`` as EBLearn's LeNet-5 demos do; return it.
 
-    EBLearn is the C++ library of LeCun's group (its ``forget_param_linear(1, 0.5)``):
+    EBLearn is the C++ library of LeCun's group (Sermanet, Kavukcuoglu and LeCun, 2009). Its MNIST demo
+    (``demos/mnist/src/train.cpp``) initialises the network with ``forget_param_linear(1, 0.5)``: a weight
+    uniform in ±value/F_i^exponent (``linear_module::forget``, ``core/libeblearn/include/ebl_basic.hpp``) and a
+    subsampling coefficient value/(window area)^exponent (``subsampling_module::forget``, ``ebl_pooling.hpp``):
 
     * weights of C1, C3, C5, F6 uniform in ±1/√F_i, F_i the fan-in of the unit
       (for C3, 25 × the number of S2 maps that feed the map, Table I);
@@ -626,12 +629,12 @@ class PassRecord(NamedTuple):
     """What :func:`train_per_pattern` measures after each pass (errors are fractions)."""
 
     pass_number: int
-    epsilon: float  #: the global step of the pass
+    eta: float  #: the global learning rate η of the pass
     train_error: float | None  #: on the training patterns, after the pass (None if not measured)
     running_train_error: float  #: on the fly during the pass, each pattern just before its update (the paper's Fig. 5)
     errors: dict  #: {name: error} for each evaluation set, after the pass
     seconds: float  #: time of the pass's updates (curvature estimate and evaluation excluded)
-    step_min: float  #: the smallest step ε/(μ + h) of the pass (connected weights)
+    step_min: float  #: the smallest step ε_k = η/(μ + h_kk) of the pass (connected weights)
     step_max: float  #: the largest step of the pass
 
 
@@ -641,13 +644,15 @@ def train_per_pattern(
     *,
     passes: int = 20,
     eval_data: dict | None = None,
-    epsilons=None,
-    epsilon_scale: float = 1.0,
+    etas=None,
+    eta_scale: float = 1.0,
     mu: float = PAPER_MU,
     j: float = 0.1,
     samples: int = PAPER_SAMPLES,
     hold_curvature_after: int | None = None,
     curvature_floor: float = 0.0,
+    curvature_scale: float = 1.0,
+    curvature_options: dict | None = None,
     seed: int = 0,
     compile: bool | dict = False,
     train_error: bool = True,
@@ -657,7 +662,7 @@ def train_per_pattern(
 
     Before pass k: pick ``samples`` random training patterns and estimate h on
     them (unless ``hold_curvature_after`` says to keep an earlier h), set
-    ε = ``epsilon_scale`` × ``epsilons[k-1]`` (the paper's schedule by default),
+    η = ``eta_scale`` × ``etas[k-1]`` (the paper's schedule by default),
     then update once per pattern in a fresh random order. After the pass, measure
     the error on the training patterns and on every set of ``eval_data``.
 
@@ -666,13 +671,17 @@ def train_per_pattern(
             :func:`eblearn_init`); it holds the trained weights at the end.
         train_data: (images N×1×32×32, labels N).
         eval_data: {name: (images, labels)}, e.g. ``{"validation": …, "test": …}``.
-        epsilons: ε for each pass (default :func:`~lenet_helpers.sdlm.paper_schedule`).
-        epsilon_scale: a factor on every ε (1 = the paper).
+        etas: the global learning rate η for each pass (default :func:`~lenet_helpers.sdlm.paper_schedule`).
+        eta_scale: a factor on every η (1 = the paper).
         mu, j: μ of the step and j of the MAP loss.
         samples: patterns h is estimated on (500 in the paper).
         hold_curvature_after: estimate h before passes 1…k only, and keep the h of
             pass k afterwards (None = re-estimate every pass, as the paper).
         curvature_floor: use max(h, floor) (0 = the paper).
+        curvature_scale: use h × scale (1 = the paper).
+        curvature_options: more arguments for :func:`~lenet_helpers.sdlm.gauss_newton_diagonal`
+            (``loss="ml"``, ``reduction="sum"``, ``rbf_curvature=False``), to measure how each part of
+            the estimate matters (None = the paper's estimate).
         seed: seeds the patterns picked for h and the order of each pass.
         compile: compile the step with ``torch.compile`` (see :class:`PatternSDLM`).
         train_error: measure the error on all training patterns after each pass (False: leave
@@ -702,17 +711,20 @@ def train_per_pattern(
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
             raise TypeError(f"eval_data[{name!r}] must be a pair (images, labels)")
         _check_images(*pair, name=f"eval_data[{name!r}] images")
-    if epsilons is None:
-        epsilons = [paper_epsilon(k) for k in range(1, passes + 1)]
-    epsilons = [_check_positive(e, "epsilons[]") for e in epsilons]
-    if len(epsilons) < passes:
-        raise ValueError(f"epsilons must give one ε per pass: {len(epsilons)} for {passes} passes")
-    epsilon_scale = _check_positive(epsilon_scale, "epsilon_scale")
+    if etas is None:
+        etas = [paper_eta(k) for k in range(1, passes + 1)]
+    etas = [_check_positive(e, "etas[]") for e in etas]
+    if len(etas) < passes:
+        raise ValueError(f"etas must give one η per pass: {len(etas)} for {passes} passes")
+    eta_scale = _check_positive(eta_scale, "eta_scale")
     samples = check_int(samples, "samples", minimum=1)
     if hold_curvature_after is not None:
         hold_curvature_after = check_int(hold_curvature_after, "hold_curvature_after", minimum=1)
     if isinstance(curvature_floor, bool) or not isinstance(curvature_floor, numbers.Real) or not curvature_floor >= 0:
         raise ValueError(f"curvature_floor must be a number ≥ 0, got {curvature_floor!r}")
+    curvature_scale = _check_positive(curvature_scale, "curvature_scale")
+    if curvature_options is not None and not isinstance(curvature_options, dict):
+        raise TypeError(f"curvature_options must be a dict of gauss_newton_diagonal arguments, got {type(curvature_options).__name__}")
     seed = check_int(seed, "seed", minimum=0)
 
     dev = next(model.parameters()).device
@@ -724,11 +736,11 @@ def train_per_pattern(
         pick = torch.randperm(len(images), generator=generator)[:samples].to(dev)
         order = torch.randperm(len(images), generator=generator)
         if hold_curvature_after is None or k <= hold_curvature_after:
-            h = trainer.estimate(images[pick], labels[pick])
-            if curvature_floor > 0:
-                h = {name: value.clamp_min(curvature_floor) for name, value in h.items()}
+            h = trainer.estimate(images[pick], labels[pick], **(curvature_options or {}))
+            if curvature_floor > 0 or curvature_scale != 1:
+                h = {name: (curvature_scale * value).clamp_min(curvature_floor) for name, value in h.items()}
                 trainer.set_curvature(h)
-        trainer.epsilon = epsilon_scale * epsilons[k - 1]
+        trainer.eta = eta_scale * etas[k - 1]
         steps = torch.cat([s.reshape(-1) for s in trainer.step_sizes().values()])
         start = time.perf_counter()
         running = trainer.train_pass(images, labels, order)
@@ -740,7 +752,7 @@ def train_per_pattern(
             raise error
         record = PassRecord(
             k,
-            trainer.epsilon,
+            trainer.eta,
             error_rate(model, images, labels) if train_error else None,
             running,
             {name: error_rate(model, *pair) for name, pair in eval_data.items()},
@@ -752,7 +764,7 @@ def train_per_pattern(
         if log is not None:
             shown = ", ".join(f"{name} {100 * e:.2f}%" for name, e in record.errors.items())
             after = f"{100 * record.train_error:.2f}%" if train_error else "not measured"
-            log(f"pass {k:2d}: ε {record.epsilon:.2e}, train {after} "
+            log(f"pass {k:2d}: η {record.eta:.2e}, train {after} "
                 f"(on the fly {100 * running:.2f}%){', ' + shown if shown else ''}, "
                 f"{seconds:.0f} s, steps {record.step_min:.1e}–{record.step_max:.1e}")
     return history

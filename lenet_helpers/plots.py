@@ -210,12 +210,15 @@ def plot_history(history, *, evaluated_on: str = "test", train_error_after_epoch
 _SETS = {"test": _("test"), "validation": _("validation")}
 
 
-def plot_error_per_pass(runs, *, paper=None, title: str | None = None) -> Figure:
+def plot_error_per_pass(runs, *, paper=None, title: str | None = None, train: str = "after") -> Figure:
     """Test and training error after each pass, over several runs (seeds): the median and the range.
 
     ``runs`` is a list of dicts, each with ``test_error_per_pass`` and, optionally,
     ``train_error_per_pass`` (fractions, one per pass): the layout of the runs in the
-    benchmark's results file (:func:`lenet_helpers.results.bench_results`). The errors
+    benchmark's results file (:func:`lenet_helpers.results.bench_results`). With
+    ``train="during"`` the training error drawn is ``train_error_running_per_pass``
+    instead: measured during each pass, every pattern classified just before the
+    network learns from it, as the paper's Fig. 5 measures it. The errors
     are drawn in percent on a log scale. ``paper``, a dict such as
     :data:`lenet_helpers.results.PAPER`, adds what the paper reports: the test error
     (``test_error_pct``), the pass after which it settles
@@ -237,9 +240,13 @@ def plot_error_per_pass(runs, *, paper=None, title: str | None = None) -> Figure
         raise ValueError("runs must be a non-empty list of dicts with test_error_per_pass, as in the results file")
     if any("test_error_per_pass" not in r for r in runs):
         raise ValueError("every run must have test_error_per_pass (one error per pass)")
+    if train not in ("after", "during"):
+        raise ValueError(f"train must be 'after' (the training error after each pass) or 'during' (measured during "
+                         f"each pass, as the paper's Fig. 5), got {train!r}")
+    train_key = "train_error_per_pass" if train == "after" else "train_error_running_per_pass"
     passes = len(runs[0]["test_error_per_pass"])
-    if passes == 0 or any(len(r[k]) != passes for r in runs for k in ("test_error_per_pass", "train_error_per_pass")
-                          if k in r):
+    if passes == 0 or any(len(r[k]) != passes for r in runs for k in ("test_error_per_pass", train_key)
+                          if k in r and r[k] is not None):
         raise ValueError("every run must have the same number of passes (at least one) in each of its curves")
     paper = dict(paper or {})
     fig = Figure(figsize=(7, 3.4), layout="constrained")
@@ -247,9 +254,9 @@ def plot_error_per_pass(runs, *, paper=None, title: str | None = None) -> Figure
     x = list(range(1, passes + 1))
     lowest = []
     finals = []
-    for key, name, colour in (("test_error_per_pass", _("test error"), "tab:blue"),
-                              ("train_error_per_pass", _("training error"), "tab:orange")):
-        curves = [[100 * e for e in r[key]] for r in runs if key in r]
+    training = _("training error") if train == "after" else _("training error during each pass")
+    for key, name, colour in (("test_error_per_pass", _("test error"), "tab:blue"), (train_key, training, "tab:orange")):
+        curves = [[100 * e for e in r[key]] for r in runs if r.get(key) is not None]
         if not curves:
             continue
         columns = list(zip(*curves))

@@ -21,7 +21,8 @@ import torch
 
 from ._validate import check_choice
 
-__all__ = ["PAPER", "RESULTS_DIR", "BENCH_DEVICES", "results_path", "devices", "bench_results"]
+__all__ = ["PAPER", "RESULTS_DIR", "BENCH_DEVICES", "EXPERIMENTS", "results_path", "devices", "bench_results",
+           "experiment_path", "experiment_results"]
 
 #: What the paper reports about LeNet-5's training and results (Sec. III-B; boosted LeNet-4, Sec. III-C), to show beside
 #: the course's measurements. Error rates in percent.
@@ -43,6 +44,10 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 #: The devices `make bench` can write results for.
 BENCH_DEVICES = ("cpu", "cuda", "mps")
+
+#: The experiments `make bench` runs at full strength beside its headline figures, each in a file of its own:
+#: chapter 6's comparisons (benchmarks/since1998.py).
+EXPERIMENTS = ("since1998",)
 
 
 def results_path(device="cpu") -> Path:
@@ -105,4 +110,49 @@ def bench_results(device="cpu") -> dict:
         raise ValueError(f"{path} is not valid JSON ({e}); run `make bench` again to rewrite it") from None
     if not isinstance(results, dict):
         raise ValueError(f"{path} must hold a JSON object (what `make bench` writes), got {type(results).__name__}")
+    return results
+
+
+def experiment_path(name: str, device="cpu") -> Path:
+    """Where the results of the experiment ``name`` on ``device`` are: ``RESULTS_DIR/<name>-<device>.json``.
+
+    Example:
+        >>> experiment_path("since1998").name
+        'since1998-cpu.json'
+    """
+    check_choice(name, "name", EXPERIMENTS)
+    if isinstance(device, torch.device):
+        device = device.type
+    check_choice(device, "device", BENCH_DEVICES)
+    return RESULTS_DIR / f"{name}-{device}.json"
+
+
+def experiment_results(name: str, device="cpu") -> dict:
+    """The results of one of `make bench`'s full-strength experiments (:data:`EXPERIMENTS`), as a dict.
+
+    ``"since1998"`` holds chapter 6's runs: ``settings`` (the protocol), ``arms`` (what each set-up
+    is) and ``runs``, one per (set-up, seed), each with its validation error after every epoch and
+    the measurements made after training.
+
+    Raises:
+        FileNotFoundError: the experiment has not been run on that device, naming the command that runs it.
+
+    Example:
+        >>> results = experiment_results("since1998")
+        >>> sorted(results)[:3]
+        ['arms', 'machine', 'runs']
+    """
+    path = experiment_path(name, device)
+    device = path.stem.rsplit("-", 1)[1]
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no results of the experiment {name!r} for device {device!r}: {path} does not exist. Run "
+            f"`make bench BENCH_ARGS=\"--only {name}\"` on such a machine to create it."
+        )
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON ({e}); run `make bench` again to rewrite it") from None
+    if not isinstance(results, dict):
+        raise ValueError(f"{path} must hold a JSON object, got {type(results).__name__}")
     return results

@@ -1,22 +1,24 @@
 """The paper's training method: stochastic diagonal Levenberg–Marquardt (Sec. II-B, Appendix C).
 
 Plain gradient descent uses one step size for every weight. LeCun et al. (1998)
-give each weight w_k its own step
+give each weight w_k its own step ε_k
 
-    η_k = ε / (μ + h_kk),        μ = 0.02,
+    ε_k = η / (μ + h_kk),        μ = 0.02,
 
 where h_kk estimates the second derivative ∂²E/∂w_k² of the loss: a weight on
 which the loss curves sharply takes small steps, a weight on which it is flat
 takes large ones, and μ keeps the step finite where h_kk is near zero. The
 h_kk are re-estimated on 500 training samples before each pass and held fixed
-during the pass; the global ε follows a fixed schedule (:func:`paper_epsilon`).
+during the pass; the global learning rate η follows a fixed schedule (:func:`paper_eta`).
 
 What this module offers:
 
 * :func:`gauss_newton_diagonal` — the h_kk of every parameter of a chain of
   layers (``nn.Sequential``, e.g. :class:`~lenet_helpers.models.LeNet5`).
-* :class:`SDLM` — a ``torch.optim.Optimizer`` that steps p ← p − ε/(μ + h)·∂E/∂p.
-* :func:`paper_epsilon`, :func:`paper_schedule` — the paper's ε for each pass.
+* :class:`SDLM` — a ``torch.optim.Optimizer`` that steps p ← p − η/(μ + h)·∂E/∂p.
+* :func:`paper_eta`, :func:`paper_schedule` — the paper's η for each pass.
+
+The names are the paper's (Appendix C): η is the global learning rate, ε_k the step of parameter k.
 
 How h is computed, and what is approximated
 -------------------------------------------
@@ -55,7 +57,7 @@ What is exact and what is dropped:
   linear layer, or one hidden linear layer, under ``loss="mse"``, h is exactly
   the diagonal of the Hessian (the tests check this against autograd).
 * Dropped (1), Gauss–Newton: the f''(a)·∂E/∂x terms. They can be negative;
-  without them h ≥ 0, so μ + h > 0 and −ε/(μ + h)·∂E/∂w is a descent direction.
+  without them h ≥ 0, so μ + h > 0 and −η/(μ + h)·∂E/∂w is a descent direction.
 * Dropped (2), diagonal: every off-diagonal term, i.e. ∂²E/∂a_i∂a_k between
   different units (such as −p_i p_k of the softmax and of the MAP loss, so the
   seed for an F6 output x_j is not its exact ∂²E/∂x_j²), and the cross terms
@@ -85,46 +87,50 @@ from .modules import device_of
 __all__ = [
     "PAPER_MU",
     "PAPER_SAMPLES",
-    "PAPER_EPSILONS",
+    "PAPER_ETAS",
     "LOSSES",
+    "REDUCTIONS",
     "gauss_newton_diagonal",
     "SDLM",
-    "paper_epsilon",
+    "paper_eta",
     "paper_schedule",
 ]
 
-PAPER_MU = 0.02  #: μ of η_k = ε/(μ + h_kk) (Appendix C)
+PAPER_MU = 0.02  #: μ of ε_k = η/(μ + h_kk) (Appendix C)
 PAPER_SAMPLES = 500  #: samples on which h is re-estimated before each pass
-#: The paper's global ε: (last pass it applies to, ε); after pass 12, 0.00001.
-PAPER_EPSILONS = ((2, 0.0005), (5, 0.0002), (8, 0.0001), (12, 0.00005), (None, 0.00001))
-#: The losses :func:`gauss_newton_diagonal` knows ("auto" picks "map" for an RBF output, else "cross_entropy").
-LOSSES = ("auto", "map", "cross_entropy", "mse")
+#: The paper's global learning rate η (Sec. III-B): (last pass it applies to, η); after pass 12, 0.00001.
+PAPER_ETAS = ((2, 0.0005), (5, 0.0002), (8, 0.0001), (12, 0.00005), (None, 0.00001))
+#: The losses :func:`gauss_newton_diagonal` knows ("auto" picks "map" for an RBF output, else "cross_entropy"):
+#: "map" is eq. (9), "ml" eq. (8) (E = y_D alone, for an RBF output), "cross_entropy" on logits, "mse" ½ Σ (y − t)².
+LOSSES = ("auto", "map", "ml", "cross_entropy", "mse")
+#: How the per-sample diagonals are combined: "mean" (the curvature of one pattern's loss) or "sum".
+REDUCTIONS = ("mean", "sum")
 
 
 # ---------------------------------------------------------------------------
-# The ε schedule
+# The η schedule
 # ---------------------------------------------------------------------------
 
 
-def paper_epsilon(pass_number: int) -> float:
-    """The paper's global step ε for a pass through the training set (1-based).
+def paper_eta(pass_number: int) -> float:
+    """The paper's global learning rate η for a pass through the training set (1-based).
 
     0.0005 for passes 1–2, 0.0002 for 3–5, 0.0001 for 6–8, 0.00005 for 9–12,
     0.00001 after.
 
     Example:
-        >>> paper_epsilon(1), paper_epsilon(3), paper_epsilon(13)
+        >>> paper_eta(1), paper_eta(3), paper_eta(13)
         (0.0005, 0.0002, 1e-05)
     """
     pass_number = check_int(pass_number, "pass_number", minimum=1)
-    for last, epsilon in PAPER_EPSILONS:
+    for last, eta in PAPER_ETAS:
         if last is None or pass_number <= last:
-            return epsilon
+            return eta
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def paper_schedule(passes: int = 20) -> list:
-    """ε for passes 1, 2, …, ``passes`` (the paper trains for 20).
+    """η for passes 1, 2, …, ``passes`` (the paper trains for 20).
 
     Shapes:
         passes: n -> a list of n floats.
@@ -134,7 +140,7 @@ def paper_schedule(passes: int = 20) -> list:
         [0.0005, 0.0005, 0.0002, 0.0002, 0.0002, 0.0001]
     """
     passes = check_int(passes, "passes", minimum=1)
-    return [paper_epsilon(k) for k in range(1, passes + 1)]
+    return [paper_eta(k) for k in range(1, passes + 1)]
 
 
 # ---------------------------------------------------------------------------
@@ -265,8 +271,12 @@ def _through_layer(module, x, s, need_input, add):
     raise TypeError(f"unsupported layer {type(module).__name__}")  # pragma: no cover (checked earlier)
 
 
-def _seed(loss, last, inputs, output, labels, j):
+def _seed(loss, last, inputs, output, labels, j, rbf_curvature=True):
     """s at the top of the chain, per sample, and how many layers (from the end) it already covers."""
+    if loss == "ml":
+        # E = y_D = Σ_j (x_j − w_Dj)²: ∂²E/∂x_j² = 2, exactly (the RBF's own curvature; nothing else)
+        x = inputs[-1]
+        return torch.full_like(x, 2.0 if rbf_curvature else 0.0), 1
     if loss == "map":
         x = inputs[-1]  # F6's output, N×features
         centers = last.centers.to(x.dtype)
@@ -280,6 +290,8 @@ def _seed(loss, last, inputs, output, labels, j):
         first = 2 * dE_dy.sum(dim=1, keepdim=True)
         # p_i(1 − p_i) ≥ 0 since 0 < p_i < 1, times a square: ≥ 0.
         second = torch.einsum("ni,nij->nj", p * (1 - p), (2 * diff) ** 2)
+        if not rbf_curvature:  # Gauss–Newton through the RBF layer too: its own curvature dropped
+            return second, 1
         return (first + second).clamp_min(0), 1  # clamp only guards against rounding
     if loss == "cross_entropy":
         p = torch.softmax(output, dim=1)
@@ -315,6 +327,8 @@ def gauss_newton_diagonal(
     batch_size: int = 100,
     loss: str = "auto",
     j: float = 0.1,
+    reduction: str = "mean",
+    rbf_curvature: bool = True,
 ) -> Dict[str, torch.Tensor]:
     """The Gauss–Newton estimate h_kk of ∂²E/∂w_k² for every parameter of ``model``.
 
@@ -330,10 +344,19 @@ def gauss_newton_diagonal(
         images: N×… inputs (N×1×32×32 for LeNet-5); the paper uses 500 samples.
         labels: N class indices, or for ``loss="mse"`` targets shaped like the output.
         batch_size: samples processed at once (memory only; the result is the same).
-        loss: ``"map"`` (eq. 9, needs the EuclideanRBF output), ``"cross_entropy"``
-            (logits), ``"mse"`` (½ Σ (y − t)²), or ``"auto"``: "map" when the last
-            layer is an EuclideanRBF, else "cross_entropy".
+        loss: ``"map"`` (eq. 9, needs the EuclideanRBF output), ``"ml"`` (eq. 8,
+            E = y_D alone, for an EuclideanRBF output: its curvature is 2 for every
+            F6 output, the MAP term's left out), ``"cross_entropy"`` (logits),
+            ``"mse"`` (½ Σ (y − t)²), or ``"auto"``: "map" when the last layer is an
+            EuclideanRBF, else "cross_entropy".
         j: the constant of the MAP loss (as :func:`~lenet_helpers.models.map_loss`).
+        reduction: ``"mean"`` (default): h of one pattern's loss, averaged over the
+            samples; ``"sum"``: summed over them (N times larger).
+        rbf_curvature: for an EuclideanRBF output, keep the RBF layer's own curvature
+            (y_i is quadratic in F6's output: the term 2·∂E/∂y_i), as the exact
+            diagonal does (default). ``False`` drops it: Gauss–Newton through the RBF
+            layer too. (Options to measure what each part of h does; the paper's
+            method is the default.)
 
     Returns:
         {parameter name: h}, each h ≥ 0 shaped like its parameter, in the order of
@@ -373,6 +396,9 @@ def gauss_newton_diagonal(
         raise ValueError(f"labels must have one entry per image: {len(labels)} labels for {len(images)} images")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     check_choice(loss, "loss", LOSSES)
+    check_choice(reduction, "reduction", REDUCTIONS)
+    if not isinstance(rbf_curvature, bool):
+        raise TypeError(f"rbf_curvature must be True or False, got {rbf_curvature!r}")
     if isinstance(j, bool) or not isinstance(j, numbers.Real) or not j > 0:
         raise ValueError(f"j must be a positive number, got {j!r}")
 
@@ -382,10 +408,10 @@ def gauss_newton_diagonal(
     rbf_output = isinstance(last, EuclideanRBF)
     if loss == "auto":
         loss = "map" if rbf_output else "cross_entropy"
-    elif loss == "map" and not rbf_output:
-        raise ValueError(f"loss='map' needs an EuclideanRBF last layer, got {type(last).__name__} ({last_name!r})")
-    elif loss != "map" and rbf_output:
-        raise ValueError(f"an EuclideanRBF output is trained with loss='map' (eq. 9), got loss={loss!r}")
+    elif loss in ("map", "ml") and not rbf_output:
+        raise ValueError(f"loss={loss!r} needs an EuclideanRBF last layer, got {type(last).__name__} ({last_name!r})")
+    elif loss not in ("map", "ml") and rbf_output:
+        raise ValueError(f"an EuclideanRBF output is trained with loss='map' (eq. 9) or 'ml' (eq. 8), got loss={loss!r}")
 
     named = list(model.named_parameters())
     names = {id(p): name for name, p in named}
@@ -414,12 +440,13 @@ def gauss_newton_diagonal(
                 x = x if isinstance(module, nn.Dropout) else module(x)
         if start == 0:
             _check_labels(loss, labels, x, last_name)
-        s, covered = _seed(loss, last, inputs, x, target, j)
+        s, covered = _seed(loss, last, inputs, x, target, j, rbf_curvature)
         for index in reversed(range(len(layers) - covered)):
             if index < lowest:
                 break
             s = _through_layer(layers[index][1], inputs[index], s, index > lowest, add)
-    return {name: value / len(images) for name, value in h.items()}
+    divisor = len(images) if reduction == "mean" else 1
+    return {name: value / divisor for name, value in h.items()}
 
 
 # ---------------------------------------------------------------------------
@@ -434,18 +461,18 @@ def _check_positive(value, name: str) -> float:
 
 
 class SDLM(torch.optim.Optimizer):
-    """Stochastic diagonal Levenberg–Marquardt: p ← p − ε/(μ + h)·∂E/∂p, one step size per parameter.
+    """Stochastic diagonal Levenberg–Marquardt: p ← p − η/(μ + h)·∂E/∂p, one step size ε_k per parameter.
 
     Build it with names, so that the curvature of each parameter can be found:
     ``SDLM(model.named_parameters())`` or ``SDLM.from_model(model)``. Before
     each pass, estimate h on a few hundred samples (:meth:`estimate`, or
     :meth:`set_curvature` with the dict of :func:`gauss_newton_diagonal`); set
-    ε for the pass with :func:`paper_epsilon`. ``lr`` is the paper's ε.
+    η for the pass with :func:`paper_eta`. ``lr`` is the paper's global learning rate η.
 
     Args:
         params: (name, parameter) pairs, or parameter groups (dicts) whose
             ``"params"`` are such pairs (a group may set its own ``lr``, ``mu``).
-        lr: the global step ε (0.0005 in the paper's first two passes).
+        lr: the global learning rate η (0.0005 in the paper's first two passes).
         mu: μ, which keeps steps finite where h ≈ 0 (0.02 in the paper).
 
     Example:
@@ -459,16 +486,16 @@ class SDLM(torch.optim.Optimizer):
         tensor([[0.0980, 0.0249]])
         >>> loss = 0.5 * ((net(x) - t) ** 2).sum()
         >>> loss.backward(); opt.step()
-        >>> net[0].weight.detach()   # 1 − η·∂E/∂w with ∂E/∂w = y·x = 3·[1, 2]
+        >>> net[0].weight.detach()   # 1 − ε_k·∂E/∂w with ∂E/∂w = y·x = 3·[1, 2]
         tensor([[0.7059, 0.8507]])
 
         A pass of the paper's schedule:
 
         >>> for group in opt.param_groups:
-        ...     group["lr"] = paper_epsilon(3)
+        ...     group["lr"] = paper_eta(3)
     """
 
-    def __init__(self, params, lr: float = paper_epsilon(1), mu: float = PAPER_MU):
+    def __init__(self, params, lr: float = paper_eta(1), mu: float = PAPER_MU):
         lr = _check_positive(lr, "lr")
         mu = _check_positive(mu, "mu")
         if isinstance(params, nn.Module):
@@ -480,7 +507,7 @@ class SDLM(torch.optim.Optimizer):
         super().__init__(params, dict(lr=lr, mu=mu))
 
     @classmethod
-    def from_model(cls, model: nn.Module, lr: float = paper_epsilon(1), mu: float = PAPER_MU) -> "SDLM":
+    def from_model(cls, model: nn.Module, lr: float = paper_eta(1), mu: float = PAPER_MU) -> "SDLM":
         """An SDLM over all trainable parameters of ``model``, with their names.
 
         Example:
@@ -566,7 +593,7 @@ class SDLM(torch.optim.Optimizer):
         return state["curvature"]
 
     def step_sizes(self) -> Dict[str, torch.Tensor]:
-        """The step of each parameter, η = lr/(mu + h): ``{name: tensor shaped like the parameter}``."""
+        """The step of each parameter, ε_k = lr/(mu + h_kk) with lr the global η: ``{name: tensor shaped like the parameter}``."""
         return {name: group["lr"] / (group["mu"] + self._curvature(p, name)) for group, name, p in self._named()}
 
     @torch.no_grad()

@@ -59,12 +59,26 @@ def standardised(images):  # the tutorials' normalisation
     return F.pad((images - 0.1307) / 0.3081, (2, 2, 2, 2), value=-0.1307 / 0.3081)
 
 
+def gn_diagonal(W1, b1, W2, b2, x, t, *, square_slope=True, exact=False):
+    """The Gauss–Newton diagonal of a one-hidden-layer tanh network, as a learner would write it."""
+    u = torch.tanh(W1 @ x + b1)
+    s_u = (W2**2).sum(dim=0)
+    slope = 1 - u**2
+    s_a = (slope**2 if square_slope else slope) * s_u
+    if exact:  # adds f''(a)·∂E/∂u: the exact second derivative
+        dE_du = W2.t() @ (W2 @ u + b2 - t)
+        s_a = s_a + (-2 * u * slope) * dE_du
+    return torch.outer(s_a, x**2), s_a, (u**2).expand_as(W2).clone(), torch.ones_like(b2)
+
+
 RIGHT = {
     checks.paper_normalization: lambda digits: F.pad(digits, (2, 2, 2, 2)) * 1.275 - 0.1,
     checks.error_rate: lambda logits, truth: float((logits.argmax(dim=1) != truth).sum()) / len(truth),
     checks.confusion_matrix: confusion_loop,
     checks.train_epoch: epoch,
     checks.settled_after: settled,
+    checks.sdlm_step_sizes: lambda curvature, rate, damping: rate / (damping + curvature),
+    checks.gauss_newton_diagonal: gn_diagonal,
 }
 
 WRONG = {
@@ -108,6 +122,22 @@ WRONG = {
         (lambda errors, tolerance: min(range(len(errors)), key=errors.__getitem__) + 1, ["lowest error"]),
         (lambda errors, tolerance: settled(errors[:-1] + [min(errors)], tolerance), ["around the lowest error"]),
         (lambda errors, tolerance: float(settled(errors, tolerance)), ["return an int"]),
+    ],
+    checks.sdlm_step_sizes: [
+        (lambda h, eta, mu: eta / h, ["leaves μ out"]),
+        (lambda h, eta, mu: eta * (mu + h), ["divides η by μ + h_kk"]),
+        (lambda h, eta, mu: eta / mu + h, ["add μ to h_kk first"]),
+        (lambda h, eta, mu: eta / (mu * h), ["not multiplied"]),
+        (lambda h, eta, mu: float(eta / (mu + h).sum()), ["tensor"]),
+    ],
+    checks.gauss_newton_diagonal: [
+        (lambda W1, b1, W2, b2, x, t: gn_diagonal(W1, b1, W2, b2, x, t, square_slope=False),
+         ["does not square the slope"]),
+        (lambda W1, b1, W2, b2, x, t: gn_diagonal(W1, b1, W2, b2, x, t, exact=True),
+         ["exact diagonal of the Hessian"]),
+        (lambda W1, b1, W2, b2, x, t: tuple(2 * v for v in gn_diagonal(W1, b1, W2, b2, x, t)), ["½‖y − t‖²"]),
+        (lambda W1, b1, W2, b2, x, t: gn_diagonal(W1, b1, W2, b2, x, t)[:2], ["four tensors"]),
+        (lambda W1, b1, W2, b2, x, t: (abs(W1), b1, W2, b2), ["h_W1"]),
     ],
 }
 
@@ -180,3 +210,49 @@ def test_the_learners_inputs_cannot_spoil_the_reference():
     result = checks.paper_normalization(vandal)
     assert not result.passed and "changes its argument images in place" in result.message
     assert checks.paper_normalization(RIGHT[checks.paper_normalization]).passed
+
+
+# ---------------------------------------------------------------------------
+# The SDLM exercises: ε_k by hand, and the Gauss–Newton diagonal of a small network
+# ---------------------------------------------------------------------------
+
+
+def test_sdlm_questions_are_the_papers_numbers():
+    from lenet_helpers import sdlm
+
+    assert checks.answer("sdlm_largest_step", sdlm.paper_eta(1) / sdlm.PAPER_MU).passed
+    assert checks.answer("sdlm_largest_step", 0.025).passed
+    assert checks.answer("sdlm_step_size", 0.0005 / 0.5).passed
+    assert not checks.answer("sdlm_step_size", 0.0005 / 0.48).passed  # μ left out
+
+
+def test_sdlm_step_sizes_is_the_courses_sdlm():
+    """The reference is what sdlm.SDLM.step_sizes computes from an h."""
+    from lenet_helpers import sdlm
+
+    net = torch.nn.Sequential(torch.nn.Linear(3, 2))
+    opt = sdlm.SDLM.from_model(net, lr=0.0005, mu=0.02)
+    h = {"0.weight": torch.rand(2, 3), "0.bias": torch.zeros(2)}
+    opt.set_curvature(h)
+    for name, steps in opt.step_sizes().items():
+        torch.testing.assert_close(steps, RIGHT[checks.sdlm_step_sizes](h[name], 0.0005, 0.02))
+
+
+def test_gauss_newton_diagonal_is_the_courses_sdlm_and_exact_where_it_should_be():
+    """The reference is sdlm.gauss_newton_diagonal on nn.Sequential(Linear, Tanh, Linear) with loss="mse"; for
+    the output layer it is the exact diagonal of the Hessian, for the hidden one it is not."""
+    from lenet_helpers import sdlm
+    from lenet_helpers.checks.training import _exact_diagonal
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    x, t = torch.randn(3), torch.randn(2)
+    W1, b1, W2, b2 = (p.detach() for p in net.parameters())
+    ours = gn_diagonal(W1, b1, W2, b2, x, t)
+    course = sdlm.gauss_newton_diagonal(net, x[None], t[None], loss="mse")
+    for mine, name in zip(ours, ("0.weight", "0.bias", "2.weight", "2.bias")):
+        torch.testing.assert_close(mine, course[name])
+    exact = _exact_diagonal(W1, b1, W2, b2, x, t)
+    torch.testing.assert_close(ours[2], exact.W2)
+    torch.testing.assert_close(ours[3], exact.b2)
+    assert not torch.allclose(ours[0], exact.W1)

@@ -53,8 +53,9 @@ NO_TENSORS = {
     "tracing.operation_name",  # the name of a function
     "layers.rbf_codes",  # makes the CPU constant that EuclideanRBF registers as a buffer (moved with the model)
     "data.normalization", "data.prepare_mnist", "data.read_idx",
-    "train.device", "train.set_seed", "sdlm.paper_epsilon", "sdlm.paper_schedule",
-    "results.results_path", "results.devices", "results.bench_results",
+    "train.device", "train.set_seed", "sdlm.paper_eta", "sdlm.paper_schedule", "experiments.t_quantile",
+    "results.results_path", "results.devices", "results.bench_results", "results.experiment_path",
+    "results.experiment_results",
     "plots.Figure", "plots.Animation", "plots.plot_history", "plots.plot_error_per_pass",  # tables of numbers
     "widgets.ConvExplorer", "widgets.PoolExplorer", "widgets.grid_values",  # small integer grids, in the browser
 }
@@ -193,11 +194,14 @@ def run_training(dev):
                     channels_last=True)
 
 
-@on_device("experiments.compare", "experiments.shift", "experiments.RandomShifts", "experiments.errors_under_shift")
+@on_device("experiments.compare", "experiments.shift", "experiments.RandomShifts", "experiments.errors_under_shift",
+           "experiments.paired_difference")
 def run_experiments(dev):
     runs = experiments.compare({"relu": models.lenet_variant, "sgd": (models.LeNet5, lambda p: torch.optim.SGD(p, 0.01))},
                                (X, Y), (X, Y), device=dev, batch_size=8, measure=lambda m: m(X[:1].to(dev)).device)
     assert [run.measured for run in runs] == [dev, dev]
+    d = experiments.paired_difference(torch.tensor([1.0, 2.0, 3.0], device=dev), [torch.tensor(0.5, device=dev), 1.0, 2.5])
+    assert d.n == 3 and abs(d.mean - 2 / 3) < 1e-6
     x = X.to(dev)
     assert_on(dev, experiments.shift(x, 1, -2), experiments.shift(x, torch.ones(16, dtype=torch.long), 0))
     assert torch.equal(experiments.shift(x, 2, 1).cpu(), experiments.shift(X, 2, 1))

@@ -8,7 +8,7 @@ from fake_device import fake_device
 
 from lenet_helpers.fast_sdlm import PassRecord, PatternSDLM, eblearn_init, error_rate, train_per_pattern
 from lenet_helpers.models import C3_TABLE, LeNet5, LeNet5Modern, map_loss
-from lenet_helpers.sdlm import SDLM, gauss_newton_diagonal, paper_epsilon
+from lenet_helpers.sdlm import SDLM, gauss_newton_diagonal, paper_eta
 
 
 def mnist_like(n, seed, dtype=torch.float32):
@@ -26,9 +26,9 @@ def lenet5(init, seed=0, dtype=torch.float64):
     return model
 
 
-def reference_steps(model, images, labels, h, epsilon, mu=0.02, j=0.1):
+def reference_steps(model, images, labels, h, eta, mu=0.02, j=0.1):
     """sdlm.SDLM with autograd, one pattern per step: the update PatternSDLM must reproduce."""
-    opt = SDLM.from_model(model, lr=epsilon, mu=mu)
+    opt = SDLM.from_model(model, lr=eta, mu=mu)
     opt.set_curvature(h)
     for i in range(len(images)):
         opt.zero_grad()
@@ -52,17 +52,17 @@ def assert_same_weights(got, model, rtol=1e-5):
 # the two codes compute it differently (4r(1 − r) from a sigmoid for C1 and C3, against autograd's tanh):
 # equal to rounding, but the diverging run amplifies rounding ~1.4× per step, so it is compared after 20.
 @pytest.mark.parametrize("init, steps", [("paper", 20), ("eblearn", 60)])
-@pytest.mark.parametrize("mu, j, epsilon", [(0.02, 0.1, 0.0005), (0.05, 1.0, 0.0002)])
-def test_steps_match_sdlm(init, steps, mu, j, epsilon):
+@pytest.mark.parametrize("mu, j, eta", [(0.02, 0.1, 0.0005), (0.05, 1.0, 0.0002)])
+def test_steps_match_sdlm(init, steps, mu, j, eta):
     """After many per-pattern steps from the same state, the weights agree with SDLM's to 1e-5."""
     images, labels = mnist_like(steps, seed=1, dtype=torch.float64)
     model, reference = lenet5(init), lenet5(init)
     trainer = PatternSDLM(model, mu=mu, j=j)
     h = trainer.estimate(images[:20], labels[:20])
-    trainer.epsilon = epsilon
+    trainer.eta = eta
     for i in range(len(images)):
         trainer.step(images[i], int(labels[i]))
-    reference_steps(reference, images, labels, h, epsilon, mu=mu, j=j)
+    reference_steps(reference, images, labels, h, eta, mu=mu, j=j)
     assert_same_weights(trainer.parameters(), reference)
     # the weights did move: the test is not comparing two untouched models
     start = dict(lenet5(init).named_parameters())
@@ -99,8 +99,8 @@ def test_step_sizes_and_curvature_match_sdlm():
     model = lenet5("paper")
     trainer = PatternSDLM(model)
     h = trainer.estimate(images, labels)
-    trainer.epsilon = paper_epsilon(3)
-    opt = SDLM.from_model(model, lr=paper_epsilon(3))
+    trainer.eta = paper_eta(3)
+    opt = SDLM.from_model(model, lr=paper_eta(3))
     opt.set_curvature(gauss_newton_diagonal(model, images, labels))
     expected = opt.step_sizes()
     got = trainer.step_sizes()
@@ -147,12 +147,12 @@ def test_unconnected_c3_kernels_stay_zero_and_model_is_untouched_until_copy_to()
 
 
 def test_gradient_by_finite_differences():
-    """One step with ε = δ moves θ by −δ/(μ + h)·∂E/∂θ: compare ∂E/∂θ with the model's autograd gradient."""
+    """One step with η = δ moves θ by −δ/(μ + h)·∂E/∂θ: compare ∂E/∂θ with the model's autograd gradient."""
     images, labels = mnist_like(8, seed=6, dtype=torch.float64)
     model = lenet5("eblearn")
     trainer = PatternSDLM(model)
     h = trainer.estimate(images, labels)
-    trainer.epsilon = 1e-3
+    trainer.eta = 1e-3
     theta0 = trainer.parameters()
     trainer.step(images[0], int(labels[0]))
     moved = trainer.parameters()
@@ -207,17 +207,17 @@ def test_train_per_pattern_protocol():
     model = lenet5("eblearn", dtype=torch.float32)
     lines = []
     history = train_per_pattern(model, (images, labels), passes=3, samples=20, eval_data={"val": (images[:10], labels[:10])},
-                                epsilon_scale=0.5, log=lines.append)
+                                eta_scale=0.5, log=lines.append)
     assert [r.pass_number for r in history] == [1, 2, 3] and len(lines) == 3
     assert all(isinstance(r, PassRecord) for r in history)
-    assert [r.epsilon for r in history] == [0.5 * paper_epsilon(k) for k in (1, 2, 3)]
+    assert [r.eta for r in history] == [0.5 * paper_eta(k) for k in (1, 2, 3)]
     assert all(0 <= r.train_error <= 1 and 0 <= r.running_train_error <= 1 for r in history)
     assert all(set(r.errors) == {"val"} and r.seconds > 0 for r in history)
-    assert all(0 < r.step_min <= r.step_max <= r.epsilon / 0.02 for r in history)
+    assert all(0 < r.step_min <= r.step_max <= r.eta / 0.02 for r in history)
     # the model holds the trained weights: its error is what the last record says
     assert error_rate(model, images, labels) == history[-1].train_error
     # the same seed gives the same run
-    again = train_per_pattern(lenet5("eblearn", dtype=torch.float32), (images, labels), passes=3, samples=20, epsilon_scale=0.5,
+    again = train_per_pattern(lenet5("eblearn", dtype=torch.float32), (images, labels), passes=3, samples=20, eta_scale=0.5,
                               train_error=False)
     assert [r.running_train_error for r in again] == [r.running_train_error for r in history]
     assert all(r.train_error is None for r in again)  # not measured: only the error on the fly
@@ -228,13 +228,34 @@ def test_hold_curvature_and_floor():
     runs = {}
     for hold, floor in ((None, 0.0), (1, 0.0), (None, 0.5)):
         history = train_per_pattern(lenet5("eblearn", dtype=torch.float32), (images, labels), passes=3, samples=20,
-                                    epsilons=[1e-3] * 3, hold_curvature_after=hold, curvature_floor=floor)
+                                    etas=[1e-3] * 3, hold_curvature_after=hold, curvature_floor=floor)
         runs[hold, floor] = [(r.step_min, r.step_max) for r in history]
-    # holding pass 1's h with a constant ε keeps the range of steps
+    # holding pass 1's h with a constant η keeps the range of steps
     assert runs[1, 0.0][0] == runs[1, 0.0][1] == runs[1, 0.0][2]
     assert runs[None, 0.0][1] != runs[None, 0.0][0]
-    # a floor of 0.5 caps every step at ε/(μ + 0.5)
+    # a floor of 0.5 caps every step at η/(μ + 0.5)
     assert all(high <= 1e-3 / 0.52 * (1 + 1e-6) for _, high in runs[None, 0.5])
+
+
+def test_curvature_scale_and_options_change_h_as_asked():
+    images, labels = mnist_like(40, seed=8)
+    runs = {}
+    for name, kwargs in (("paper", {}), ("scaled", {"curvature_scale": 3.0}), ("summed", {"curvature_options": {"reduction": "sum"}}),
+                         ("ml", {"curvature_options": {"loss": "ml"}}), ("no rbf", {"curvature_options": {"rbf_curvature": False}})):
+        history = train_per_pattern(lenet5("eblearn", dtype=torch.float64), (images, labels), passes=1, samples=20,
+                                    etas=[1e-3], train_error=False, **kwargs)
+        runs[name] = history[0]
+    # h × 3 makes every step smaller; the sum over 20 patterns is h × 20: smaller still
+    assert runs["scaled"].step_max < runs["paper"].step_max and runs["summed"].step_max < runs["scaled"].step_max
+    assert runs["summed"].step_min < runs["scaled"].step_min < runs["paper"].step_min
+    # untrained, every p_i is nearly 0: the MAP loss's curvature is y_D's (eq. 8); without the RBF's own curvature,
+    # nearly nothing is left, and every step is close to the cap η/μ
+    assert runs["ml"].step_min == pytest.approx(runs["paper"].step_min, rel=1e-3)
+    assert runs["no rbf"].step_min > 0.9 * 1e-3 / 0.02 and runs["no rbf"].step_max <= 1e-3 / 0.02
+    with pytest.raises(ValueError, match="curvature_scale"):
+        train_per_pattern(LeNet5(), (images, labels), curvature_scale=0)
+    with pytest.raises(TypeError, match="curvature_options"):
+        train_per_pattern(LeNet5(), (images, labels), curvature_options="sum")
 
 
 def test_error_rate():
@@ -287,10 +308,10 @@ def test_compiled_step_matches_eager_and_leaves_nothing_in_the_way_of_cuda_graph
     compiled = PatternSDLM(model, compile={"mode": "reduce-overhead"})
     with pytest.MonkeyPatch.context() as patch, torch._inductor.config.patch(fx_graph_cache=False):
         patch.setattr(output_code.CompiledFxGraph, "__init__", spy)
-        for epsilon in (5e-4, 1e-4):  # a new ε (η changed in place) is seen by the compiled step
+        for eta in (5e-4, 1e-4):  # a new η (the steps changed in place) is seen by the compiled step
             h = eager.estimate(images[:20], labels[:20])
             compiled.set_curvature(h)
-            eager.epsilon = compiled.epsilon = epsilon
+            eager.eta = compiled.eta = eta
             assert eager.train_pass(images, labels) == compiled.train_pass(images, labels)
             torch.testing.assert_close(compiled.theta, eager.theta, rtol=1e-4, atol=1e-5)
     assert verdicts == [None]  # compiled once, and Inductor found no reason to skip CUDA graphs
@@ -305,10 +326,10 @@ def test_on_a_gpu_reduce_overhead_replays_cuda_graphs():
     model = lenet5("eblearn", dtype=torch.float32).cuda()
     eager, graphs = PatternSDLM(model), PatternSDLM(model, compile={"mode": "reduce-overhead"})
     counters.clear()
-    for epsilon in (5e-4, 1e-4):
+    for eta in (5e-4, 1e-4):
         h = eager.estimate(images[:20], labels[:20])
         graphs.set_curvature(h)
-        eager.epsilon = graphs.epsilon = epsilon
+        eager.eta = graphs.eta = eta
         errors = eager.train_pass(images, labels), graphs.train_pass(images, labels)
         assert abs(errors[0] - errors[1]) <= 1 / 60  # a near-tie may be decided otherwise, once
         torch.testing.assert_close(graphs.theta, eager.theta, rtol=1e-4, atol=1e-5)
@@ -338,8 +359,8 @@ def test_errors():
     with pytest.raises(RuntimeError, match="estimate"):
         trainer.step_sizes()
     trainer.estimate(images, labels)
-    with pytest.raises(ValueError, match="epsilon"):
-        trainer.epsilon = 0
+    with pytest.raises(ValueError, match="eta"):
+        trainer.eta = 0
     with pytest.raises(ValueError, match="image"):
         trainer.step(torch.zeros(28, 28), 1)
     with pytest.raises(ValueError, match="image"):
@@ -375,8 +396,8 @@ def test_errors():
         eblearn_init(LeNet5(), generator=0)
     with pytest.raises(TypeError, match="train_data"):
         train_per_pattern(LeNet5(), images)
-    with pytest.raises(ValueError, match="epsilons"):
-        train_per_pattern(LeNet5(), (images, labels), passes=3, epsilons=[1e-3])
+    with pytest.raises(ValueError, match="etas"):
+        train_per_pattern(LeNet5(), (images, labels), passes=3, etas=[1e-3])
     with pytest.raises(TypeError, match="eval_data"):
         train_per_pattern(LeNet5(), (images, labels), eval_data=[(images, labels)])
     with pytest.raises(ValueError, match="curvature_floor"):

@@ -90,6 +90,21 @@ def test_plot_error_per_pass_draws_the_median_the_range_and_the_papers_points():
     assert is_png(plots.plot_error_per_pass(bench_results("cpu")["faithful_modern"]["runs"], paper=PAPER))
 
 
+def test_plot_error_per_pass_draws_the_training_error_during_each_pass_as_figure_5():
+    from lenet_helpers.results import PAPER
+
+    runs = [{"test_error_per_pass": [0.05, 0.02], "train_error_per_pass": [0.04, 0.01],
+             "train_error_running_per_pass": [0.1, 0.03]},
+            {"test_error_per_pass": [0.03, 0.02], "train_error_per_pass": [0.02, 0.01],
+             "train_error_running_per_pass": [0.2, 0.05]}]
+    fig = plots.plot_error_per_pass(runs, paper=PAPER, train="during")
+    training = fig.axes[0].lines[1]
+    assert training.get_label().startswith("training error during each pass")
+    assert list(training.get_ydata()) == pytest.approx([15, 4])  # the median of the errors during each pass
+    with pytest.raises(ValueError, match="train must be 'after'"):
+        plots.plot_error_per_pass(runs, train="running")
+
+
 @pytest.mark.parametrize("runs, words", [
     ([], "non-empty list"),
     ([{"train_error_per_pass": [0.1]}], "test_error_per_pass"),

@@ -67,3 +67,35 @@ def test_the_papers_figures_are_the_ones_sec_iii_reports():
     assert (paper["distorted_test_error_pct"], paper["boosted_lenet4_test_error_pct"]) == (0.8, 0.7)
     assert paper["training_days"] == (2, 3) and "R10000" in paper["training_cpu"]
     assert paper["multiply_accumulates"] == 401_000
+
+
+# ---------------------------------------------------------------------------
+# The full-strength experiments (chapter 6's, benchmarks/since1998.py)
+# ---------------------------------------------------------------------------
+
+
+def test_the_committed_since1998_results_are_in_the_package():
+    measured = results.experiment_results("since1998")
+    assert set(measured) >= {"settings", "arms", "runs"}
+    assert measured["settings"]["train_images"] == 55_000 and measured["settings"]["seeds"] == [0, 1, 2, 3, 4]
+    for run in measured["runs"]:
+        assert run["arm"] in measured["arms"] and run["seed"] in measured["settings"]["seeds"]
+        assert len(run["validation_error_per_epoch"]) == measured["settings"]["epochs"]
+        assert "test_error" not in run  # the comparisons are made on the validation images
+
+
+def test_experiment_results_reads_its_file_and_names_the_command_that_makes_it(folder):
+    (folder / "since1998-cuda.json").write_text(json.dumps({"runs": []}))
+    assert results.experiment_results("since1998", torch.device("cuda")) == {"runs": []}
+    with pytest.raises(FileNotFoundError) as info:
+        results.experiment_results("since1998", "mps")
+    assert "since1998-mps.json" in str(info.value) and "--only since1998" in str(info.value)
+    (folder / "since1998-cpu.json").write_text("[1]")
+    with pytest.raises(ValueError, match="JSON object"):
+        results.experiment_results("since1998")
+
+
+@pytest.mark.parametrize("name, device", [("speed", "cpu"), ("since1998", "gpu"), (None, "cpu")])
+def test_experiment_path_rejects_unknown_experiments_and_devices(name, device):
+    with pytest.raises((ValueError, TypeError)):
+        results.experiment_path(name, device)

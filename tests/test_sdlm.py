@@ -8,7 +8,7 @@ import torch.nn as nn
 from torch.func import functional_call
 
 from lenet_helpers.models import SQUASH_A, SQUASH_S, EuclideanRBF, LeNet5, LeNet5Modern, LeNetD2L, PartialConv2d, Subsampling, Squash, map_loss
-from lenet_helpers.sdlm import SDLM, gauss_newton_diagonal, paper_epsilon, paper_schedule
+from lenet_helpers.sdlm import SDLM, gauss_newton_diagonal, paper_eta, paper_schedule
 
 
 def f(a):  # the paper's squashing function
@@ -99,7 +99,7 @@ def test_step_sizes_and_step_match_hand():
     hand = tiny_h_by_hand()
     steps = opt.step_sizes()
     assert_close_dicts(steps, {name: 0.001 / (0.02 + h) for name, h in hand.items()})
-    # One step: p ← p − η·∂E/∂p.
+    # One step: p ← p − ε_k·∂E/∂p, ε_k = η/(μ + h).
     before = {n: p.detach().clone() for n, p in net.named_parameters()}
     loss = 0.5 * ((net(TINY_X) - TINY_T) ** 2).sum(dim=1).mean()
     loss.backward()
@@ -133,6 +133,38 @@ def test_map_seed_by_hand():
     torch.testing.assert_close(g[0], torch.tensor(dE_dy))
     second = [torch.autograd.grad(g[0, i], yt, retain_graph=True)[0][0, i].item() for i in range(2)]
     assert second == pytest.approx([q * (1 - q) for q in p], rel=1e-4)
+
+
+def test_map_seed_options_ml_loss_rbf_curvature_and_sum():
+    """The options that take the estimate apart: eq. (8)'s curvature, the RBF's own curvature dropped, a sum."""
+    linear = nn.Linear(2, 3)
+    set_weights(linear, [[0.5, -0.3], [0.2, 0.8], [-0.6, 0.1]], [0.1, 0.0, -0.2])
+    centers = [[1.0, -1.0, 1.0], [-1.0, 1.0, 1.0]]
+    net = nn.Sequential(linear, EuclideanRBF(torch.tensor(centers)))
+    x, label = torch.tensor([[0.7, -0.4], [0.1, 0.3]]), torch.tensor([1, 0])
+    # loss="ml": E = y_D = Σ_k (x_k − c_Dk)², so ∂²E/∂x_k² = 2 exactly, and h of a bias is 2
+    ml = gauss_newton_diagonal(net, x, label, loss="ml")
+    torch.testing.assert_close(ml["0.bias"], torch.full((3,), 2.0))
+    torch.testing.assert_close(ml["0.weight"], 2 * (x**2).mean(dim=0).expand(3, 2))
+    # rbf_curvature=False keeps only Σ_i p_i(1 − p_i)(2(x_k − c_ik))², which is smaller here
+    full = gauss_newton_diagonal(net, x, label)
+    gauss_newton = gauss_newton_diagonal(net, x, label, rbf_curvature=False)
+    xf = linear(x).detach()
+    y = ((xf.unsqueeze(1) - torch.tensor(centers)) ** 2).sum(dim=2)
+    p = torch.softmax(torch.cat([-y, torch.full((2, 1), -0.1)], dim=1), dim=1)[:, :2]
+    second = torch.einsum("ni,nik->nk", p * (1 - p), (2 * (xf.unsqueeze(1) - torch.tensor(centers))) ** 2)
+    torch.testing.assert_close(gauss_newton["0.bias"], second.mean(dim=0))
+    assert (gauss_newton["0.bias"] < full["0.bias"]).all()
+    # reduction="sum": N times the mean
+    summed = gauss_newton_diagonal(net, x, label, reduction="sum")
+    for name in full:
+        torch.testing.assert_close(summed[name], 2 * full[name])
+    with pytest.raises(ValueError, match="reduction"):
+        gauss_newton_diagonal(net, x, label, reduction="max")
+    with pytest.raises(TypeError, match="rbf_curvature"):
+        gauss_newton_diagonal(net, x, label, rbf_curvature=1)
+    with pytest.raises(ValueError, match="loss='ml'"):
+        gauss_newton_diagonal(tiny_net(), TINY_X, torch.tensor([0, 0]), loss="ml")
 
 
 def test_cross_entropy_seed_by_hand():
@@ -328,7 +360,7 @@ def test_one_sdlm_step_reduces_the_map_loss_most_of_the_time():
         torch.manual_seed(seed)
         model = LeNet5()
         x, y = mnist_like(32, seed)
-        opt = SDLM.from_model(model)  # ε = 0.0005, μ = 0.02
+        opt = SDLM.from_model(model)  # η = 0.0005, μ = 0.02
         opt.estimate(model, x, y)
         loss = model.loss(model(x), y)
         opt.zero_grad()
@@ -354,9 +386,9 @@ def test_modern_models_with_cross_entropy(make):
 # ---------------------------------------------------------------------------
 
 
-def test_paper_epsilon_schedule():
+def test_paper_eta_schedule():
     expected = [0.0005] * 2 + [0.0002] * 3 + [0.0001] * 3 + [0.00005] * 4 + [0.00001] * 2
-    assert [paper_epsilon(k) for k in range(1, 15)] == expected
+    assert [paper_eta(k) for k in range(1, 15)] == expected
     assert paper_schedule(14) == expected
     assert len(paper_schedule()) == 20 and paper_schedule()[-1] == 0.00001
 
@@ -366,13 +398,13 @@ def test_paper_epsilon_schedule():
 # ---------------------------------------------------------------------------
 
 
-def test_paper_epsilon_errors():
+def test_paper_eta_errors():
     for bad in (0, -1):
         with pytest.raises(ValueError, match="pass_number"):
-            paper_epsilon(bad)
+            paper_eta(bad)
     for bad in (1.5, "1", True):
         with pytest.raises(TypeError, match="pass_number"):
-            paper_epsilon(bad)
+            paper_eta(bad)
     with pytest.raises(ValueError, match="passes"):
         paper_schedule(0)
 

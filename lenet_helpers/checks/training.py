@@ -8,7 +8,12 @@ check                           your function
 :func:`confusion_matrix`        ``fn(y_true, y_pred, num_classes) -> tensor``
 :func:`train_epoch`             ``fn(model, optimizer, images, labels, batch_size) -> (mean loss, error rate)``
 :func:`settled_after`           ``fn(errors, tolerance) -> int`` (the pass from which the error stays settled)
+:func:`sdlm_step_sizes`         ``fn(h, eta, mu) -> tensor`` (SDLM's step ε_k = η/(μ + h_kk) of every parameter)
+:func:`gauss_newton_diagonal`   ``fn(W1, b1, W2, b2, x, t) -> (h_W1, h_b1, h_W2, h_b2)`` (one hidden tanh layer)
 ==============================  ===================================================
+
+Numeric questions for :func:`answer`: ``sdlm_largest_step`` (the largest step ε_k of the paper's first pass,
+η = 0.0005, μ = 0.02) and ``sdlm_step_size`` (the step of a weight whose h_kk is 0.48 in that pass).
 """
 
 from __future__ import annotations
@@ -34,7 +39,23 @@ from ._core import (
     _section,
 )
 
-__all__ = ["paper_normalization", "error_rate", "confusion_matrix", "train_epoch", "settled_after"]
+__all__ = ["paper_normalization", "error_rate", "confusion_matrix", "train_epoch", "settled_after", "sdlm_step_sizes",
+           "gauss_newton_diagonal"]
+
+
+def _first_pass():
+    from .. import sdlm as _sdlm
+
+    return _sdlm.paper_eta(1), _sdlm.PAPER_MU
+
+
+#: Numeric questions of chapter 5 for :func:`~lenet_helpers.checks.answer`, computed from the paper's values
+QUESTIONS = {
+    "sdlm_largest_step": (_("ε_k = η/(μ + h_kk) is largest where h_kk = 0: η/μ, with the first pass's η = 0.0005 "
+                            "and μ = 0.02."), lambda: _first_pass()[0] / _first_pass()[1]),
+    "sdlm_step_size": (_("ε_k = η/(μ + h_kk) with η = 0.0005, μ = 0.02 and h_kk = 0.48: add μ to h_kk first."),
+                       lambda: _first_pass()[0] / (_first_pass()[1] + 0.48)),
+}
 
 _PREPROCESSING = _section(5, _("The paper's preprocessing"))
 _LOOP = _section(5, _("The loop, from scratch"))
@@ -506,3 +527,157 @@ def settled_after(fn) -> CheckResult:
                     len(errors)))),
     ]
     return _run("settled_after", fn, cases, reference, _compare_int, mistakes)
+
+
+_SDLM = _section(5, _("The paper's own optimiser"))
+_SECOND = _section(5, _("Second derivatives, back-propagated"))
+
+_hints("sdlm_step_sizes",
+       _("each parameter k gets its own step: the global rate η divided by μ + h_kk, entry by entry."),
+       _("μ is added to h_kk, then η is divided by the sum: where h_kk = 0 the step is η/μ, the largest there can be."),
+       _("eta / (mu + h): a tensor shaped like h."))
+
+
+def sdlm_step_sizes(fn) -> CheckResult:
+    """Check ``fn(h, eta, mu)``: SDLM's step ε_k = η/(μ + h_kk) for every parameter (Appendix C).
+
+    ``h`` holds the curvature estimates h_kk (a tensor of any shape, every entry ≥ 0),
+    ``eta`` the global learning rate η and ``mu`` the paper's μ (numbers). Return a
+    tensor shaped like ``h``: large steps where the loss is flat (h_kk small), small
+    ones where it curves sharply, and never more than η/μ. Hidden cases: the paper's
+    first and last η, h of zero, small and large values, and a 2-D tensor.
+
+    Shapes: h: any shape, eta and mu: numbers -> a tensor shaped like h.
+
+    Example:
+        >>> sdlm_step_sizes(lambda h, eta, mu: eta / (mu + h)).passed
+        True
+    """
+    g = torch.Generator().manual_seed(1998)
+    keys = ("h", "eta", "mu")
+    cases = _cases((torch.tensor([0.0, 0.005, 0.48, 7.1]), 0.0005, 0.02),
+                   (torch.rand(3, 4, generator=g) * 2, 0.0002, 0.02),
+                   (torch.tensor([0.0]), 1e-5, 0.02),
+                   (torch.rand(6, generator=g) ** 3 * 10, 0.0005, 0.1), keys=keys)
+
+    def reference(h, eta, mu):
+        return eta / (mu + h)
+
+    mistakes = [
+        Mistake(_("leaves μ out, η/h_kk: a weight with h_kk = 0 would take an infinite step"), _SDLM,
+                lambda h, eta, mu: eta / h),
+        Mistake(_("multiplies, η·(μ + h_kk): ε_k divides η by μ + h_kk"), _SDLM, lambda h, eta, mu: eta * (mu + h)),
+        Mistake(_("computes η/μ + h_kk: add μ to h_kk first, then divide"), _SDLM, lambda h, eta, mu: eta / mu + h),
+        Mistake(_("computes η/(μ·h_kk): μ is added to h_kk, not multiplied"), _SDLM,
+                lambda h, eta, mu: eta / (mu * h)),
+    ]
+    return _run("sdlm_step_sizes", fn, cases, reference, _compare_tensor, mistakes)
+
+
+class _Diagonal(NamedTuple):
+    """What a one-hidden-layer Gauss–Newton diagonal is: one tensor per parameter."""
+
+    W1: torch.Tensor
+    b1: torch.Tensor
+    W2: torch.Tensor
+    b2: torch.Tensor
+
+
+def _one_hidden_layer_diagonal(W1, b1, W2, b2, x, t, *, square_weights=True, square_slope=True, square_inputs=True,
+                               output_curvature=1.0) -> _Diagonal:
+    """The Gauss–Newton diagonal for E = ½‖W2·tanh(W1·x + b1) + b2 − t‖², or with one of the mistakes the flags name."""
+    u = torch.tanh(W1 @ x + b1)
+    s_y = torch.full_like(b2, output_curvature)  # ∂²E/∂y² = 1 for ½‖y − t‖²
+    s_u = (W2**2 if square_weights else W2).t() @ s_y  # back through the weights, squared
+    slope = 1 - u**2
+    s_a = (slope**2 if square_slope else slope) * s_u  # back through tanh, its slope squared
+    inputs, hidden = (x**2, u**2) if square_inputs else (x, u)
+    return _Diagonal(torch.outer(s_a, inputs), s_a, torch.outer(s_y, hidden), s_y)
+
+
+def _exact_diagonal(W1, b1, W2, b2, x, t) -> _Diagonal:
+    """The exact diagonal of the loss's Hessian, from autograd."""
+    shapes = [W1.shape, b1.shape, W2.shape, b2.shape]
+    sizes = [W1.numel(), b1.numel(), W2.numel(), b2.numel()]
+
+    def loss(theta):
+        w1, c1, w2, c2 = (part.view(shape) for part, shape in zip(theta.split(sizes), shapes))
+        return 0.5 * ((w2 @ torch.tanh(w1 @ x + c1) + c2 - t) ** 2).sum()
+
+    theta = torch.cat([W1.flatten(), b1, W2.flatten(), b2]).double()
+    x, t = x.double(), t.double()
+    diagonal = torch.autograd.functional.hessian(loss, theta).diagonal()
+    return _Diagonal(*(part.view(shape).to(W1.dtype) for part, shape in zip(diagonal.split(sizes), shapes)))
+
+
+def _compare_diagonal(got, expected: _Diagonal):
+    if not isinstance(got, (tuple, list)) or len(got) != 4:
+        return _("returned a {kind}, where four tensors are expected (h_W1, h_b1, h_W2, h_b2)").format(
+            kind=type(got).__name__)
+    for name, mine, right in zip(_Diagonal._fields, got, expected):
+        problem = _compare_tensor(mine, right)
+        if problem is not None:
+            return _("h_{name}: {problem}").format(name=name, problem=problem)
+    return None
+
+
+_hints("gauss_newton_diagonal",
+       _("go down the network with second derivatives instead of gradients: at the output s_y = 1 (the loss is "
+         "½‖y − t‖²), then through W2 with its weights squared, then through tanh with its slope squared."),
+       _("s_u = (W2**2).t() @ s_y, s_a = (1 − u**2)**2 * s_u; the h of a weight is the s of the unit it feeds times "
+         "its input squared, the h of a bias is that unit's s."),
+       _("h_W1 = outer(s_a, x**2), h_b1 = s_a, h_W2 = outer(s_y, u**2), h_b2 = s_y."))
+
+
+def gauss_newton_diagonal(fn) -> CheckResult:
+    """Check ``fn(W1, b1, W2, b2, x, t)``: the Gauss–Newton diagonal h_kk of a network with one hidden layer.
+
+    The network is y = W2·u + b2 with u = tanh(a), a = W1·x + b1, for one sample x, and the
+    loss E = ½‖y − t‖². Back-propagate second derivatives as the paper's Appendix C does,
+    with squared weights and squared slopes: ∂²E/∂y_i² = 1 at the output;
+    s_u_j = Σ_i W2_ij²·1; s_a_j = (1 − u_j²)²·s_u_j (the slope of tanh, squared); then
+    h of a weight is the s of the unit it feeds times its input squared (h_W2_ij = u_j²,
+    h_W1_jk = s_a_j·x_k²) and h of a bias is that unit's s. Return the four tensors, each
+    shaped like its parameter. Hidden cases: networks of a few units with random weights,
+    and one whose hidden units are saturated. (For W2 and b2 this is the exact second
+    derivative; for W1 and b1 the exact one has one more term, f''(a)·∂E/∂u, which
+    Gauss–Newton drops: it can be negative.)
+
+    Shapes: W1: H×I, b1: H, W2: O×H, b2: O, x: I, t: O -> (H×I, H, O×H, O).
+
+    Example:
+        >>> def gn(W1, b1, W2, b2, x, t):
+        ...     u = torch.tanh(W1 @ x + b1)
+        ...     s_u = (W2 ** 2).sum(dim=0)              # s_y = 1 at every output
+        ...     s_a = (1 - u ** 2) ** 2 * s_u
+        ...     return torch.outer(s_a, x ** 2), s_a, (u ** 2).expand_as(W2), torch.ones_like(b2)
+        >>> gauss_newton_diagonal(gn).passed
+        True
+    """
+    g = torch.Generator().manual_seed(1998)
+
+    def network(inputs, hidden, outputs, scale=1.0):
+        return {"W1": scale * torch.randn(hidden, inputs, generator=g), "b1": torch.randn(hidden, generator=g),
+                "W2": torch.randn(outputs, hidden, generator=g), "b2": torch.randn(outputs, generator=g),
+                "x": torch.randn(inputs, generator=g), "t": torch.randn(outputs, generator=g)}
+
+    cases = [network(2, 3, 1), network(3, 4, 2), network(5, 2, 3), network(4, 3, 2, scale=4.0), network(1, 1, 1)]
+
+    def reference(W1, b1, W2, b2, x, t):
+        return _one_hidden_layer_diagonal(W1, b1, W2, b2, x, t)
+
+    def variant(**flags):
+        return lambda W1, b1, W2, b2, x, t: _one_hidden_layer_diagonal(W1, b1, W2, b2, x, t, **flags)
+
+    mistakes = [
+        Mistake(_("gives the exact diagonal of the Hessian: Gauss–Newton drops the term f''(a)·∂E/∂u"), _SECOND,
+                _exact_diagonal),
+        Mistake(_("does not square the weights on the way back: s_u = Σ_i W2_ij²·s_y_i"), _SECOND,
+                variant(square_weights=False)),
+        Mistake(_("does not square the slope: s_a = f'(a)²·s_u"), _SECOND, variant(square_slope=False)),
+        Mistake(_("does not square the inputs: the h of a weight is the s of its unit times its input squared"),
+                _SECOND, variant(square_inputs=False)),
+        Mistake(_("takes ∂²E/∂y² = 2, the curvature of ‖y − t‖²: the loss here is ½‖y − t‖², so it is 1"), _SECOND,
+                variant(output_curvature=2.0)),
+    ]
+    return _run("gauss_newton_diagonal", fn, cases, reference, _compare_diagonal, mistakes)
