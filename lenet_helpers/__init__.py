@@ -16,7 +16,8 @@ One module per idea, in the order the course teaches them:
 * :mod:`~lenet_helpers.fast_sdlm` the same, one pattern at a time as the paper ran it, fast enough for its 20 passes
 * :mod:`~lenet_helpers.results`   the figures `make bench` measured, shipped with the package
 * :mod:`~lenet_helpers.plots`     the pictures the chapters draw
-* :mod:`~lenet_helpers.widgets`   explorers and a draw-a-digit pad that run in the browser, even on the static site
+* :mod:`~lenet_helpers.widgets`   explorers, a draw-a-digit pad and a trainer that run in the browser, even on the static site
+* :mod:`~lenet_helpers.export`    what the browser reads: a model as simple operations and float32 weights
 * :mod:`~lenet_helpers.checks`    self-checks for the exercises
 
 Example:
@@ -32,6 +33,7 @@ from . import (
     data,
     evaluation,
     experiments,
+    export,
     fast_sdlm,
     layers,
     models,
@@ -47,4 +49,4 @@ from . import (
 __version__ = "0.2.0"
 
 __all__ = ["conv", "pool", "counting", "layers", "models", "modules", "data", "train", "evaluation", "experiments",
-           "sdlm", "fast_sdlm", "results", "plots", "widgets", "checks", "__version__"]
+           "sdlm", "fast_sdlm", "results", "plots", "export", "widgets", "checks", "__version__"]

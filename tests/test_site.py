@@ -276,7 +276,7 @@ def test_the_draw_digit_widget_is_in_the_book():
 @pytest.mark.parametrize("entry", DRAW_PAGES)
 def test_the_browser_forward_pass_matches_pytorch_on_100_test_digits(opened, entry):
     """The widget's own JavaScript, on the built page, with the weights the build trained, against PyTorch."""
-    from lenet_helpers import data, models, widgets
+    from lenet_helpers import data, export, models
 
     page = opened[entry].page
     found = page.locator(".lenet-draw").evaluate("""root => {
@@ -292,8 +292,8 @@ def test_the_browser_forward_pass_matches_pytorch_on_100_test_digits(opened, ent
     weights = torch.tensor(found["weights"], dtype=torch.float32)
     assert [s["name"] for s in found["specs"]] == list(DRAW_MODELS)
     for spec in found["specs"]:
-        model = widgets.load_exported(getattr(models, DRAW_MODELS[spec["name"]])(), spec, weights).eval()
-        x = widgets.model_input(images[:100, 0].double(), spec)
+        model = export.load_exported(getattr(models, DRAW_MODELS[spec["name"]])(), spec, weights).eval()
+        x = export.model_input(images[:100, 0].double(), spec)
         with torch.no_grad():
             expected64 = model.double()(x)
             expected32 = model.float()(x.float())

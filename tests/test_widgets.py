@@ -131,7 +131,7 @@ console.log(JSON.stringify({grids, sizes}));
 # DrawDigit: the export, the preprocessing and the forward pass the browser runs
 # ---------------------------------------------------------------------------
 
-from lenet_helpers import data, models  # noqa: E402
+from lenet_helpers import data, export, models  # noqa: E402
 
 DRAW_JS = widgets._STATIC / "draw.js"
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run the widget's JavaScript")
@@ -209,33 +209,6 @@ def test_mnist_style_bad_input_is_a_clear_error(ink, match):
         data.mnist_style(ink)
 
 
-@pytest.mark.parametrize("make", [models.LeNet5, models.LeNet5Modern, models.LeNetD2L,
-                                  lambda: models.lenet_variant("sigmoid", "avg", dropout=0.5)])
-def test_export_then_load_gives_back_the_same_model(make):
-    original = trained_like(make(), seed=1)
-    size = original.input_size[1]
-    spec, tensors = widgets.export_model(original, "m", input_size=size)
-    flat = torch.cat([t.flatten() for t in tensors.values()])
-    copy = widgets.load_exported(make(), spec, base64.b64encode(flat.numpy().tobytes()).decode())
-    for (key, a), b in zip(original.state_dict().items(), copy.state_dict().values()):
-        assert torch.equal(a, b), key
-    assert sum(p.numel() for p in original.parameters()) <= len(flat)
-
-
-def test_export_refuses_what_the_browser_cannot_run():
-    with pytest.raises(TypeError, match=r"0: the browser's forward pass does not support BatchNorm2d"):
-        widgets.export_model(torch.nn.Sequential(torch.nn.BatchNorm2d(1)), "bn")
-    with pytest.raises(ValueError, match="input_size must be 28 plus an even number"):
-        widgets.export_model(models.LeNet5(), "x", input_size=31)
-    with pytest.raises(ValueError, match="name must be a non-empty string"):
-        widgets.export_model(models.LeNet5(), "")
-    spec, tensors = widgets.export_model(models.LeNet5(), "x")
-    with pytest.raises(ValueError, match="weights must hold the 60840 numbers the spec"):
-        widgets.load_exported(models.LeNet5(), spec, torch.zeros(5))
-    with pytest.raises(ValueError, match="is it the exported model"):
-        widgets.load_exported(models.LeNet5Modern(), spec, torch.zeros(60840))
-
-
 def test_draw_digit_embeds_models_and_digits_and_checks_its_inputs():
     images, labels = data.mnist_tensors(train=False, normalize="none", size=28)
     pad = widgets.DrawDigit({"a": models.LeNet5(), "b": models.LeNet5Modern()}, digits=(images[:10], labels[:10]))
@@ -298,7 +271,7 @@ def test_the_browser_forward_pass_matches_pytorch(make, tmp_path):
     """Every layer's output and every score, for 20 MNIST digits, against PyTorch in float64."""
     model = trained_like(make(), seed=2)
     size = model.input_size[1]
-    spec, tensors = widgets.export_model(model, "m", input_size=size)
+    spec, tensors = export.export_model(model, "m", input_size=size)
     flat = torch.cat([t.flatten() for t in tensors.values()])
     images, labels = data.mnist_tensors(train=False, normalize="none", size=28)
     digits = images[:20, 0]
@@ -313,7 +286,7 @@ console.log(JSON.stringify(out));
 """, {"spec": spec, "weights": base64.b64encode(flat.numpy().tobytes()).decode(),
       "digits": digits.flatten(1).tolist()}, tmp_path)
     reference = model.double()
-    x = widgets.model_input(digits.double(), spec)
+    x = export.model_input(digits.double(), spec)
     with torch.no_grad():
         expected = models.layer_outputs(reference, x)
         predicted = reference.predict(x)
