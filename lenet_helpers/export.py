@@ -1,10 +1,12 @@
-"""What the browser receives: a PyTorch model described as simple operations, with its weights as float32.
+"""What the browser receives: a PyTorch model as simple operations with float32 weights, and MNIST digits packed.
 
 The widgets run LeNet-5 in the reader's browser (``static/draw.js`` runs the forward pass, ``static/train.js``
 trains it): :func:`export_model` turns a course model into a JSON-able description of its layers (convolution,
 subsampling, pooling, fully connected, RBF, the activations) and a dict of its tensors; :func:`load_exported`
 loads weights read back from a page into a model; :func:`model_input` prepares digits as the exported model takes
-them, the Python twin of draw.js's ``toInput``.
+them, the Python twin of draw.js's ``toInput``. :func:`training_digits` is the fixed subset of MNIST the page
+trains on, :func:`pack_digits` packs it compactly (uint8, gzip) and :func:`digits_script` makes the script the
+website ships it in.
 
 Example:
     >>> from lenet_helpers import models
@@ -16,6 +18,9 @@ Example:
 from __future__ import annotations
 
 import base64
+import gzip
+import hashlib
+import json
 
 import torch
 import torch.nn as nn
@@ -24,7 +29,8 @@ from . import data as _data
 from . import layers as _layers
 from ._validate import check_int, check_module, check_tensor
 
-__all__ = ["export_model", "load_exported", "model_input"]
+__all__ = ["export_model", "load_exported", "model_input", "TRAIN_DIGITS", "TEST_DIGITS", "training_digits",
+           "pack_digits", "digits_script", "DIGITS_SCRIPT"]
 
 _POOLS = {nn.MaxPool2d: "max", nn.AvgPool2d: "avg"}
 _ELEMENTWISE = {_layers.Squash: "squash", nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}
@@ -155,6 +161,7 @@ def export_model(model: nn.Module, name: str, *, normalize: str = "paper", input
     if not children:
         raise ValueError("model must be made of named layers (an nn.Sequential such as models.LeNet5())")
     tensors: dict = {}
+    parameters = {key for key, _ in model.named_parameters()}
     layers = [{"name": child_name, "what": _describe(child), "ops": _ops(child, child_name, tensors)}
               for child_name, child in children]
     last = children[-1][1]
@@ -164,7 +171,8 @@ def export_model(model: nn.Module, name: str, *, normalize: str = "paper", input
         spec["codes"] = f"{children[-1][0]}.centers"  # drawn next to F6
     offset, spec["tensors"] = 0, {}
     for key, tensor in tensors.items():
-        spec["tensors"][key] = {"offset": offset, "size": tensor.numel(), "shape": list(tensor.shape)}
+        spec["tensors"][key] = {"offset": offset, "size": tensor.numel(), "shape": list(tensor.shape),
+                                "parameter": key in parameters}  # trained; the RBF centres are a fixed buffer
         offset += tensor.numel()
     return spec, tensors
 
@@ -222,3 +230,77 @@ def model_input(digits: torch.Tensor, spec: dict) -> torch.Tensor:
     pad = (spec["input"]["size"] - 28) // 2
     x = torch.nn.functional.pad(digits.reshape(-1, 1, 28, 28), (pad,) * 4)  # background is 0 before normalising
     return (x - spec["input"]["mean"]) / spec["input"]["std"]
+
+
+# ---------------------------------------------------------------------------
+# The digits the page trains on
+# ---------------------------------------------------------------------------
+
+TRAIN_DIGITS = 6000  #: the browser trains on MNIST's first 6,000 training digits ...
+TEST_DIGITS = 1000  #: ... and counts its error on the first 1,000 test digits
+DIGITS_SCRIPT = "lenet-training-digits.js"  #: the file the website ships them in (in its _static folder)
+_PACK_FORMAT = 1
+
+
+def training_digits(n_train: int = TRAIN_DIGITS, n_test: int = TEST_DIGITS, root="data"):
+    """The digits the browser trains on: MNIST's first ``n_train`` training digits and first ``n_test`` test digits,
+    as MNIST stores them (uint8 grey levels, 0 = background), read from the checked files in ``data/MNIST/raw``.
+
+    Shapes:
+        -> ((n_train×28×28 uint8, n_train uint8), (n_test×28×28 uint8, n_test uint8))
+
+    Example:
+        >>> (train_images, train_labels), (test_images, test_labels) = training_digits(100, 10)
+        >>> tuple(train_images.shape), train_images.dtype, test_labels.tolist()
+        ((100, 28, 28), torch.uint8, [7, 2, 1, 0, 4, 1, 4, 9, 5, 9])
+    """
+    n_train = check_int(n_train, "n_train", minimum=1)
+    n_test = check_int(n_test, "n_test", minimum=1)
+    if n_train > 60_000 or n_test > 10_000:
+        raise ValueError(f"MNIST has 60,000 training and 10,000 test digits, got n_train={n_train}, n_test={n_test}")
+    raw = _data.prepare_mnist(root)
+    return tuple((_data.read_idx(raw / f"{prefix}-images-idx3-ubyte")[:n], _data.read_idx(raw / f"{prefix}-labels-idx1-ubyte")[:n])
+                 for prefix, n in (("train", n_train), ("t10k", n_test)))
+
+
+def pack_digits(n_train: int = TRAIN_DIGITS, n_test: int = TEST_DIGITS, root="data") -> tuple[dict, bytes]:
+    """:func:`training_digits` packed for the browser: a header (JSON-able) and the gzip-compressed bytes of the
+    training images, training labels, test images and test labels, one byte per pixel or label, in that order.
+
+    The header records how many digits of each set, which ones, and the MD5 of the MNIST files they come from
+    (``data.MNIST_FILES``, checked when the files are read) and of the uncompressed payload. The compression is
+    deterministic (no time stamp), so the same digits always give the same bytes.
+
+    Example:
+        >>> header, packed = pack_digits(100, 10)
+        >>> header["train"], header["test"], len(gzip.decompress(packed)) == 110 * (28 * 28 + 1)
+        (100, 10, True)
+    """
+    (train_images, train_labels), (test_images, test_labels) = training_digits(n_train, n_test, root)
+    payload = b"".join(t.contiguous().numpy().tobytes() for t in (train_images, train_labels, test_images, test_labels))
+    header = {
+        "format": _PACK_FORMAT, "train": len(train_labels), "test": len(test_labels),
+        "selection": f"the first {len(train_labels)} digits of train-images-idx3-ubyte and the first "
+                     f"{len(test_labels)} of t10k-images-idx3-ubyte; uint8, 0 = background",
+        "layout": "train images, train labels, test images, test labels",
+        "source_md5": dict(_data.MNIST_FILES), "payload_md5": hashlib.md5(payload).hexdigest(),
+    }
+    return header, gzip.compress(payload, compresslevel=9, mtime=0)
+
+
+def digits_script(n_train: int = TRAIN_DIGITS, n_test: int = TEST_DIGITS, root="data") -> str:
+    """The JavaScript file the website ships the training digits in (``_static/lenet-training-digits.js``).
+
+    A script, not a binary file, so that it loads from ``file://`` too, where a page may not fetch files: it
+    sets ``window.lenetTrainingDigits`` to :func:`pack_digits`'s header with the packed bytes as base64 text
+    (``gzip``). The website's extension ``_ext/training_digits.py`` writes it when the site is built.
+
+    Example:
+        >>> digits_script(10, 10).startswith("// MNIST digits for the in-browser trainer")
+        True
+    """
+    header, packed = pack_digits(n_train, n_test, root)
+    pack = header | {"gzip": base64.b64encode(packed).decode("ascii")}
+    return ("// MNIST digits for the in-browser trainer (lenet_helpers.widgets.TrainInBrowser), written when the site "
+            "was built by lenet_helpers.export.digits_script.\n"
+            f"window.lenetTrainingDigits = {json.dumps(pack)};\n")

@@ -19,19 +19,22 @@ Example:
 from __future__ import annotations
 
 import base64
+import json
 import pathlib
 
 import anywidget
 import torch
 import traitlets
 
+from . import export, models
 from .export import export_model, model_input
 from .modules import device_of, evaluating
 from ._validate import check_choice, check_int, check_tensor
 from .conv import _output_length
 from .pool import pool2d
 
-__all__ = ["ConvExplorer", "PoolExplorer", "grid_values", "DrawDigit"]
+__all__ = ["ConvExplorer", "PoolExplorer", "grid_values", "DrawDigit", "TrainInBrowser", "TRAINABLE", "TRAIN_MOMENTUM",
+           "trainable_networks"]
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 _ESM = (_STATIC / "explorer.js").read_text(encoding="utf-8")
@@ -195,6 +198,30 @@ _DRAW_ESM = (_STATIC / "draw.js").read_text(encoding="utf-8")
 _DRAW_CSS = _FRAME_CSS + (_STATIC / "draw.css").read_text(encoding="utf-8")
 
 
+def _export_all(models: dict, normalize, name: str) -> tuple[list, str, dict]:
+    """Several trained models for a page: their specs (offsets into one concatenation), that concatenation of
+    their float32 weights as base64, and {name: (model, spec)}."""
+    if not isinstance(models, dict) or not models:
+        raise TypeError(f"{name} must be a non-empty dict {{name: model}}, got {type(models).__name__}")
+    exported, specs, chunks, offset = {}, [], [], 0
+    for key, model in models.items():
+        scaling = normalize.get(key, "paper") if isinstance(normalize, dict) else normalize
+        size = getattr(model, "input_size", (1, 32, 32))
+        if tuple(size)[0] != 1 or size[1] != size[2]:
+            raise ValueError(f"{name}[{key!r}] must take 1×N×N grey images, its input_size is {tuple(size)}")
+        spec, tensors = export_model(model, key, normalize=scaling, input_size=size[1])
+        if not tensors:
+            raise ValueError(f"{name}[{key!r}] has no weights: pass trained course models such as LeNet5")
+        for where in spec["tensors"].values():
+            where["offset"] += offset
+        offset += sum(t.numel() for t in tensors.values())
+        chunks += [t.flatten() for t in tensors.values()]
+        specs.append(spec)
+        exported[key] = (model, spec)
+    flat = torch.cat(chunks).numpy().astype("<f4").tobytes()
+    return specs, base64.b64encode(flat).decode("ascii"), exported
+
+
 class DrawDigit(anywidget.AnyWidget):
     """Draw a digit with the mouse or a finger and watch trained networks read it, layer by layer.
 
@@ -237,25 +264,9 @@ class DrawDigit(anywidget.AnyWidget):
     def __init__(self, models: dict, digits=None, normalize="paper"):
         if not isinstance(models, dict) or not models:
             raise TypeError(f"models must be a non-empty dict {{name: model}}, got {type(models).__name__}")
-        self._models = {}
-        specs, chunks, offset = [], [], 0
-        for name, model in models.items():
-            scaling = normalize.get(name, "paper") if isinstance(normalize, dict) else normalize
-            size = getattr(model, "input_size", (1, 32, 32))
-            if tuple(size)[0] != 1 or size[1] != size[2]:
-                raise ValueError(f"models[{name!r}] must take 1×N×N grey images, its input_size is {tuple(size)}")
-            spec, tensors = export_model(model, name, normalize=scaling, input_size=size[1])
-            if not tensors:
-                raise ValueError(f"models[{name!r}] has no weights: pass trained course models such as LeNet5")
-            for where in spec["tensors"].values():
-                where["offset"] += offset
-            offset += sum(t.numel() for t in tensors.values())
-            chunks += [t.flatten() for t in tensors.values()]
-            specs.append(spec)
-            self._models[name] = (model, spec)
-        flat = torch.cat(chunks).numpy().astype("<f4").tobytes()
+        specs, weights, self._models = _export_all(models, normalize, "models")
         images, labels = self._check_digits(digits)
-        super().__init__(specs=specs, weights=base64.b64encode(flat).decode("ascii"),
+        super().__init__(specs=specs, weights=weights,
                          digits=base64.b64encode(images.numpy().tobytes()).decode("ascii"),
                          digit_labels=labels, model_name=specs[0]["name"])
 
@@ -310,3 +321,127 @@ class DrawDigit(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"DrawDigit({', '.join(repr(s['name']) for s in self.specs)}, {len(self.digit_labels)} test digits)"
+
+
+# ---------------------------------------------------------------------------
+# Train LeNet-5 in the reader's browser
+# ---------------------------------------------------------------------------
+
+
+def _module_url(source: str) -> str:
+    """A JavaScript module as a data: URL, so that one widget's code can import another's."""
+    return "data:text/javascript;base64," + base64.b64encode(source.encode("utf-8")).decode("ascii")
+
+
+# train.js imports draw.js (its forward pass, its pad): in a page, both are inlined as data: URLs, and train.js
+# starts its worker from its own URL (import.meta.url).
+_TRAIN_JS = (_STATIC / "train.js").read_text(encoding="utf-8").replace('"./draw.js"', json.dumps(_module_url(_DRAW_ESM)))
+_TRAIN_ESM = f"import widget from {json.dumps(_module_url(_TRAIN_JS))};\nexport default widget;\n"
+_TRAIN_CSS = _DRAW_CSS + (_STATIC / "train.css").read_text(encoding="utf-8")
+
+TRAIN_MOMENTUM = 0.9  #: SGD's momentum in the browser (torch.optim.SGD's ``momentum``)
+
+#: What the page can train: each network, its initialisation ("paper": uniform ±2.4/F_i; "pytorch": PyTorch's
+#: default, ±1/√F_i), its loss (from its output: MAP for the RBF penalties, cross-entropy for logits), and the
+#: learning rates and batch sizes the reader can choose, with the defaults chosen on validation digits
+#: (benchmarks/browser_defaults.py, benchmarks/browser-defaults.md).
+TRAINABLE = {
+    "LeNet5Modern": {"make": models.LeNet5Modern, "init": "pytorch", "lr": 0.02, "batch": 16,
+                     "lrs": [0.005, 0.01, 0.02, 0.04, 0.1], "batches": [1, 4, 8, 16, 32, 64, 128]},
+    "LeNet-5 (1998)": {"make": models.LeNet5, "init": "paper", "lr": 0.002, "batch": 16,
+                       "lrs": [0.0005, 0.001, 0.002, 0.003, 0.01], "batches": [1, 4, 8, 16, 32, 64, 128]},
+}
+
+
+def trainable_networks() -> list[dict]:
+    """What the in-browser trainer receives for each network of :data:`TRAINABLE`: its exported layers (no weights:
+    the browser draws them), its fixed buffers (the RBF codes), its initialisation and its choices.
+
+    Example:
+        >>> [(n["name"], n["init"], n["lr"], n["batch"]) for n in trainable_networks()]
+        [('LeNet5Modern', 'pytorch', 0.02, 16), ('LeNet-5 (1998)', 'paper', 0.002, 16)]
+    """
+    found = []
+    for name, choice in TRAINABLE.items():
+        spec, tensors = export_model(choice["make"](), name)
+        buffers = {key: tensors[key].flatten().tolist() for key, where in spec["tensors"].items() if not where["parameter"]}
+        found.append({"name": name, "spec": spec, "buffers": buffers, "momentum": TRAIN_MOMENTUM,
+                      **{key: value for key, value in choice.items() if key != "make"}})
+    return found
+
+
+class TrainInBrowser(anywidget.AnyWidget):
+    """Train LeNet-5 in the reader's browser, from random weights, and watch it learn; then draw digits for it.
+
+    The browser trains ``LeNet5Modern`` (cross-entropy) or the faithful ``LeNet5`` (RBF output, MAP loss) with
+    SGD and momentum on MNIST's first :data:`~lenet_helpers.export.TRAIN_DIGITS` training digits, in a Web
+    Worker (``static/train.js``: draw.js's forward pass and its own backward pass), and counts the error on the
+    first :data:`~lenet_helpers.export.TEST_DIGITS` test digits, which it never trains on. It draws the training
+    loss, the held-out error and C1's six kernels as they change, and the digits seen per second; Start, Pause
+    and Reset, a learning rate and a batch size. A draw-a-digit pad (:class:`DrawDigit`'s) reads the reader's
+    drawings with the network being trained, and with the trained networks of ``compare``.
+
+    On the course's website the digits come with the site (``export.digits_script``); in Jupyter the kernel
+    sends them. With a kernel, ``steps``, ``digits_seen``, ``test_error`` and the weights (``trained``) come
+    back to Python at every evaluation, and :meth:`model` gives the network the browser trained as a PyTorch model.
+
+    Args:
+        compare: {name: trained model} the pad also runs (the course's trained networks), or None.
+        network: the network to train first, a key of :data:`TRAINABLE`.
+        seed: the first random initialisation; each Reset draws the next.
+        eval_every: digits between two counts of the held-out error (default: one pass over the training digits).
+
+    Example:
+        >>> trainer = TrainInBrowser(network="LeNet-5 (1998)")
+        >>> trainer.network, trainer.test_error, [n["name"] for n in trainer.networks]
+        ('LeNet-5 (1998)', -1.0, ['LeNet5Modern', 'LeNet-5 (1998)'])
+    """
+
+    _esm = _TRAIN_ESM
+    _css = _TRAIN_CSS
+    networks = traitlets.List().tag(sync=True)
+    network = traitlets.Unicode().tag(sync=True)
+    specs = traitlets.List().tag(sync=True)  # the compared networks, as DrawDigit's
+    weights = traitlets.Unicode().tag(sync=True)
+    seed = traitlets.Int(0).tag(sync=True)
+    eval_every = traitlets.Int(export.TRAIN_DIGITS).tag(sync=True)
+    steps = traitlets.Int(0).tag(sync=True)  # set by the browser at each evaluation
+    digits_seen = traitlets.Int(0).tag(sync=True)
+    test_error = traitlets.Float(-1.0).tag(sync=True)  # fraction of the held-out digits read wrong; -1 before
+    trained = traitlets.Unicode().tag(sync=True)  # base64 of the float32 weights the error was counted with
+
+    def __init__(self, compare: dict | None = None, network: str = "LeNet5Modern", seed: int = 0,
+                 eval_every: int = export.TRAIN_DIGITS):
+        check_choice(network, "network", tuple(TRAINABLE))
+        seed = check_int(seed, "seed", minimum=0)
+        eval_every = check_int(eval_every, "eval_every", minimum=1)
+        specs, weights, self._compared = _export_all(compare, "paper", "compare") if compare is not None else ([], "", {})
+        super().__init__(networks=trainable_networks(), network=network, specs=specs, weights=weights, seed=seed,
+                         eval_every=eval_every)
+        self.on_msg(self._answer)
+
+    @traitlets.validate("network")
+    def _check_network(self, proposal):
+        return check_choice(proposal["value"], "network", tuple(TRAINABLE))
+
+    def _answer(self, widget, content, buffers) -> None:
+        """The browser asks for the training digits (in Jupyter: the website ships them as a file)."""
+        if isinstance(content, dict) and content.get("request") == "digits":
+            header, packed = export.pack_digits()
+            self.send({"digits": header}, buffers=[packed])
+
+    def model(self) -> torch.nn.Module:
+        """The network the browser trained (its weights at the last evaluation), as a PyTorch model.
+
+        Raises ValueError before the browser has sent any (train it in the widget, with a kernel running).
+        """
+        if not self.trained:
+            raise ValueError("nothing trained yet: press Start in the widget (in Jupyter, with a kernel running), "
+                             "and wait for its first evaluation")
+        made = TRAINABLE[self.network]["make"]()
+        spec, _ = export_model(made, self.network)
+        return export.load_exported(made, spec, self.trained).eval()
+
+    def __repr__(self) -> str:
+        error = f", held-out error {self.test_error:.2%}" if self.test_error >= 0 else ""
+        return f"TrainInBrowser({self.network!r}, {self.digits_seen:,} digits seen{error})"

@@ -7,8 +7,9 @@
 // the scores and the prediction are also sent back to Python.
 //
 // The pure functions (boundingBox, resizeArea, mnistStyle, toInput, forward,
-// decodeWeights) are exported by name so tests can run them in Node and in the
-// page and compare them with the Python implementation.
+// forwardTrace, decodeWeights) are exported by name so tests can run them in Node
+// and in the page and compare them with the Python implementation; train.js
+// trains the same networks with this forward pass and its own backward pass.
 
 const A = 1.7159; // LeNet-5's squashing function f(a) = A tanh(S a), Sec. II-A and Appendix A
 const S = 2 / 3;
@@ -124,49 +125,77 @@ export function toInput(digit, input) {
 // The forward pass, layer by layer, from the exported description (widgets.export_model)
 // ---------------------------------------------------------------------------
 
-// The weights arrive base64-encoded (float32, little-endian) from Python.
+// The weights arrive base64-encoded (float32, little-endian) from Python; a typed array (weights trained in the
+// page, by train.js) is used as it is.
 export function decodeWeights(text) {
+  if (typeof text !== "string") return text;
   const bytes = typeof atob === "function" ? Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
     : new Uint8Array(Buffer.from(text, "base64"));
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 
-function tensor(spec, weights, key) {
+// One tensor of the model (a state_dict key of spec.tensors): a view into the concatenated weights.
+export function tensor(spec, weights, key) {
   const t = spec.tensors[key];
   return weights.subarray(t.offset, t.offset + t.size);
+}
+
+// The output size of a window of k taps sliding with a stride over n inputs padded by p on each side.
+export function outputLength(n, k, stride, padding) {
+  return Math.floor((n + 2 * padding - k) / stride) + 1;
+}
+
+// The input patches a convolution multiplies its kernels with ("im2col"): row p is output position p (row-major),
+// column (c·k + u)·k + v holds input map c at tap (u, v) of that position's window, 0 where the window lies on
+// the padding. The convolution is then one dot product of 25 numbers per kernel and output position, and the
+// backward pass (train.js) reuses the same patches for the kernels' gradients.
+function patches(x, k, stride, padding, oh, ow) {
+  const kk = k * k, width = x.c * kk;
+  const cols = new Float64Array(oh * ow * width);
+  for (let y = 0; y < oh; y++) {
+    for (let xx = 0; xx < ow; xx++) {
+      const row = (y * ow + xx) * width;
+      for (let c = 0; c < x.c; c++) {
+        for (let u = 0; u < k; u++) {
+          const iy = y * stride + u - padding;
+          if (iy < 0 || iy >= x.h) continue;
+          const from = (c * x.h + iy) * x.w, to = row + (c * k + u) * k;
+          for (let v = 0; v < k; v++) {
+            const ix = xx * stride + v - padding;
+            if (ix >= 0 && ix < x.w) cols[to + v] = x.data[from + ix];
+          }
+        }
+      }
+    }
+  }
+  return cols;
 }
 
 function conv(op, x, spec, weights) {
   const W = tensor(spec, weights, op.weight), b = tensor(spec, weights, op.bias);
   const { k, stride, padding } = op;
-  const oh = Math.floor((x.h + 2 * padding - k) / stride) + 1, ow = Math.floor((x.w + 2 * padding - k) / stride) + 1;
-  const out = new Float64Array(op.out * oh * ow);
-  for (let o = 0; o < op.out; o++) out.fill(b[o], o * oh * ow, (o + 1) * oh * ow);
+  const oh = outputLength(x.h, k, stride, padding), ow = outputLength(x.w, k, stride, padding);
+  const kk = k * k, width = x.c * kk, area = oh * ow;
+  const cols = patches(x, k, stride, padding, oh, ow);
+  const out = new Float64Array(op.out * area);
+  for (let o = 0; o < op.out; o++) out.fill(b[o], o * area, (o + 1) * area);
   // kernel n connects input map inIndex[n] to output map outIndex[n] (all pairs for a dense convolution)
   for (let n = 0; n < op.outIndex.length; n++) {
-    const o = op.outIndex[n], c = op.inIndex[n], kernel = n * k * k;
-    for (let y = 0; y < oh; y++) {
-      for (let xx = 0; xx < ow; xx++) {
-        let s = 0;
-        for (let u = 0; u < k; u++) {
-          const iy = y * stride + u - padding;
-          if (iy < 0 || iy >= x.h) continue;
-          for (let v = 0; v < k; v++) {
-            const ix = xx * stride + v - padding;
-            if (ix < 0 || ix >= x.w) continue;
-            s += W[kernel + u * k + v] * x.data[(c * x.h + iy) * x.w + ix];
-          }
-        }
-        out[(o * oh + y) * ow + xx] += s;
-      }
+    const o = op.outIndex[n] * area, first = op.inIndex[n] * kk, kernel = n * kk;
+    for (let p = 0; p < area; p++) {
+      const row = p * width + first;
+      let s = 0;
+      for (let j = 0; j < kk; j++) s += W[kernel + j] * cols[row + j];
+      out[o + p] += s;
     }
   }
-  return { c: op.out, h: oh, w: ow, data: out };
+  return { c: op.out, h: oh, w: ow, data: out, cols };
 }
 
+// Max and average pooling, and LeNet-5's trainable subsampling (coefficient × window sum + bias).
 function pool(op, x, spec, weights) {
   const { k, stride } = op;
-  const oh = Math.floor((x.h - k) / stride) + 1, ow = Math.floor((x.w - k) / stride) + 1;
+  const oh = outputLength(x.h, k, stride, 0), ow = outputLength(x.w, k, stride, 0);
   const out = new Float64Array(x.c * oh * ow);
   const coef = op.op === "subsample" ? tensor(spec, weights, op.weight) : null;
   const bias = op.op === "subsample" ? tensor(spec, weights, op.bias) : null;
@@ -175,8 +204,9 @@ function pool(op, x, spec, weights) {
       for (let xx = 0; xx < ow; xx++) {
         let s = 0, m = -Infinity;
         for (let u = 0; u < k; u++) {
+          const row = (c * x.h + y * stride + u) * x.w + xx * stride;
           for (let v = 0; v < k; v++) {
-            const value = x.data[(c * x.h + y * stride + u) * x.w + xx * stride + v];
+            const value = x.data[row + v];
             s += value;
             if (value > m) m = value;
           }
@@ -184,7 +214,7 @@ function pool(op, x, spec, weights) {
         let r;
         if (op.op === "max") r = m;
         else if (op.op === "avg") r = s / (k * k);
-        else r = coef[c] * s + bias[c]; // trainable subsampling: coefficient × window sum + bias
+        else r = coef[c] * s + bias[c];
         out[(c * oh + y) * ow + xx] = r;
       }
     }
@@ -217,6 +247,7 @@ function rbf(op, x, spec, weights) {
   return { c: op.out, h: 1, w: 1, data: out };
 }
 
+export const SQUASH = { A, S };
 const ELEMENTWISE = {
   squash: (a) => A * Math.tanh(S * a),
   relu: (a) => (a > 0 ? a : 0),
@@ -224,8 +255,13 @@ const ELEMENTWISE = {
   sigmoid: (a) => 1 / (1 + Math.exp(-a)),
 };
 
-function apply(op, x, spec, weights) {
-  if (op.op in ELEMENTWISE) return { ...x, data: x.data.map(ELEMENTWISE[op.op]) };
+// One operation of the forward pass (an entry of a layer's ops) on one image's maps {c, h, w, data}.
+export function runOp(op, x, spec, weights) {
+  if (op.op in ELEMENTWISE) {
+    const f = ELEMENTWISE[op.op], data = new Float64Array(x.data.length);
+    for (let i = 0; i < data.length; i++) data[i] = f(x.data[i]);
+    return { c: x.c, h: x.h, w: x.w, data };
+  }
   switch (op.op) {
     case "conv": return conv(op, x, spec, weights);
     case "subsample": case "max": case "avg": return pool(op, x, spec, weights);
@@ -237,19 +273,39 @@ function apply(op, x, spec, weights) {
   }
 }
 
+// The forward pass of one image (Float64Array, C×H×W of spec.input), keeping what every operation took and gave:
+// [{op, layer, x, y}], in order. A backward pass (train.js) walks it from the end.
+export function forwardTrace(spec, weights, image) {
+  let x = { c: 1, h: spec.input.size, w: spec.input.size, data: image };
+  const trace = [];
+  for (const layer of spec.layers) {
+    for (const op of layer.ops) {
+      const y = runOp(op, x, spec, weights);
+      trace.push({ op, layer: layer.name, x, y });
+      x = y;
+    }
+  }
+  return trace;
+}
+
+// The index of the largest score (the first, on a tie).
+export function argmax(values) {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
 // Run one image (Float64Array, C×H×W of spec.input) through the model; every named layer's output is kept.
 export function forward(spec, weights, image) {
-  let x = { c: 1, h: spec.input.size, w: spec.input.size, data: image };
+  const trace = forwardTrace(spec, weights, image);
   const layers = [];
   for (const layer of spec.layers) {
-    for (const op of layer.ops) x = apply(op, x, spec, weights);
-    layers.push({ name: layer.name, what: layer.what, c: x.c, h: x.h, w: x.w, data: x.data });
+    const last = trace.filter((t) => t.layer === layer.name).pop();
+    layers.push({ name: layer.name, what: layer.what, c: last.y.c, h: last.y.h, w: last.y.w, data: last.y.data });
   }
-  const output = Array.from(x.data);
+  const output = Array.from(trace[trace.length - 1].y.data);
   const scores = spec.output === "penalties" ? output.map((y) => -y) : output.slice(); // higher = more likely
-  let prediction = 0;
-  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[prediction]) prediction = i;
-  return { layers, output, scores, prediction };
+  return { layers, output, scores, prediction: argmax(scores) };
 }
 
 // Softmax of the scores: for the RBF output this is the MAP criterion's p_i without the "rubbish" class.
@@ -343,7 +399,7 @@ function text(key, values = {}) {
 const PEN_STEP = 10; // pad pixels the keyboard's pen moves per arrow key (one MNIST pixel before scaling) ...
 const PEN_FAST = 3; // ... times this with Shift
 
-function html(tag, attrs, parent, text) {
+export function html(tag, attrs, parent, text) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
   if (text !== undefined) node.textContent = text;
@@ -353,7 +409,7 @@ function html(tag, attrs, parent, text) {
 
 // Paint values on a small canvas, one canvas pixel per value, scaled up by CSS.
 // mode "ink": 0 → white, 1 → black (how MNIST digits are printed); "signed": blue < 0 < orange, |value| ≤ range.
-function paint(canvas, values, h, w, mode, range, offset = 0) {
+export function paint(canvas, values, h, w, mode, range, offset = 0) {
   canvas.width = w;
   canvas.height = h;
   const ctx = canvas.getContext("2d");
@@ -378,15 +434,16 @@ function paint(canvas, values, h, w, mode, range, offset = 0) {
 
 function decodeDigits(text) {
   if (!text) return new Uint8Array(0);
+  if (typeof text !== "string") return text; // uint8 digits from the page (train.js)
   return typeof atob === "function" ? Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
     : new Uint8Array(Buffer.from(text, "base64"));
 }
 
 function render({ model, el }) {
-  const specs = model.get("specs");
-  const weights = decodeWeights(model.get("weights"));
-  const digits = decodeDigits(model.get("digits"));
-  const labels = model.get("digit_labels");
+  let specs = model.get("specs");
+  let weights = decodeWeights(model.get("weights"));
+  let digits = decodeDigits(model.get("digits"));
+  let labels = model.get("digit_labels");
   let spec = specs.find((s) => s.name === model.get("model_name")) || specs[0];
   let source = { kind: "empty" }; // "empty", "drawn", or {kind: "test", index}
   let nextTest = 0;
@@ -406,8 +463,11 @@ function render({ model, el }) {
   const modelLabel = html("label", {}, controls);
   html("span", {}, modelLabel, `${TEXT.network} `);
   const select = html("select", { name: "model", "aria-label": TEXT.network }, modelLabel);
-  for (const s of specs) html("option", { value: s.name }, select, s.name);
-  select.value = spec.name;
+  function fillMenu() {
+    select.replaceChildren(...specs.map((s) => html("option", { value: s.name }, null, s.name)));
+    select.value = spec.name;
+  }
+  fillMenu();
   const clearButton = html("button", { type: "button", name: "clear" }, controls, TEXT.clear);
   const testButton = html("button", { type: "button", name: "test-digit" }, controls, TEXT.testDigit);
   if (!labels.length) testButton.disabled = true;
@@ -745,10 +805,33 @@ function render({ model, el }) {
       update();
     }
   });
+  // New weights or networks from Python, or from the page (train.js's trainer shows the network it trains here,
+  // as it learns): the pad reads the current digit again with them.
+  function refresh() {
+    const names = specs.map((s) => s.name).join("\n");
+    specs = model.get("specs");
+    weights = decodeWeights(model.get("weights"));
+    const same = specs.find((s) => s.name === spec.name);
+    const layout = same && JSON.stringify(same.layers) === JSON.stringify(spec.layers);
+    spec = same || specs[0];
+    if (specs.map((s) => s.name).join("\n") !== names) fillMenu();
+    if (!layout) buildLayers();
+    updateAndSync();
+  }
+  model.on("change:weights", refresh);
+  model.on("change:specs", refresh);
+  model.on("change:digit_labels", () => {
+    digits = decodeDigits(model.get("digits"));
+    labels = model.get("digit_labels");
+    nextTest = 0;
+    testButton.disabled = !labels.length;
+  });
 
   // For tests and curious readers: the widget's own functions, on its element.
   root.lenet = {
-    specs, weights, labels,
+    get specs() { return specs; },
+    get weights() { return weights; },
+    get labels() { return labels; },
     run(name, digit) {
       const s = specs.find((x) => x.name === name);
       return forward(s, weights, toInput(digit, s.input));
