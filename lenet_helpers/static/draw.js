@@ -147,22 +147,26 @@ export function outputLength(n, k, stride, padding) {
 
 // The input patches a convolution multiplies its kernels with ("im2col"): row p is output position p (row-major),
 // column (c·k + u)·k + v holds input map c at tap (u, v) of that position's window, 0 where the window lies on
-// the padding. The convolution is then one dot product of 25 numbers per kernel and output position, and the
-// backward pass (train.js) reuses the same patches for the kernels' gradients.
-function patches(x, k, stride, padding, oh, ow) {
-  const kk = k * k, width = x.c * kk;
-  const cols = new Float64Array(oh * ow * width);
+// the padding. The convolution is then one dot product of k×k numbers per kernel and output position, and the
+// backward pass (train.js) reuses the same patches for the kernels' gradients. (The loops take plain numbers and
+// typed arrays only, so that the JavaScript engine compiles them once for every layer.)
+export function patches(data, c, h, w, k, stride, padding, oh, ow, cols) {
+  const kk = k * k, width = c * kk;
   for (let y = 0; y < oh; y++) {
     for (let xx = 0; xx < ow; xx++) {
       const row = (y * ow + xx) * width;
-      for (let c = 0; c < x.c; c++) {
+      for (let m = 0; m < c; m++) {
         for (let u = 0; u < k; u++) {
           const iy = y * stride + u - padding;
-          if (iy < 0 || iy >= x.h) continue;
-          const from = (c * x.h + iy) * x.w, to = row + (c * k + u) * k;
+          const to = row + (m * k + u) * k;
+          if (iy < 0 || iy >= h) {
+            for (let v = 0; v < k; v++) cols[to + v] = 0;
+            continue;
+          }
+          const from = (m * h + iy) * w;
           for (let v = 0; v < k; v++) {
             const ix = xx * stride + v - padding;
-            if (ix >= 0 && ix < x.w) cols[to + v] = x.data[from + ix];
+            cols[to + v] = ix >= 0 && ix < w ? data[from + ix] : 0;
           }
         }
       }
@@ -171,17 +175,11 @@ function patches(x, k, stride, padding, oh, ow) {
   return cols;
 }
 
-function conv(op, x, spec, weights) {
-  const W = tensor(spec, weights, op.weight), b = tensor(spec, weights, op.bias);
-  const { k, stride, padding } = op;
-  const oh = outputLength(x.h, k, stride, padding), ow = outputLength(x.w, k, stride, padding);
-  const kk = k * k, width = x.c * kk, area = oh * ow;
-  const cols = patches(x, k, stride, padding, oh, ow);
-  const out = new Float64Array(op.out * area);
-  for (let o = 0; o < op.out; o++) out.fill(b[o], o * area, (o + 1) * area);
-  // kernel n connects input map inIndex[n] to output map outIndex[n] (all pairs for a dense convolution)
-  for (let n = 0; n < op.outIndex.length; n++) {
-    const o = op.outIndex[n] * area, first = op.inIndex[n] * kk, kernel = n * kk;
+// out[o, p] = b[o] + Σ over the kernels n of map o: W[n] · (input map inIndex[n] of patch p).
+function convolve(W, b, cols, out, outIndex, inIndex, kk, width, area, maps) {
+  for (let o = 0; o < maps; o++) out.fill(b[o], o * area, (o + 1) * area);
+  for (let n = 0; n < outIndex.length; n++) {
+    const o = outIndex[n] * area, first = inIndex[n] * kk, kernel = n * kk;
     for (let p = 0; p < area; p++) {
       const row = p * width + first;
       let s = 0;
@@ -189,14 +187,27 @@ function conv(op, x, spec, weights) {
       out[o + p] += s;
     }
   }
+  return out;
+}
+
+// (Each operation writes into `into`, the output it gave for the previous image, when there is one: a training
+// step runs hundreds of images through the same layers, and allocating typed arrays costs more than filling them.)
+function conv(op, x, spec, weights, into) {
+  const { k, stride, padding } = op;
+  const oh = outputLength(x.h, k, stride, padding), ow = outputLength(x.w, k, stride, padding);
+  const kk = k * k, width = x.c * kk, area = oh * ow;
+  const cols = patches(x.data, x.c, x.h, x.w, k, stride, padding, oh, ow,
+    into ? into.cols : new Float64Array(area * width));
+  const out = convolve(tensor(spec, weights, op.weight), tensor(spec, weights, op.bias), cols,
+    into ? into.data : new Float64Array(op.out * area), op.outIndex, op.inIndex, kk, width, area, op.out);
   return { c: op.out, h: oh, w: ow, data: out, cols };
 }
 
 // Max and average pooling, and LeNet-5's trainable subsampling (coefficient × window sum + bias).
-function pool(op, x, spec, weights) {
+function pool(op, x, spec, weights, into) {
   const { k, stride } = op;
   const oh = outputLength(x.h, k, stride, 0), ow = outputLength(x.w, k, stride, 0);
-  const out = new Float64Array(x.c * oh * ow);
+  const out = into ? into.data : new Float64Array(x.c * oh * ow);
   const coef = op.op === "subsample" ? tensor(spec, weights, op.weight) : null;
   const bias = op.op === "subsample" ? tensor(spec, weights, op.bias) : null;
   for (let c = 0; c < x.c; c++) {
@@ -222,9 +233,9 @@ function pool(op, x, spec, weights) {
   return { c: x.c, h: oh, w: ow, data: out };
 }
 
-function linear(op, x, spec, weights) {
+function linear(op, x, spec, weights, into) {
   const W = tensor(spec, weights, op.weight), b = tensor(spec, weights, op.bias);
-  const n = x.data.length, out = new Float64Array(op.out);
+  const n = x.data.length, out = into ? into.data : new Float64Array(op.out);
   for (let o = 0; o < op.out; o++) {
     let s = b[o];
     for (let j = 0; j < n; j++) s += W[o * n + j] * x.data[j];
@@ -233,9 +244,9 @@ function linear(op, x, spec, weights) {
   return { c: op.out, h: 1, w: 1, data: out };
 }
 
-function rbf(op, x, spec, weights) {
+function rbf(op, x, spec, weights, into) {
   const centres = tensor(spec, weights, op.centers);
-  const n = x.data.length, out = new Float64Array(op.out);
+  const n = x.data.length, out = into ? into.data : new Float64Array(op.out);
   for (let i = 0; i < op.out; i++) {
     let s = 0;
     for (let j = 0; j < n; j++) {
@@ -255,18 +266,19 @@ const ELEMENTWISE = {
   sigmoid: (a) => 1 / (1 + Math.exp(-a)),
 };
 
-// One operation of the forward pass (an entry of a layer's ops) on one image's maps {c, h, w, data}.
-export function runOp(op, x, spec, weights) {
+// One operation of the forward pass (an entry of a layer's ops) on one image's maps {c, h, w, data}; `into`, if
+// given, is its output for another image, whose arrays are reused.
+export function runOp(op, x, spec, weights, into) {
   if (op.op in ELEMENTWISE) {
-    const f = ELEMENTWISE[op.op], data = new Float64Array(x.data.length);
+    const f = ELEMENTWISE[op.op], data = into ? into.data : new Float64Array(x.data.length);
     for (let i = 0; i < data.length; i++) data[i] = f(x.data[i]);
     return { c: x.c, h: x.h, w: x.w, data };
   }
   switch (op.op) {
-    case "conv": return conv(op, x, spec, weights);
-    case "subsample": case "max": case "avg": return pool(op, x, spec, weights);
-    case "linear": return linear(op, x, spec, weights);
-    case "rbf": return rbf(op, x, spec, weights);
+    case "conv": return conv(op, x, spec, weights, into);
+    case "subsample": case "max": case "avg": return pool(op, x, spec, weights, into);
+    case "linear": return linear(op, x, spec, weights, into);
+    case "rbf": return rbf(op, x, spec, weights, into);
     case "flatten": return { c: x.data.length, h: 1, w: 1, data: x.data };
     case "identity": return x;
     default: throw new Error(`unknown layer operation ${op.op}`);
@@ -274,14 +286,16 @@ export function runOp(op, x, spec, weights) {
 }
 
 // The forward pass of one image (Float64Array, C×H×W of spec.input), keeping what every operation took and gave:
-// [{op, layer, x, y}], in order. A backward pass (train.js) walks it from the end.
-export function forwardTrace(spec, weights, image) {
+// [{op, layer, x, y}], in order. A backward pass (train.js) walks it from the end. Given the trace of another
+// image through the same network (`reuse`), it overwrites that trace's arrays and returns it.
+export function forwardTrace(spec, weights, image, reuse = null) {
   let x = { c: 1, h: spec.input.size, w: spec.input.size, data: image };
-  const trace = [];
+  const trace = reuse || [];
+  let i = 0;
   for (const layer of spec.layers) {
     for (const op of layer.ops) {
-      const y = runOp(op, x, spec, weights);
-      trace.push({ op, layer: layer.name, x, y });
+      const y = runOp(op, x, spec, weights, reuse ? reuse[i].y : undefined);
+      trace[i++] = { op, layer: layer.name, x, y };
       x = y;
     }
   }

@@ -126,7 +126,7 @@ const DERIVATIVE = {
 
 // A convolution, y = b + Σ W·patch: ∂W = Σ_p dy_p · patch_p, ∂b = Σ_p dy_p, ∂patch_p = W dy_p; the patches'
 // gradients are then added back onto the input maps they were cut from ("col2im").
-function backConv(op, t, dy, spec, weights, grads, needInput) {
+function backConv(op, t, dy, spec, weights, grads, needInput, scratch) {
   const { x, y } = t;
   const { k, stride, padding } = op;
   const kk = k * k, width = x.c * kk, area = y.h * y.w, cols = y.cols;
@@ -136,7 +136,7 @@ function backConv(op, t, dy, spec, weights, grads, needInput) {
     for (let p = 0; p < area; p++) s += dy[o * area + p];
     db[o] += s;
   }
-  const dcols = needInput ? new Float64Array(cols.length) : null;
+  const dcols = needInput ? zeros(scratch, "dcols", cols.length) : null;
   for (let n = 0; n < op.outIndex.length; n++) {
     const o = op.outIndex[n] * area, first = op.inIndex[n] * kk, kernel = n * kk;
     for (let p = 0; p < area; p++) {
@@ -148,7 +148,7 @@ function backConv(op, t, dy, spec, weights, grads, needInput) {
     }
   }
   if (!needInput) return null;
-  const dx = new Float64Array(x.c * x.h * x.w);
+  const dx = zeros(scratch, "dx", x.c * x.h * x.w);
   for (let yy = 0; yy < y.h; yy++) {
     for (let xx = 0; xx < y.w; xx++) {
       const row = (yy * y.w + xx) * width;
@@ -171,10 +171,10 @@ function backConv(op, t, dy, spec, weights, grads, needInput) {
 // Max pooling sends each gradient to the input that won its window (the first largest, as the forward pass
 // picks it); average pooling shares it equally; LeNet-5's subsampling, y = coefficient × window sum + bias,
 // has ∂coefficient = Σ dy · window sum, ∂bias = Σ dy, and gives each input of the window coefficient × dy.
-function backPool(op, t, dy, spec, weights, grads) {
+function backPool(op, t, dy, spec, weights, grads, scratch) {
   const { x, y } = t;
   const { k, stride } = op;
-  const dx = new Float64Array(x.data.length);
+  const dx = zeros(scratch, "dx", x.data.length);
   const sub = op.op === "subsample";
   const coef = sub ? tensor(spec, weights, op.weight) : null;
   const dcoef = sub ? tensor(spec, grads, op.weight) : null, dbias = sub ? tensor(spec, grads, op.bias) : null;
@@ -211,10 +211,10 @@ function backPool(op, t, dy, spec, weights, grads) {
 }
 
 // A fully connected layer, y = W x + b: ∂W = dy xᵀ, ∂b = dy, ∂x = Wᵀ dy.
-function backLinear(op, t, dy, spec, weights, grads, needInput) {
+function backLinear(op, t, dy, spec, weights, grads, needInput, scratch) {
   const x = t.x.data, n = x.length;
   const W = tensor(spec, weights, op.weight), dW = tensor(spec, grads, op.weight), db = tensor(spec, grads, op.bias);
-  const dx = needInput ? new Float64Array(n) : null;
+  const dx = needInput ? zeros(scratch, "dx", n) : null;
   for (let o = 0; o < op.out; o++) {
     const g = dy[o];
     if (g === 0) continue;
@@ -227,9 +227,9 @@ function backLinear(op, t, dy, spec, weights, grads, needInput) {
 }
 
 // The RBF units, y_i = Σ_j (x_j − w_ij)²: ∂x_j = Σ_i 2 (x_j − w_ij) dy_i. Their centres are fixed (no gradient).
-function backRbf(op, t, dy, spec, weights) {
+function backRbf(op, t, dy, spec, weights, scratch) {
   const x = t.x.data, n = x.length, centres = tensor(spec, weights, op.centers);
-  const dx = new Float64Array(n);
+  const dx = zeros(scratch, "dx", n);
   for (let i = 0; i < op.out; i++) {
     const g = 2 * dy[i];
     for (let j = 0; j < n; j++) dx[j] += g * (x[j] - centres[i * n + j]);
@@ -237,28 +237,40 @@ function backRbf(op, t, dy, spec, weights) {
   return dx;
 }
 
-function backOp(op, t, dy, spec, weights, grads, needInput) {
+// A zeroed array of n numbers, kept in scratch[key] to be used again for the next image.
+function zeros(scratch, key, n) {
+  let a = scratch[key];
+  if (!a || a.length !== n) a = scratch[key] = new Float64Array(n);
+  else a.fill(0);
+  return a;
+}
+
+function backOp(op, t, dy, spec, weights, grads, needInput, scratch) {
   if (op.op in DERIVATIVE) {
-    const f = DERIVATIVE[op.op], out = t.y.data, dx = new Float64Array(dy.length);
+    const f = DERIVATIVE[op.op], out = t.y.data;
+    let dx = scratch.dx;
+    if (!dx || dx.length !== dy.length) dx = scratch.dx = new Float64Array(dy.length);
     for (let i = 0; i < dx.length; i++) dx[i] = dy[i] * f(out[i]);
     return dx;
   }
   switch (op.op) {
-    case "conv": return backConv(op, t, dy, spec, weights, grads, needInput);
-    case "subsample": case "max": case "avg": return backPool(op, t, dy, spec, weights, grads);
-    case "linear": return backLinear(op, t, dy, spec, weights, grads, needInput);
-    case "rbf": return backRbf(op, t, dy, spec, weights);
+    case "conv": return backConv(op, t, dy, spec, weights, grads, needInput, scratch);
+    case "subsample": case "max": case "avg": return backPool(op, t, dy, spec, weights, grads, scratch);
+    case "linear": return backLinear(op, t, dy, spec, weights, grads, needInput, scratch);
+    case "rbf": return backRbf(op, t, dy, spec, weights, scratch);
     case "flatten": case "identity": return dy;
     default: throw new Error(`no backward pass for ${op.op}`);
   }
 }
 
 // Back-propagate dOut (the gradient of the loss with respect to the network's output) through a forward trace
-// (draw.js's forwardTrace), adding every parameter's gradient into grads. Returns the gradient of the input image.
-export function backward(spec, weights, trace, dOut, grads, needInput = false) {
+// (draw.js's forwardTrace), adding every parameter's gradient into grads. Returns the gradient of the input image
+// (when needInput). `scratch` (one object per operation) keeps the gradients' arrays from one image to the next.
+export function backward(spec, weights, trace, dOut, grads, needInput = false, scratch = []) {
   let dy = dOut;
   for (let i = trace.length - 1; i >= 0 && dy !== null; i--) {
-    dy = backOp(trace[i].op, trace[i], dy, spec, weights, grads, needInput || i > 0);
+    if (!scratch[i]) scratch[i] = {};
+    dy = backOp(trace[i].op, trace[i], dy, spec, weights, grads, needInput || i > 0, scratch[i]);
   }
   return dy;
 }
@@ -279,18 +291,19 @@ export function inputOf(spec, images, index, into) {
 
 // The mean loss of a batch and its gradient with respect to every parameter (grads is overwritten), as
 // loss.backward() computes it: {loss, wrong}. images: uint8, N×28×28; the batch is indices.
-export function batchGradients(spec, weights, images, labels, indices, grads) {
+export function batchGradients(spec, weights, images, labels, indices, grads, workspace = {}) {
   grads.fill(0);
   const scale = 1 / indices.length;
   let loss = 0, wrong = 0;
-  const x = new Float64Array(spec.input.size * spec.input.size);
+  const x = workspace.x || (workspace.x = new Float64Array(spec.input.size * spec.input.size));
+  const scratch = workspace.scratch || (workspace.scratch = []);
   for (const i of indices) {
-    const trace = forwardTrace(spec, weights, inputOf(spec, images, i, x));
+    const trace = workspace.trace = forwardTrace(spec, weights, inputOf(spec, images, i, x), workspace.trace);
     const r = lossGradient(spec.output, trace[trace.length - 1].y.data, labels[i]);
     loss += r.loss;
     if (r.prediction !== labels[i]) wrong += 1;
     for (let o = 0; o < r.grad.length; o++) r.grad[o] *= scale;
-    backward(spec, weights, trace, r.grad, grads);
+    backward(spec, weights, trace, r.grad, grads, false, scratch);
   }
   return { loss: loss * scale, wrong };
 }
@@ -310,9 +323,9 @@ export function sgdStep(spec, weights, grads, velocity, lr, momentum) {
 // How many of the digits (indices, default all) the network reads wrong.
 export function evaluate(spec, weights, images, labels, count = labels.length) {
   const x = new Float64Array(spec.input.size * spec.input.size);
-  let wrong = 0;
+  let wrong = 0, trace = null;
   for (let i = 0; i < count; i++) {
-    const trace = forwardTrace(spec, weights, inputOf(spec, images, i, x));
+    trace = forwardTrace(spec, weights, inputOf(spec, images, i, x), trace);
     const out = trace[trace.length - 1].y.data;
     let best = 0;
     for (let o = 1; o < out.length; o++) {
@@ -334,6 +347,7 @@ export class Run {
     this.spec = arch.spec;
     this.weights = initialWeights(this.spec, arch.init, seed, arch.buffers);
     this.grads = new Float64Array(this.weights.length);
+    this.workspace = {}; // arrays reused from one image to the next
     this.velocity = new Float64Array(this.weights.length);
     this.random = randomGenerator(seed ^ 0x5bd1e995);
     this.order = null;
@@ -364,7 +378,7 @@ export class Run {
     const start = now();
     const batch = this.nextBatch();
     const { trainImages, trainLabels } = this.digits;
-    const r = batchGradients(this.spec, this.weights, trainImages, trainLabels, batch, this.grads);
+    const r = batchGradients(this.spec, this.weights, trainImages, trainLabels, batch, this.grads, this.workspace);
     sgdStep(this.spec, this.weights, this.grads, this.velocity, this.lr, this.momentum);
     this.steps += 1;
     this.seen += batch.length;
