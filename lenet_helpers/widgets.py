@@ -34,7 +34,7 @@ from .conv import _output_length
 from .pool import pool2d
 
 __all__ = ["ConvExplorer", "PoolExplorer", "grid_values", "DrawDigit", "TrainInBrowser", "TRAINABLE", "TRAIN_MOMENTUM",
-           "trainable_networks"]
+           "trainable_networks", "pytorch_speed"]
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 _ESM = (_STATIC / "explorer.js").read_text(encoding="utf-8")
@@ -445,3 +445,42 @@ class TrainInBrowser(anywidget.AnyWidget):
     def __repr__(self) -> str:
         error = f", held-out error {self.test_error:.2%}" if self.test_error >= 0 else ""
         return f"TrainInBrowser({self.network!r}, {self.digits_seen:,} digits seen{error})"
+
+
+def pytorch_speed(network: str = "LeNet5Modern", batch_size: int | None = None, *, seconds: float = 3.0,
+                  lr: float | None = None) -> float:
+    """Digits per second PyTorch trains ``network`` on this machine's CPU the way the browser does: SGD with
+    momentum, batches of ``batch_size`` (default: the network's default in the browser) drawn from the browser's
+    training digits, forward, loss, backward and step, for about ``seconds`` after a few warm-up steps. The figure
+    the browser's speed is compared with (tests/test_site.py, ``make bench``).
+
+    Example:
+        >>> pytorch_speed("LeNet5Modern", 16, seconds=0.2) > 0
+        True
+    """
+    import time
+
+    choice = TRAINABLE[check_choice(network, "network", tuple(TRAINABLE))]
+    batch_size = check_int(choice["batch"] if batch_size is None else batch_size, "batch_size", minimum=1)
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not seconds > 0:
+        raise ValueError(f"seconds must be a positive number, got {seconds!r}")
+    (images, labels), _ = export.training_digits(n_test=1)
+    model = choice["make"]()
+    spec, _ = export_model(model, network)
+    x, y = model_input(images.float() / 255, spec), labels.long()
+    optimizer = torch.optim.SGD(model.parameters(), lr=choice["lr"] if lr is None else lr, momentum=TRAIN_MOMENTUM)
+    generator = torch.Generator().manual_seed(0)
+    def step():
+        batch = torch.randint(0, len(y), (batch_size,), generator=generator)
+        loss = model.loss(model(x[batch]), y[batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(5):  # warm-up
+        step()
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step()
+        steps += 1
+    return steps * batch_size / (time.perf_counter() - start)
