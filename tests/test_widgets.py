@@ -298,15 +298,15 @@ console.log(JSON.stringify(out));
 
 
 @needs_node
-@pytest.mark.parametrize("name", ["explorer.js", "draw.js"])
+@pytest.mark.parametrize("name", ["explorer.js", "draw.js", "train.js"])
 def test_every_word_of_a_widget_is_in_its_text_dictionary(name):
     """Each widget keeps the words it shows in one dict, TEXT (so that a translation replaces one dict): every
     text("key") and TEXT.key the code uses is there, and every entry is used."""
     import re
 
     source = (widgets._STATIC / name).read_text(encoding="utf-8")
-    found = subprocess.run(["node", "--input-type=module", "-e",
-                            source.replace("export default { render };", "") + "\nconsole.log(JSON.stringify(TEXT));"],
+    runnable = source.replace("export default { render };", "").replace('"./draw.js"', json.dumps(DRAW_JS.as_uri()))
+    found = subprocess.run(["node", "--input-type=module", "-e", runnable + "\nconsole.log(JSON.stringify(TEXT));"],
                            capture_output=True, text=True, check=True)
     keys = set(json.loads(found.stdout))
     used = set(re.findall(r'\btext\("(\w+)"', source)) | set(re.findall(r"\bTEXT\.(\w+)", source))
@@ -314,6 +314,7 @@ def test_every_word_of_a_widget_is_in_its_text_dictionary(name):
                                "convFormula", "poolFormula", "lostOne", "lostMany", "pooledMax", "pooledAvg",
                                "pooledAvgPadded", "inputPadded", "input", "previous", "next", "play", "pause"},
                "draw.js": {"crop", "fitted", "digit", "input", "maps", "values", "heading", "headingShape",
-                           "reads", "readsTest"}}[name]  # looked up as TEXT[key] or text(a ? "x" : "y")
+                           "reads", "readsTest"},
+               "train.js": {"seen", "passes", "steps", "speed", "error"}}[name]  # TEXT[key], or text(a ? "x" : "y")
     assert used | dynamic <= keys, f"{name}: used but not in TEXT: {(used | dynamic) - keys}"
     assert keys <= used | dynamic, f"{name}: in TEXT but never used: {keys - used - dynamic}"
