@@ -268,7 +268,7 @@ def test_the_trainer_speaks_chinese_and_trains(opened_zh, entry):
     assert root.locator(".lenet-draw select[name=model]").input_value() == "你的 LeNet5Modern"
     root.evaluate("r => r.lenet.start({until: 320})")
     wait_for_status(page.page, root, "paused", 120000)
-    assert root.locator('[role="status"]').inner_text().startswith("已在 320 个数字后暂停")
+    assert root.locator(".lenet-train-status").inner_text().startswith("已在 320 个数字后暂停")
     assert CJK.search(root.locator("svg.lenet-train-loss").get_attribute("aria-label"))
     assert page.problems() == []
 

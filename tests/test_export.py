@@ -5,7 +5,7 @@ import base64
 import pytest
 import torch
 
-from lenet_helpers import export, models
+from lenet_helpers import data, export, models
 from test_widgets import trained_like
 
 
@@ -37,11 +37,39 @@ def test_export_refuses_what_the_browser_cannot_run():
 
 
 def test_model_input_pads_and_normalises_like_the_training_data():
-    from lenet_helpers import data
-
     spec, _ = export.export_model(models.LeNet5(), "x")
     images, _ = data.mnist_tensors(train=False, normalize="none", size=28)
     padded, _ = data.mnist_tensors(train=False, normalize="paper", size=32)
     torch.testing.assert_close(export.model_input(images[:5, 0], spec), padded[:5])
     with pytest.raises(ValueError, match="digits must be 28×28 MNIST digits"):
         export.model_input(torch.zeros(2, 32, 32), spec)
+
+
+def test_the_digits_the_browser_trains_on_are_mnists_first():
+    (train_images, train_labels), (test_images, test_labels) = export.training_digits(50, 20)
+    images, labels = data.mnist_tensors(train=True, normalize="none", size=28)
+    assert torch.equal(train_images, (images[:50, 0] * 255).round().to(torch.uint8))
+    assert torch.equal(train_labels.long(), labels[:50])
+    images, labels = data.mnist_tensors(train=False, normalize="none", size=28)
+    assert torch.equal(test_images, (images[:20, 0] * 255).round().to(torch.uint8)) and torch.equal(test_labels.long(), labels[:20])
+    for bad, match in (((0, 10), "n_train must be a positive integer"), ((60_001, 10), "MNIST has 60,000 training"),
+                       ((10, 10_001), "MNIST has 60,000 training and 10,000 test digits")):
+        with pytest.raises(ValueError, match=match):
+            export.training_digits(*bad)
+
+
+def test_the_pack_records_where_its_digits_come_from_and_is_small():
+    import gzip
+    import hashlib
+    import json
+
+    header, packed = export.pack_digits()
+    payload = gzip.decompress(packed)
+    assert (header["train"], header["test"]) == (export.TRAIN_DIGITS, export.TEST_DIGITS)
+    assert len(payload) == (export.TRAIN_DIGITS + export.TEST_DIGITS) * (28 * 28 + 1)
+    assert header["payload_md5"] == hashlib.md5(payload).hexdigest() and header["source_md5"] == data.MNIST_FILES
+    assert export.pack_digits()[1] == packed  # deterministic: no time stamp
+    script = export.digits_script()
+    assert len(script.encode()) <= 3_000_000
+    pack = json.loads(script[script.index("= ") + 2:script.rstrip().rindex(";")])
+    assert base64.b64decode(pack["gzip"]) == packed and {k: v for k, v in pack.items() if k != "gzip"} == header

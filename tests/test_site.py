@@ -789,7 +789,7 @@ def test_the_trainer_pauses_resets_and_works_from_the_keyboard(opened, entry):
     page.keyboard.press("Space")
     paused = wait_for_status(page, root, "paused", 60000)
     assert run.inner_text() == "Start" and paused["error"] is not None
-    assert "Paused after" in root.locator('[role="status"]').inner_text()
+    assert "Paused after" in root.locator(".lenet-train-status").inner_text()
     page.wait_for_timeout(1500)
     assert trainer_state(root)["steps"] == paused["steps"], "the step counter went on after Pause"
     page.keyboard.press("Enter")  # Start goes on with the same network
@@ -947,6 +947,6 @@ def test_the_site_ships_the_digits_once_and_small(site):
     pack = json.loads(text[text.index("= ") + 2:text.rstrip().rindex(";")])
     assert pack["source_md5"] == data.MNIST_FILES and (pack["train"], pack["test"]) == (6000, 1000)
     for page in (html / "chapters" / "train_in_browser.html", html / "zh-cn" / "chapters" / "train_in_browser.html",
-                 html / "index.html", html / "zh-cn" / "index.html"):
+                 html / "intro.html", html / "zh-cn" / "intro.html"):
         found = re.search(r'<meta name="lenet-training-digits" content="([^"]+)"', page.read_text())
         assert found and (page.parent / found.group(1)).resolve() == copies[0].resolve(), page

@@ -318,3 +318,64 @@ def test_every_word_of_a_widget_is_in_its_text_dictionary(name):
                "train.js": {"seen", "passes", "steps", "speed", "error"}}[name]  # TEXT[key], or text(a ? "x" : "y")
     assert used | dynamic <= keys, f"{name}: used but not in TEXT: {(used | dynamic) - keys}"
     assert keys <= used | dynamic, f"{name}: in TEXT but never used: {keys - used - dynamic}"
+
+
+# ---------------------------------------------------------------------------
+# TrainInBrowser: what the page receives, what comes back, the digits the kernel sends
+# ---------------------------------------------------------------------------
+
+
+def test_the_trainer_receives_its_networks_and_the_compared_ones():
+    trainer = widgets.TrainInBrowser(compare={"LeNet5Modern": models.LeNet5Modern()}, network="LeNet-5 (1998)", seed=3)
+    assert trainer.network == "LeNet-5 (1998)" and trainer.seed == 3 and trainer.eval_every == export.TRAIN_DIGITS
+    names = [n["name"] for n in trainer.networks]
+    assert names == list(widgets.TRAINABLE)
+    faithful = trainer.networks[1]
+    assert faithful["init"] == "paper" and faithful["momentum"] == widgets.TRAIN_MOMENTUM
+    assert faithful["lr"] in faithful["lrs"] and faithful["batch"] in faithful["batches"]
+    assert set(faithful["buffers"]) == {"output.centers"} and len(faithful["buffers"]["output.centers"]) == 840
+    assert [s["name"] for s in trainer.specs] == ["LeNet5Modern"]
+    assert len(base64.b64decode(trainer.weights)) == 4 * sum(p.numel() for p in models.LeNet5Modern().parameters())
+    state = trainer.get_state()
+    json.dumps({k: v for k, v in state.items() if k not in ("_esm", "_css")})
+    assert state["_esm"].startswith("import widget from \"data:text/javascript;base64,")
+    assert ".lenet-train-controls" in state["_css"] and ".lenet-draw-pad" in state["_css"]
+    assert repr(trainer) == "TrainInBrowser('LeNet-5 (1998)', 0 digits seen)"
+    trainer.network = "LeNet5Modern"
+    with pytest.raises(Exception, match="network must be one of"):
+        trainer.network = "AlexNet"
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: widgets.TrainInBrowser(network="LeNet"), "network must be one of 'LeNet5Modern', 'LeNet-5 \\(1998\\)'"),
+    (lambda: widgets.TrainInBrowser(seed=-1), "seed must be a non-negative integer"),
+    (lambda: widgets.TrainInBrowser(eval_every=0), "eval_every must be a positive integer"),
+    (lambda: widgets.TrainInBrowser(compare=[models.LeNet5()]), "compare must be a non-empty dict"),
+    (lambda: widgets.TrainInBrowser(compare={"x": torch.nn.Sequential(torch.nn.Flatten())}), r"compare\['x'\] has no weights"),
+    (lambda: widgets.pytorch_speed("LeNet5Modern", 0), "batch_size must be a positive integer"),
+    (lambda: widgets.pytorch_speed("LeNet5Modern", seconds=0), "seconds must be a positive number"),
+])
+def test_the_trainer_says_what_is_wrong(make, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        make()
+
+
+def test_what_the_browser_sends_back_is_a_pytorch_model():
+    """The kernel answers the widget's request for digits with the pack; the weights the browser sends back load
+    into the network it trained."""
+    trainer = widgets.TrainInBrowser()
+    with pytest.raises(ValueError, match="nothing trained yet"):
+        trainer.model()
+    sent = []
+    trainer.send = lambda content, buffers=None: sent.append((content, buffers))
+    trainer._answer(trainer, {"request": "digits"}, [])
+    trainer._answer(trainer, {"something": "else"}, [])
+    (header, buffers), = sent
+    assert header["digits"] == export.pack_digits()[0] and buffers == [export.pack_digits()[1]]
+    model = trained_like(models.LeNet5Modern(), seed=8)
+    spec, tensors = export.export_model(model, "LeNet5Modern")
+    trainer.trained = base64.b64encode(torch.cat([t.flatten() for t in tensors.values()]).numpy().tobytes()).decode()
+    trainer.test_error, trainer.digits_seen = 0.25, 1600
+    mine = trainer.model()
+    assert all(torch.equal(a, b) for a, b in zip(mine.state_dict().values(), model.state_dict().values()))
+    assert not mine.training and repr(trainer) == "TrainInBrowser('LeNet5Modern', 1,600 digits seen, held-out error 25.00%)"
