@@ -1,11 +1,14 @@
-"""Interactive widgets: explorers for convolution and pooling, and a draw-a-digit pad for LeNet-5.
+"""Interactive widgets: explorers for convolution and pooling, a draw-a-digit pad for LeNet-5, and a trainer that
+trains LeNet-5 in the reader's browser.
 
-The explorers are `anywidget <https://anywidget.dev>`_ widgets: the sliders,
-the drawing and the arithmetic run in the browser (``static/explorer.js``), so
-they stay interactive on the static website where no Python kernel runs, and
-they work in JupyterLab, Jupyter Notebook, VS Code and Colab. When a kernel is
-there, the settings are synced with Python: move a slider and read the new
-value from the widget; set a value from Python and the drawing follows.
+The widgets are `anywidget <https://anywidget.dev>`_ widgets: the sliders,
+the drawing and the arithmetic run in the browser (``static/explorer.js``,
+``static/draw.js``, ``static/train.js``), so they stay interactive on the static
+website where no Python kernel runs, and they work in JupyterLab, Jupyter
+Notebook, VS Code and Colab. When a kernel is there, the settings are synced
+with Python: move a slider and read the new value from the widget; set a value
+from Python and the drawing follows. What the browser receives of a network is
+made by :mod:`lenet_helpers.export`.
 
 Example:
     >>> explorer = ConvExplorer(n=7, kernel_size=3, padding=1, stride=2)

@@ -713,7 +713,8 @@ function makeChart(parent, title, kind) {
         const v = m * 10 ** d;
         if (v > 10 ** d1 * 1.0001) continue;
         svg("line", { x1: left, x2: W - right, y1: Y(v), y2: Y(v), class: m === 1 ? "lenet-train-rule" : "lenet-train-rule-minor" }, grid);
-        svg("text", { x: left - 4, y: Y(v) + 4, "text-anchor": "end", class: "lenet-train-tick" }, grid, format(v));
+        svg("text", { x: left - 4, y: Y(v) + 4, "text-anchor": "end", class: "lenet-train-tick" }, grid,
+          number(v, Math.max(0, -d)));
       }
     }
     svg("line", { x1: left, x2: left, y1: top, y2: H - bottom, class: "lenet-train-rule" }, grid);
