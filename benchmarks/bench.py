@@ -369,7 +369,10 @@ def browser_training(digits: int = BROWSER_DIGITS) -> dict:
                 torch_speed = widgets.pytorch_speed(name, choice["batch"], seconds=5.0)
                 found[name] = {"batch": choice["batch"], "lr": choice["lr"], "digits": state["seen"],
                                "browser_digits_per_s": js, "pytorch_digits_per_s": torch_speed,
-                               "pytorch_threads": torch.get_num_threads(), "ratio": js / torch_speed}
+                               "pytorch_threads": torch.get_num_threads(), "ratio": js / torch_speed,
+                               "pytorch_one_thread_digits_per_s": widgets.pytorch_speed(name, choice["batch"],
+                                                                                        seconds=5.0, threads=1),
+                               "load_average": list(os.getloadavg())}
                 log(f"  {name}: browser {js:,.0f} digits/s, PyTorch {torch_speed:,.0f} digits/s "
                     f"(ratio {js / torch_speed:.2f})")
             context.close()

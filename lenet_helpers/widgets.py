@@ -451,11 +451,12 @@ class TrainInBrowser(anywidget.AnyWidget):
 
 
 def pytorch_speed(network: str = "LeNet5Modern", batch_size: int | None = None, *, seconds: float = 3.0,
-                  lr: float | None = None) -> float:
+                  lr: float | None = None, threads: int | None = None) -> float:
     """Digits per second PyTorch trains ``network`` on this machine's CPU the way the browser does: SGD with
     momentum, batches of ``batch_size`` (default: the network's default in the browser) drawn from the browser's
-    training digits, forward, loss, backward and step, for about ``seconds`` after a few warm-up steps. The figure
-    the browser's speed is compared with (tests/test_site.py, ``make bench``).
+    training digits, forward, loss, backward and step, for about ``seconds`` after a few warm-up steps, with
+    ``threads`` CPU threads (default: PyTorch's own setting). The figure the browser's speed is compared with
+    (tests/test_site.py, ``make bench``).
 
     Example:
         >>> pytorch_speed("LeNet5Modern", 16, seconds=0.2) > 0
@@ -467,6 +468,13 @@ def pytorch_speed(network: str = "LeNet5Modern", batch_size: int | None = None, 
     batch_size = check_int(choice["batch"] if batch_size is None else batch_size, "batch_size", minimum=1)
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not seconds > 0:
         raise ValueError(f"seconds must be a positive number, got {seconds!r}")
+    if threads is not None:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(check_int(threads, "threads", minimum=1))
+        try:
+            return pytorch_speed(network, batch_size, seconds=seconds, lr=lr)
+        finally:
+            torch.set_num_threads(previous)
     (images, labels), _ = export.training_digits(n_test=1)
     model = choice["make"]()
     spec, _ = export_model(model, network)

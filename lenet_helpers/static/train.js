@@ -420,14 +420,18 @@ export class Run {
     return evaluate(this.spec, weights, testImages, testLabels) / testLabels.length;
   }
 
-  // C1's kernels (its first convolution's weights), to draw them.
   firstKernels() {
-    const op = this.spec.layers[0].ops.find((o) => o.op === "conv");
-    return Float32Array.from(tensor(this.spec, this.weights, op.weight));
+    return firstKernels(this.spec, this.weights);
   }
 }
 
 const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
+
+// C1's kernels (the first convolution's weights), to draw them.
+export function firstKernels(spec, weights) {
+  const op = spec.layers[0].ops.find((o) => o.op === "conv");
+  return Float32Array.from(tensor(spec, weights, op.weight));
+}
 
 // ---------------------------------------------------------------------------
 // The worker: this same file, started as a module worker by the widget. It trains in slices of about 100 ms,
@@ -496,7 +500,7 @@ export function workerMain(scope) {
       nextEval = evalEvery;
       lastEvaluated = -1;
       lossSum = lossCount = 0;
-      post("reset", { weights: run.exported(), kernels: run.firstKernels() });
+      post("reset");
       if (digits) evaluateNow();
     } else if (m.type === "digits") {
       digits = m.digits;
@@ -905,6 +909,10 @@ function render({ model, el }) {
     speedMark = null;
     setRunning(false);
     if (digits) status = "ready";
+    // the fresh network at once (the worker draws the very same one from the same seed)
+    const fresh = Float32Array.from(initialWeights(network.spec, network.init, seed, network.buffers));
+    showWeights(fresh);
+    showKernels(firstKernels(network.spec, fresh));
     if (!worker) return;
     worker.postMessage({ type: "reset", arch: network, evalEvery, settings: { seed, lr: Number(lrMenu.value),
       batch: Number(batchMenu.value), momentum: network.momentum } });
@@ -932,8 +940,6 @@ function render({ model, el }) {
       put({ steps: m.steps, digits_seen: m.seen, test_error: m.error,
         trained: bytesToBase64(new Uint8Array(m.weights.buffer, m.weights.byteOffset, m.weights.byteLength)) });
     } else if (m.type === "reset") {
-      showKernels(m.kernels);
-      showWeights(m.weights);
       announce.textContent = digits ? TEXT.resetDone : TEXT.loading;
     } else if (m.type === "started") {
       announce.textContent = TEXT.started;
@@ -944,6 +950,7 @@ function render({ model, el }) {
     showFigures();
   }
 
+  reset(); // the first network, shown at once; the worker gets it when it has started
   const started = startWorker().then((w) => {
     if (!w) throw new Error("no worker");
     worker = w;
