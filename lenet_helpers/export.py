@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
 import json
@@ -263,13 +264,15 @@ def training_digits(n_train: int = TRAIN_DIGITS, n_test: int = TEST_DIGITS, root
                  for prefix, n in (("train", n_train), ("t10k", n_test)))
 
 
+@functools.lru_cache(maxsize=4)  # packing compresses 5.5 MB: once per process is enough
 def pack_digits(n_train: int = TRAIN_DIGITS, n_test: int = TEST_DIGITS, root="data") -> tuple[dict, bytes]:
     """:func:`training_digits` packed for the browser: a header (JSON-able) and the gzip-compressed bytes of the
     training images, training labels, test images and test labels, one byte per pixel or label, in that order.
 
     The header records how many digits of each set, which ones, and the MD5 of the MNIST files they come from
     (``data.MNIST_FILES``, checked when the files are read) and of the uncompressed payload. The compression is
-    deterministic (no time stamp), so the same digits always give the same bytes.
+    deterministic (no time stamp), so the same digits always give the same bytes. The result is kept (treat
+    the header as read-only).
 
     Example:
         >>> header, packed = pack_digits(100, 10)

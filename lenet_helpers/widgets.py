@@ -349,10 +349,10 @@ TRAIN_MOMENTUM = 0.9  #: SGD's momentum in the browser (torch.optim.SGD's ``mome
 #: learning rates and batch sizes the reader can choose, with the defaults chosen on validation digits
 #: (benchmarks/browser_defaults.py, benchmarks/browser-defaults.md).
 TRAINABLE = {
-    "LeNet5Modern": {"make": models.LeNet5Modern, "init": "pytorch", "lr": 0.02, "batch": 16,
-                     "lrs": [0.005, 0.01, 0.02, 0.04, 0.1], "batches": [1, 4, 8, 16, 32, 64, 128]},
-    "LeNet-5 (1998)": {"make": models.LeNet5, "init": "paper", "lr": 0.002, "batch": 16,
-                       "lrs": [0.0005, 0.001, 0.002, 0.003, 0.01], "batches": [1, 4, 8, 16, 32, 64, 128]},
+    "LeNet5Modern": {"make": models.LeNet5Modern, "init": "pytorch", "lr": 0.01, "batch": 16,
+                     "lrs": [0.002, 0.005, 0.01, 0.02, 0.05, 0.1], "batches": [1, 4, 8, 16, 32, 64, 128]},
+    "LeNet-5 (1998)": {"make": models.LeNet5, "init": "paper", "lr": 0.0005, "batch": 8,
+                       "lrs": [0.0002, 0.0005, 0.001, 0.002, 0.005], "batches": [1, 4, 8, 16, 32, 64, 128]},
 }
 
 
@@ -362,7 +362,7 @@ def trainable_networks() -> list[dict]:
 
     Example:
         >>> [(n["name"], n["init"], n["lr"], n["batch"]) for n in trainable_networks()]
-        [('LeNet5Modern', 'pytorch', 0.02, 16), ('LeNet-5 (1998)', 'paper', 0.002, 16)]
+        [('LeNet5Modern', 'pytorch', 0.01, 16), ('LeNet-5 (1998)', 'paper', 0.0005, 8)]
     """
     found = []
     for name, choice in TRAINABLE.items():
