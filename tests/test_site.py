@@ -741,9 +741,9 @@ def test_the_trainer_is_in_the_book():
 
 
 def trainer_ready(page, root) -> dict:
-    """Wait until the trainer has its digits and a first count of its held-out error; its state."""
-    page.wait_for_function("r => r.lenet && r.dataset.status === 'ready' && r.lenet.state().error !== null",
-                           arg=root.element_handle(), timeout=60000)
+    """Wait until the trainer has its digits and a count of its held-out error (ready, or paused); its state."""
+    page.wait_for_function("r => r.lenet && ['ready', 'paused'].includes(r.dataset.status) "
+                           "&& r.lenet.state().error !== null", arg=root.element_handle(), timeout=60000)
     return root.evaluate("r => r.lenet.state()")
 
 
@@ -857,9 +857,10 @@ def test_the_browser_trains_lenet5(opened, entry, network):
     root.scroll_into_view_if_needed()
     trainer_ready(page, root)
     root.locator('select[name="network"]').select_option(network)
+    root.evaluate("r => r.lenet.reset({seed: 0})")  # the same run whichever tests ran before
     page.wait_for_function("([r, n]) => r.lenet.state().network === n && r.lenet.state().seen === 0 "
                            "&& r.lenet.state().error !== null && r.dataset.status === 'ready'",
-                           arg=[root.element_handle(), network], timeout=60000)
+                           arg=[root.element_handle(), network], timeout=120000)
     settings = trainer_state(root)
     defaults = widgets.TRAINABLE[network]
     assert (settings["lr"], settings["batch"]) == (defaults["lr"], defaults["batch"])

@@ -443,12 +443,12 @@ const REPORT_MS = 250; // report progress at most this often
 
 export function workerMain(scope) {
   let run = null, digits = null, running = false, until = Infinity, evalEvery = 0, nextEval = 0;
-  let lossSum = 0, lossCount = 0, lastReport = 0, lastEvaluated = -1;
+  let lossSum = 0, lossCount = 0, lastReport = 0, lastEvaluated = -1, generation = 0;
   const channel = new MessageChannel(); // a zero-delay "continue" that lets messages in between slices
   channel.port1.onmessage = () => slice();
 
   function post(type, extra = {}) {
-    scope.postMessage({ type, steps: run.steps, seen: run.seen, seconds: run.seconds, running, ...extra });
+    scope.postMessage({ type, generation, steps: run.steps, seen: run.seen, seconds: run.seconds, running, ...extra });
   }
   function report(force) {
     const t = now();
@@ -495,6 +495,7 @@ export function workerMain(scope) {
   scope.onmessage = ({ data: m }) => {
     if (m.type === "reset") {
       running = false;
+      generation = m.generation; // every message says which reset it belongs to
       run = new Run(m.arch, digits, m.settings);
       evalEvery = m.evalEvery;
       nextEval = evalEvery;
@@ -796,7 +797,7 @@ function render({ model, el }) {
   let seed = model.get("seed");
   let digits = null, worker = null, status = "loading", running = false;
   let latest = { steps: 0, seen: 0, seconds: 0, error: null, weights: null };
-  let speed = null, speedMark = null;
+  let speed = null, speedMark = null, generation = 0;
 
   function put(values) { // to Python, when a kernel is there
     try {
@@ -914,11 +915,13 @@ function render({ model, el }) {
     showWeights(fresh);
     showKernels(firstKernels(network.spec, fresh));
     if (!worker) return;
-    worker.postMessage({ type: "reset", arch: network, evalEvery, settings: { seed, lr: Number(lrMenu.value),
+    generation += 1;
+    worker.postMessage({ type: "reset", generation, arch: network, evalEvery, settings: { seed, lr: Number(lrMenu.value),
       batch: Number(batchMenu.value), momentum: network.momentum } });
   }
 
   function onMessage({ data: m }) {
+    if (m.generation !== generation) return; // from a network since reset
     latest.steps = m.steps;
     latest.seen = m.seen;
     latest.seconds = m.seconds;
@@ -1024,7 +1027,11 @@ function render({ model, el }) {
     spec: () => network.spec,
     testDigits: () => digits && { images: Array.from(digits.testImages), labels: Array.from(digits.testLabels) },
     start, pause,
-    reset: () => { seed += 1; reset(); },
+    reset: (options = {}) => { // a fresh network: the next seed, or the one given
+      seed = options.seed ?? seed + 1;
+      reset();
+      showFigures();
+    },
     pad: () => pad,
   };
   showFigures();
