@@ -373,8 +373,9 @@ def browser_training(digits: int = BROWSER_DIGITS) -> dict:
                                "pytorch_one_thread_digits_per_s": widgets.pytorch_speed(name, choice["batch"],
                                                                                         seconds=5.0, threads=1),
                                "load_average": list(os.getloadavg())}
-                log(f"  {name}: browser {js:,.0f} digits/s, PyTorch {torch_speed:,.0f} digits/s "
-                    f"(ratio {js / torch_speed:.2f})")
+                log(f"  {name}: browser {js:,.0f} digits/s, PyTorch {torch_speed:,.0f} digits/s (ratio "
+                    f"{js / torch_speed:.2f}), PyTorch on one thread {found[name]['pytorch_one_thread_digits_per_s']:,.0f}"
+                    f"; load average {found[name]['load_average'][0]:.1f}")
             context.close()
     cpu = machine(torch.device("cpu"))
     return {"machine": f"{cpu['cpu']}, {cpu['cpu_threads']} threads", "chromium": version, "date": cpu["date"],
