@@ -15,12 +15,15 @@
    weight decay chosen on the validation split (adamw-selection.jsonl), on the same 55,000 images;
    validation and test error after every pass.
 4. How long a clean build of the whole book takes, and a re-run with nothing changed.
+5. The in-browser trainer (lenet_helpers.widgets.TrainInBrowser): its training speed in headless Chromium,
+   digits per second, beside PyTorch's on the same CPU for the same network and batch size, and their ratio.
 
 Accuracy figures are the median of three seeds. Everything is written to lenet_helpers/results/bench-<device>.json
 (shipped with the package, so the chapters read it on the website, on Colab and locally).
 
     python benchmarks/bench.py [--device cpu|cuda] [--seeds 0 1 2] [--skip-book] [--skip-faithful]
     python benchmarks/bench.py --only sdlm      # one section; the file keeps the others' figures
+    python benchmarks/bench.py --only browser   # the in-browser trainer against PyTorch
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ TARGET_ACCURACY = 0.99
 KEYS = ["device", "modern_time_to_99_s", "reference_time_to_99_s", "speedup", "modern_img_per_s",
         "reference_img_per_s", "faithful_sdlm_test_error_pct", "faithful_sdlm_train_error_pct",
         "faithful_sdlm_ms_per_pattern", "faithful_modern_test_error_pct",
-        "book_clean_build_s", "book_rebuild_s", "book_editions_s", "book_execution_s", "fresh_clone_book_s", "make_test_s"]
+        "book_clean_build_s", "book_rebuild_s", "book_editions_s", "book_execution_s", "fresh_clone_book_s", "make_test_s",
+        "browser_vs_pytorch"]
 PAPER_ERROR_PCT = 0.95
 
 
@@ -451,6 +455,81 @@ def fresh_clone_book() -> float:
 
 
 # ---------------------------------------------------------------------------
+# 5. The in-browser trainer against PyTorch
+# ---------------------------------------------------------------------------
+
+BROWSER_DIGITS = 9600  # digits each network trains on in Chromium for the speed figure (a few seconds)
+
+
+def trainer_page(folder: Path) -> Path:
+    """A page that renders the in-browser trainer as the website does (the widget's code, the shipped digits, no
+    kernel), without building the book: the widget's state and code, handed to it the way anywidget does."""
+    from lenet_helpers import export, widgets
+
+    trainer = widgets.TrainInBrowser()
+    state = {key: value for key, value in trainer.get_state().items() if not key.startswith("_")}
+    (folder / export.DIGITS_SCRIPT).write_text(export.digits_script(), encoding="utf-8")
+    page = folder / "index.html"
+    page.write_text(f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>trainer</title>
+<meta name="lenet-training-digits" content="{export.DIGITS_SCRIPT}"><style>{trainer._css}</style></head>
+<body><main><div id="widget"></div></main><script type="module">
+const state = {json.dumps(state)};
+const url = URL.createObjectURL(new Blob([{json.dumps(trainer._esm)}], {{type: "text/javascript"}}));
+const widget = (await import(url)).default;
+const model = {{get: (key) => state[key], set() {{}}, save_changes() {{}}, send() {{ throw new Error("no kernel"); }},
+               on() {{}}}};
+widget.render({{model, el: document.getElementById("widget")}});
+</script></body></html>""", encoding="utf-8")
+    return page
+
+
+def browser_training(digits: int = BROWSER_DIGITS) -> dict:
+    """Each network trained by the page in headless Chromium (the system's, as the tests use it) for ``digits``
+    digits with its default settings, its speed (digits per second of training) beside PyTorch's on this CPU
+    (widgets.pytorch_speed: same network, batch size, optimiser and digits), and their ratio."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import browser  # noqa: E402  (tests/browser.py: the system's Chromium, a local server)
+
+    from lenet_helpers import widgets
+
+    found = {}
+    with tempfile.TemporaryDirectory() as tmp, browser.browser() as chromium:
+        page_file = trainer_page(Path(tmp))
+        with browser.serve(page_file.parent) as base:
+            context = chromium.new_context()
+            page = context.new_page()
+            page.goto(base + page_file.name)
+            version = chromium.version
+            for name, choice in widgets.TRAINABLE.items():
+                page.wait_for_function("() => { const r = document.querySelector('.lenet-train'); return r && r.lenet "
+                                       "&& r.dataset.status !== 'loading' && r.lenet.state().error !== null; }",
+                                       timeout=120_000)
+                page.select_option("select[name=network]", name)
+                page.wait_for_function("n => { const s = document.querySelector('.lenet-train').lenet.state(); "
+                                       "return s.network === n && s.seen === 0 && s.error !== null; }", arg=name,
+                                       timeout=120_000)
+                page.evaluate("n => document.querySelector('.lenet-train').lenet.start({until: n})", digits)
+                page.wait_for_function("() => document.querySelector('.lenet-train').dataset.status === 'paused'",
+                                       timeout=1_200_000)
+                state = page.evaluate("() => document.querySelector('.lenet-train').lenet.state()")
+                js = state["seen"] / state["seconds"]
+                torch_speed = widgets.pytorch_speed(name, choice["batch"], seconds=5.0)
+                found[name] = {"batch": choice["batch"], "lr": choice["lr"], "digits": state["seen"],
+                               "browser_digits_per_s": js, "pytorch_digits_per_s": torch_speed,
+                               "pytorch_threads": torch.get_num_threads(), "ratio": js / torch_speed,
+                               "pytorch_one_thread_digits_per_s": widgets.pytorch_speed(name, choice["batch"],
+                                                                                        seconds=5.0, threads=1),
+                               "load_average": list(os.getloadavg())}
+                log(f"  {name}: browser {js:,.0f} digits/s, PyTorch {torch_speed:,.0f} digits/s (ratio "
+                    f"{js / torch_speed:.2f}), PyTorch on one thread {found[name]['pytorch_one_thread_digits_per_s']:,.0f}"
+                    f"; load average {found[name]['load_average'][0]:.1f}")
+            context.close()
+    cpu = machine(torch.device("cpu"))
+    return {"machine": f"{cpu['cpu']}, {cpu['cpu_threads']} threads", "chromium": version, "date": cpu["date"],
+            "networks": found}
+
+
+# ---------------------------------------------------------------------------
 
 
 def median(values):
@@ -468,7 +547,8 @@ def main() -> None:
     parser.add_argument("--skip-faithful", action="store_true")
     parser.add_argument("--skip-sdlm", action="store_true", help="train the faithful model with the modern optimiser only")
     parser.add_argument("--skip-adam", action="store_true", help="train the faithful model with SDLM only")
-    parser.add_argument("--only", choices=["loops", "sdlm", "adam", "book", "since1998"], default=None,
+    parser.add_argument("--skip-browser", action="store_true", help="skip the in-browser trainer against PyTorch")
+    parser.add_argument("--only", choices=["loops", "sdlm", "adam", "book", "browser", "since1998"], default=None,
                         help="run one section; the others keep the figures already in the results file "
                              "(since1998: chapter 6's experiments, into results/since1998-<device>.json)")
     parser.add_argument("--output", default=None, help="default: lenet_helpers/results/bench-<device>.json")
@@ -487,6 +567,7 @@ def main() -> None:
         args.skip_loops, args.skip_book = args.only != "loops", args.only != "book"
         args.skip_sdlm, args.skip_adam = args.only != "sdlm", args.only != "adam"
         args.skip_faithful = args.only not in ("sdlm", "adam")
+        args.skip_browser = args.only != "browser"
     dev = torch.device(args.device) if args.device else train.device()
     if args.only == "since1998":  # its own results file, written run by run (benchmarks/since1998.py)
         threads = torch.get_num_threads()
@@ -581,6 +662,12 @@ def main() -> None:
     else:
         results["faithful_modern_test_error_pct"] = None
 
+    # 5: the in-browser trainer (before the book: it is quick)
+    if not args.skip_browser:
+        results["browser_training"] = browser_training()
+        ratios = [r["ratio"] for r in results["browser_training"]["networks"].values()]
+        results["browser_vs_pytorch"] = min(ratios)
+
     # 4: the book
     if not args.skip_book:
         results.update(book_build_times())
@@ -599,11 +686,12 @@ def main() -> None:
     if out.exists():  # a section skipped this time keeps the figures of the last run that measured it
         previous = json.loads(out.read_text())
         skipped = {"faithful": args.skip_faithful or args.skip_adam, "sdlm": args.skip_faithful or args.skip_sdlm, "book": args.skip_book,
-                   "loops": args.skip_loops}
+                   "loops": args.skip_loops, "browser": args.skip_browser}
         keys = {"loops": ["course_loop", "reference_loop", "modern_time_to_99_s", "reference_time_to_99_s", "speedup",
                           "modern_img_per_s", "reference_img_per_s", "loop_ablation"], "faithful": ["faithful_modern", "faithful_modern_test_error_pct"],
                 "sdlm": ["faithful_sdlm", "faithful_sdlm_test_error_pct", "faithful_sdlm_train_error_pct",
                          "faithful_sdlm_ms_per_pattern", "faithful_sdlm_ms_per_pattern_clock"],
+                "browser": ["browser_training", "browser_vs_pytorch"],
                 "book": ["book_clean_build_s", "book_rebuild_s", "book_editions_s", "book_execution_s", "fresh_clone_book_s",
                          "make_test_s", "make_test_slowest"]}
         for section, names in keys.items():
@@ -639,6 +727,7 @@ def report(r: dict) -> None:
         ("notebook execution, whole book", fmt((r["book_execution_s"] or {}).get("total"), " s"), "≤ 180 s"),
         ("make book in a fresh clone", fmt(r["fresh_clone_book_s"], " s"), "≤ 210 s"),
         ("make test, warm venv", fmt(r["make_test_s"], " s"), "≤ 240 s"),
+        ("in-browser trainer / PyTorch, digits/s", fmt(r["browser_vs_pytorch"], "×"), "≥ 0.1× (the slower network)"),
     ]
     width = max(len(a) for a, _, _ in rows)
     log(f"\n{'measure':<{width}}  {'result':>16}  target ({r['device_name']})")

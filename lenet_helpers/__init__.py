@@ -17,7 +17,8 @@ One module per idea, in the order the course teaches them:
 * :mod:`~lenet_helpers.fast_sdlm` the same, one pattern at a time as the paper ran it, fast enough for its 20 passes
 * :mod:`~lenet_helpers.results`   the figures `make bench` measured, shipped with the package
 * :mod:`~lenet_helpers.plots`     the pictures the chapters draw
-* :mod:`~lenet_helpers.widgets`   explorers and a draw-a-digit pad that run in the browser, even on the static site
+* :mod:`~lenet_helpers.widgets`   explorers, a draw-a-digit pad and a trainer that run in the browser, even on the static site
+* :mod:`~lenet_helpers.export`    what the browser reads: a model as simple operations and float32 weights
 * :mod:`~lenet_helpers.checks`    self-checks for the exercises
 * :mod:`~lenet_helpers.language`  what the package writes for people, in English or Chinese: ``set_language("zh_CN")``
 
@@ -35,6 +36,7 @@ from . import (
     data,
     evaluation,
     experiments,
+    export,
     fast_sdlm,
     layers,
     models,
@@ -53,5 +55,5 @@ from .language import get_language, set_language
 __version__ = "0.2.0"
 
 __all__ = ["conv", "pool", "counting", "tracing", "layers", "models", "modules", "data", "train", "evaluation",
-           "experiments", "sdlm", "fast_sdlm", "results", "plots", "widgets", "checks", "language", "set_language",
+           "experiments", "sdlm", "fast_sdlm", "results", "plots", "export", "widgets", "checks", "language", "set_language",
            "get_language", "__version__"]

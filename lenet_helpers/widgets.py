@@ -1,11 +1,14 @@
-"""Interactive widgets: explorers for convolution and pooling, and a draw-a-digit pad for LeNet-5.
+"""Interactive widgets: explorers for convolution and pooling, a draw-a-digit pad for LeNet-5, and a trainer that
+trains LeNet-5 in the reader's browser.
 
-The explorers are `anywidget <https://anywidget.dev>`_ widgets: the sliders,
-the drawing and the arithmetic run in the browser (``static/explorer.js``), so
-they stay interactive on the static website where no Python kernel runs, and
-they work in JupyterLab, Jupyter Notebook, VS Code and Colab. When a kernel is
-there, the settings are synced with Python: move a slider and read the new
-value from the widget; set a value from Python and the drawing follows.
+The widgets are `anywidget <https://anywidget.dev>`_ widgets: the sliders,
+the drawing and the arithmetic run in the browser (``static/explorer.js``,
+``static/draw.js``, ``static/train.js``), so they stay interactive on the static
+website where no Python kernel runs, and they work in JupyterLab, Jupyter
+Notebook, VS Code and Colab. When a kernel is there, the settings are synced
+with Python: move a slider and read the new value from the widget; set a value
+from Python and the drawing follows. What the browser receives of a network is
+made by :mod:`lenet_helpers.export`.
 
 Example:
     >>> explorer = ConvExplorer(n=7, kernel_size=3, padding=1, stride=2)
@@ -19,21 +22,22 @@ Example:
 from __future__ import annotations
 
 import base64
+import json
 import pathlib
 
 import anywidget
 import torch
-import torch.nn as nn
 import traitlets
 
-from . import data as _data
-from . import layers as _layers
+from . import export, models
+from .export import export_model, model_input
 from .modules import device_of, evaluating
-from ._validate import check_choice, check_int, check_module, check_tensor
+from ._validate import check_choice, check_int, check_tensor
 from .conv import _output_length
 from .pool import pool2d
 
-__all__ = ["ConvExplorer", "PoolExplorer", "grid_values", "DrawDigit", "export_model", "load_exported", "model_input"]
+__all__ = ["ConvExplorer", "PoolExplorer", "grid_values", "DrawDigit", "TrainInBrowser", "TRAINABLE", "TRAIN_MOMENTUM",
+           "trainable_networks", "pytorch_speed"]
 
 _STATIC = pathlib.Path(__file__).parent / "static"
 _ESM = (_STATIC / "explorer.js").read_text(encoding="utf-8")
@@ -195,202 +199,30 @@ class PoolExplorer(_Explorer):
 
 _DRAW_ESM = (_STATIC / "draw.js").read_text(encoding="utf-8")
 _DRAW_CSS = _FRAME_CSS + (_STATIC / "draw.css").read_text(encoding="utf-8")
-_POOLS = {nn.MaxPool2d: "max", nn.AvgPool2d: "avg"}
-_ELEMENTWISE = {_layers.Squash: "squash", nn.ReLU: "relu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}
-_IDENTITY = (nn.Dropout, nn.Identity)
 
 
-def _int_of(value, what: str, name: str) -> int:
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(set(pair)) != 1:
-        raise ValueError(f"{name}: the browser's forward pass supports square {what} only, got {value}")
-    return int(pair[0])
-
-
-def _ops(module: nn.Module, name: str, tensors: dict) -> list:
-    """The operations of one layer, in order, each naming the tensors it uses (state_dict keys)."""
-
-    def ref(key: str, tensor: torch.Tensor) -> str:
-        tensors[key] = tensor.detach().to("cpu", torch.float32).contiguous()
-        return key
-
-    if isinstance(module, nn.Sequential):
-        return [op for child_name, child in module.named_children() for op in _ops(child, f"{name}.{child_name}", tensors)]
-    if isinstance(module, _IDENTITY):
-        return [{"op": "identity"}]
-    for kind, op in _ELEMENTWISE.items():
-        if type(module) is kind:
-            return [{"op": op}]
-    if isinstance(module, nn.Conv2d):
-        if module.groups != 1 or module.bias is None or _int_of(module.dilation, "dilation", name) != 1 \
-                or module.padding_mode != "zeros":
-            raise ValueError(f"{name}: the browser's forward pass supports plain convolutions with a bias "
-                             "(groups=1, dilation=1, zero padding)")
-        cout, cin = module.out_channels, module.in_channels
-        return [{"op": "conv", "weight": ref(f"{name}.weight", module.weight), "bias": ref(f"{name}.bias", module.bias),
-                 "out": cout, "k": _int_of(module.kernel_size, "kernels", name),
-                 "stride": _int_of(module.stride, "strides", name), "padding": _int_of(module.padding, "padding", name),
-                 "outIndex": [o for o in range(cout) for _ in range(cin)], "inIndex": list(range(cin)) * cout}]
-    if isinstance(module, _layers.PartialConv2d):  # only Table I's kernels: kernel n joins in_index[n] -> out_index[n]
-        return [{"op": "conv", "weight": ref(f"{name}.weight", module.weight), "bias": ref(f"{name}.bias", module.bias),
-                 "out": module.out_channels, "k": module.kernel_size, "stride": 1, "padding": 0,
-                 "outIndex": module.out_index.tolist(), "inIndex": module.in_index.tolist()}]
-    if isinstance(module, _layers.Subsampling):
-        return [{"op": "subsample", "weight": ref(f"{name}.weight", module.weight),
-                 "bias": ref(f"{name}.bias", module.bias), "k": module.kernel_size, "stride": module.kernel_size}]
-    if type(module) in _POOLS:
-        k = _int_of(module.kernel_size, "windows", name)
-        stride = _int_of(module.stride if module.stride is not None else k, "strides", name)
-        if _int_of(module.padding, "padding", name) != 0 or module.ceil_mode \
-                or (isinstance(module, nn.MaxPool2d) and _int_of(module.dilation, "dilation", name) != 1):
-            raise ValueError(f"{name}: the browser's forward pass supports pooling without padding, dilation or ceil_mode")
-        return [{"op": _POOLS[type(module)], "k": k, "stride": stride}]
-    if isinstance(module, nn.Flatten):
-        return [{"op": "flatten"}]
-    if isinstance(module, nn.Linear):
-        if module.bias is None:
-            raise ValueError(f"{name}: the browser's forward pass needs a bias in every nn.Linear")
-        return [{"op": "linear", "weight": ref(f"{name}.weight", module.weight), "bias": ref(f"{name}.bias", module.bias),
-                 "out": module.out_features}]
-    if isinstance(module, _layers.EuclideanRBF):
-        return [{"op": "rbf", "centers": ref(f"{name}.centers", module.centers), "out": module.centers.shape[0]}]
-    raise TypeError(f"{name}: the browser's forward pass does not support {type(module).__name__} layers; it knows "
-                    "Conv2d, PartialConv2d, Subsampling, MaxPool2d, AvgPool2d, Linear, Flatten, EuclideanRBF, "
-                    "Squash, ReLU, Tanh, Sigmoid and Dropout")
-
-
-# The words of the layers' headings in the DrawDigit widget (the rest of its words are in static/draw.js's TEXT).
-_DESCRIBE_TEXT = {
-    "conv": "conv {kh}×{kw}, {cin}→{cout}",
-    "partial": "conv {k}×{k} through Table I, {cin}→{cout}",
-    "subsampling": "subsampling {k}×{k} (coefficient × sum + bias)",
-    "pooling": "{mode} pooling {k}",
-    "linear": "fully connected {cin}→{cout}",
-    "rbf": "Euclidean RBF with the fixed 7×12 codes",
-    "squash": "squash", "relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid",
-    "separator": ", ",
-}
-
-
-def _describe(module: nn.Module) -> str:
-    """A few words for a layer's heading in the widget, e.g. "conv 5×5, 1→6, squash"."""
-    text, words = _DESCRIBE_TEXT, []
-    for m in (module.children() if isinstance(module, nn.Sequential) else [module]):
-        if isinstance(m, nn.Conv2d):
-            words.append(text["conv"].format(kh=m.kernel_size[0], kw=m.kernel_size[1], cin=m.in_channels,
-                                             cout=m.out_channels))
-        elif isinstance(m, _layers.PartialConv2d):
-            words.append(text["partial"].format(k=m.kernel_size, cin=m.in_channels, cout=m.out_channels))
-        elif isinstance(m, _layers.Subsampling):
-            words.append(text["subsampling"].format(k=m.kernel_size))
-        elif type(m) in _POOLS:
-            words.append(text["pooling"].format(mode=_POOLS[type(m)], k=m.kernel_size))
-        elif isinstance(m, nn.Linear):
-            words.append(text["linear"].format(cin=m.in_features, cout=m.out_features))
-        elif isinstance(m, _layers.EuclideanRBF):
-            words.append(text["rbf"])
-        elif type(m) in _ELEMENTWISE:
-            words.append(text[_ELEMENTWISE[type(m)]])
-    return text["separator"].join(words)
-
-
-def export_model(model: nn.Module, name: str, *, normalize: str = "paper", input_size: int = 32):
-    """Describe a model for the browser: its layers as simple operations, and its tensors.
-
-    Each top-level child of ``model`` (C1, S2, …, output for the course's models) becomes one
-    named layer whose output the widget shows. The tensors are float32, in the order of
-    ``tensors``; ``spec["tensors"][key]`` gives each one's offset and size in the concatenation.
-
-    Returns:
-        (spec, tensors): ``spec`` is a JSON-able dict (name, input size and normalisation, layers,
-        output kind, tensor offsets); ``tensors`` maps state_dict keys to CPU float32 tensors.
-
-    Example:
-        >>> from lenet_helpers import models
-        >>> spec, tensors = export_model(models.LeNet5(), "LeNet-5")
-        >>> [layer["name"] for layer in spec["layers"]]
-        ['C1', 'S2', 'C3', 'S4', 'C5', 'F6', 'output']
-        >>> spec["output"], sum(t.numel() for t in tensors.values())   # 60,000 parameters + 840 RBF centres
-        ('penalties', 60840)
-    """
-    model = check_module(model, "model")
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"name must be a non-empty string naming the model in the widget, got {name!r}")
-    mean, std = _data.normalization(normalize)
-    size = check_int(input_size, "input_size", minimum=28)
-    if (size - 28) % 2:
-        raise ValueError(f"input_size must be 28 plus an even number (the digit is padded equally), got {size}")
-    children = list(model.named_children())
-    if not children:
-        raise ValueError("model must be made of named layers (an nn.Sequential such as models.LeNet5())")
-    tensors: dict = {}
-    layers = [{"name": child_name, "what": _describe(child), "ops": _ops(child, child_name, tensors)}
-              for child_name, child in children]
-    last = children[-1][1]
-    spec = {"name": name, "input": {"size": size, "mean": mean, "std": std}, "layers": layers,
-            "output": "penalties" if isinstance(last, _layers.EuclideanRBF) else "logits"}
-    if isinstance(last, _layers.EuclideanRBF) and last.centers.shape[1] == 84:
-        spec["codes"] = f"{children[-1][0]}.centers"  # drawn next to F6
-    offset, spec["tensors"] = 0, {}
-    for key, tensor in tensors.items():
-        spec["tensors"][key] = {"offset": offset, "size": tensor.numel(), "shape": list(tensor.shape)}
-        offset += tensor.numel()
-    return spec, tensors
-
-
-def load_exported(model: nn.Module, spec: dict, weights) -> nn.Module:
-    """Load weights exported by :func:`export_model` (or read back from a page) into ``model``.
-
-    ``weights`` is the float32 concatenation (of this model's tensors, or of several models', as in a
-    :class:`DrawDigit`): a 1-D tensor, bytes, or base64 text. Every tensor
-    of ``spec`` must exist in ``model`` with the same shape; the model is returned.
-
-    Example:
-        >>> from lenet_helpers import models
-        >>> spec, tensors = export_model(models.LeNet5(), "LeNet-5")
-        >>> flat = torch.cat([t.flatten() for t in tensors.values()])
-        >>> copy = load_exported(models.LeNet5(), spec, flat)
-        >>> torch.equal(copy.F6.linear.weight, tensors["F6.linear.weight"])
-        True
-    """
-    model = check_module(model, "model")
-    if isinstance(weights, str):
-        weights = base64.b64decode(weights)
-    if isinstance(weights, (bytes, bytearray)):
-        weights = torch.frombuffer(bytearray(weights), dtype=torch.float32)
-    weights = check_tensor(weights, "weights", ndim=1, layout="the float32 concatenation of the exported tensors")
-    state = model.state_dict()
-    needed = max((t["offset"] + t["size"] for t in spec["tensors"].values()), default=0)
-    if len(weights) < needed:
-        raise ValueError(f"weights must hold the {needed} numbers the spec's offsets reach, got {len(weights)}")
-    for key, where in spec["tensors"].items():
-        if key not in state or list(state[key].shape) != where["shape"]:
-            raise ValueError(f"the model has no tensor {key} of shape {tuple(where['shape'])}: is it the exported model?")
-        with torch.no_grad():
-            state[key].copy_(weights[where["offset"] : where["offset"] + where["size"]].view(where["shape"]))
-    return model
-
-
-def model_input(digits: torch.Tensor, spec: dict) -> torch.Tensor:
-    """28×28 digits (ink in [0, 1]) as the exported model takes them: padded with background to
-    ``spec["input"]["size"]`` and normalised, (x − mean) / std. The Python twin of draw.js's ``toInput``.
-
-    Shapes:
-        digits: 28×28 or N×28×28 -> N×1×size×size, same dtype.
-
-    Example:
-        >>> from lenet_helpers import models
-        >>> spec, _ = export_model(models.LeNet5(), "LeNet-5")
-        >>> x = model_input(torch.ones(28, 28), spec)
-        >>> tuple(x.shape), round(x.min().item(), 3), round(x.max().item(), 3)
-        ((1, 1, 32, 32), -0.1, 1.175)
-    """
-    digits = check_tensor(digits, "digits", ndim=(2, 3), layout="28×28 or N×28×28, ink in [0, 1]")
-    if tuple(digits.shape[-2:]) != (28, 28):
-        raise ValueError(f"digits must be 28×28 MNIST digits, got shape {tuple(digits.shape)}")
-    pad = (spec["input"]["size"] - 28) // 2
-    x = torch.nn.functional.pad(digits.reshape(-1, 1, 28, 28), (pad,) * 4)  # background is 0 before normalising
-    return (x - spec["input"]["mean"]) / spec["input"]["std"]
+def _export_all(models: dict, normalize, name: str) -> tuple[list, str, dict]:
+    """Several trained models for a page: their specs (offsets into one concatenation), that concatenation of
+    their float32 weights as base64, and {name: (model, spec)}."""
+    if not isinstance(models, dict) or not models:
+        raise TypeError(f"{name} must be a non-empty dict {{name: model}}, got {type(models).__name__}")
+    exported, specs, chunks, offset = {}, [], [], 0
+    for key, model in models.items():
+        scaling = normalize.get(key, "paper") if isinstance(normalize, dict) else normalize
+        size = getattr(model, "input_size", (1, 32, 32))
+        if tuple(size)[0] != 1 or size[1] != size[2]:
+            raise ValueError(f"{name}[{key!r}] must take 1×N×N grey images, its input_size is {tuple(size)}")
+        spec, tensors = export_model(model, key, normalize=scaling, input_size=size[1])
+        if not tensors:
+            raise ValueError(f"{name}[{key!r}] has no weights: pass trained course models such as LeNet5")
+        for where in spec["tensors"].values():
+            where["offset"] += offset
+        offset += sum(t.numel() for t in tensors.values())
+        chunks += [t.flatten() for t in tensors.values()]
+        specs.append(spec)
+        exported[key] = (model, spec)
+    flat = torch.cat(chunks).numpy().astype("<f4").tobytes()
+    return specs, base64.b64encode(flat).decode("ascii"), exported
 
 
 class DrawDigit(anywidget.AnyWidget):
@@ -435,25 +267,9 @@ class DrawDigit(anywidget.AnyWidget):
     def __init__(self, models: dict, digits=None, normalize="paper"):
         if not isinstance(models, dict) or not models:
             raise TypeError(f"models must be a non-empty dict {{name: model}}, got {type(models).__name__}")
-        self._models = {}
-        specs, chunks, offset = [], [], 0
-        for name, model in models.items():
-            scaling = normalize.get(name, "paper") if isinstance(normalize, dict) else normalize
-            size = getattr(model, "input_size", (1, 32, 32))
-            if tuple(size)[0] != 1 or size[1] != size[2]:
-                raise ValueError(f"models[{name!r}] must take 1×N×N grey images, its input_size is {tuple(size)}")
-            spec, tensors = export_model(model, name, normalize=scaling, input_size=size[1])
-            if not tensors:
-                raise ValueError(f"models[{name!r}] has no weights: pass trained course models such as LeNet5")
-            for where in spec["tensors"].values():
-                where["offset"] += offset
-            offset += sum(t.numel() for t in tensors.values())
-            chunks += [t.flatten() for t in tensors.values()]
-            specs.append(spec)
-            self._models[name] = (model, spec)
-        flat = torch.cat(chunks).numpy().astype("<f4").tobytes()
+        specs, weights, self._models = _export_all(models, normalize, "models")
         images, labels = self._check_digits(digits)
-        super().__init__(specs=specs, weights=base64.b64encode(flat).decode("ascii"),
+        super().__init__(specs=specs, weights=weights,
                          digits=base64.b64encode(images.numpy().tobytes()).decode("ascii"),
                          digit_labels=labels, model_name=specs[0]["name"])
 
@@ -508,3 +324,174 @@ class DrawDigit(anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         return f"DrawDigit({', '.join(repr(s['name']) for s in self.specs)}, {len(self.digit_labels)} test digits)"
+
+
+# ---------------------------------------------------------------------------
+# Train LeNet-5 in the reader's browser
+# ---------------------------------------------------------------------------
+
+
+def _module_url(source: str) -> str:
+    """A JavaScript module as a data: URL, so that one widget's code can import another's."""
+    return "data:text/javascript;base64," + base64.b64encode(source.encode("utf-8")).decode("ascii")
+
+
+# train.js imports draw.js (its forward pass, its pad): in a page, both are inlined as data: URLs, and train.js
+# starts its worker from its own URL (import.meta.url).
+_TRAIN_JS = (_STATIC / "train.js").read_text(encoding="utf-8").replace('"./draw.js"', json.dumps(_module_url(_DRAW_ESM)))
+_TRAIN_ESM = f"import widget from {json.dumps(_module_url(_TRAIN_JS))};\nexport default widget;\n"
+_TRAIN_CSS = _DRAW_CSS + (_STATIC / "train.css").read_text(encoding="utf-8")
+
+TRAIN_MOMENTUM = 0.9  #: SGD's momentum in the browser (torch.optim.SGD's ``momentum``)
+
+#: What the page can train: each network, its initialisation ("paper": uniform ±2.4/F_i; "pytorch": PyTorch's
+#: default, ±1/√F_i), its loss (from its output: MAP for the RBF penalties, cross-entropy for logits), and the
+#: learning rates and batch sizes the reader can choose, with the defaults chosen on validation digits
+#: (benchmarks/browser_defaults.py, benchmarks/browser-defaults.md).
+TRAINABLE = {
+    "LeNet5Modern": {"make": models.LeNet5Modern, "init": "pytorch", "lr": 0.01, "batch": 16,
+                     "lrs": [0.002, 0.005, 0.01, 0.02, 0.05, 0.1], "batches": [1, 4, 8, 16, 32, 64, 128]},
+    "LeNet-5 (1998)": {"make": models.LeNet5, "init": "paper", "lr": 0.0005, "batch": 8,
+                       "lrs": [0.0002, 0.0005, 0.001, 0.002, 0.005], "batches": [1, 4, 8, 16, 32, 64, 128]},
+}
+
+
+def trainable_networks() -> list[dict]:
+    """What the in-browser trainer receives for each network of :data:`TRAINABLE`: its exported layers (no weights:
+    the browser draws them), its fixed buffers (the RBF codes), its initialisation and its choices.
+
+    Example:
+        >>> [(n["name"], n["init"], n["lr"], n["batch"]) for n in trainable_networks()]
+        [('LeNet5Modern', 'pytorch', 0.01, 16), ('LeNet-5 (1998)', 'paper', 0.0005, 8)]
+    """
+    found = []
+    for name, choice in TRAINABLE.items():
+        spec, tensors = export_model(choice["make"](), name)
+        buffers = {key: tensors[key].flatten().tolist() for key, where in spec["tensors"].items() if not where["parameter"]}
+        found.append({"name": name, "spec": spec, "buffers": buffers, "momentum": TRAIN_MOMENTUM,
+                      **{key: value for key, value in choice.items() if key != "make"}})
+    return found
+
+
+class TrainInBrowser(anywidget.AnyWidget):
+    """Train LeNet-5 in the reader's browser, from random weights, and watch it learn; then draw digits for it.
+
+    The browser trains ``LeNet5Modern`` (cross-entropy) or the faithful ``LeNet5`` (RBF output, MAP loss) with
+    SGD and momentum on MNIST's first :data:`~lenet_helpers.export.TRAIN_DIGITS` training digits, in a Web
+    Worker (``static/train.js``: draw.js's forward pass and its own backward pass), and counts the error on the
+    first :data:`~lenet_helpers.export.TEST_DIGITS` test digits, which it never trains on. It draws the training
+    loss, the held-out error and C1's six kernels as they change, and the digits seen per second; Start, Pause
+    and Reset, a learning rate and a batch size. A draw-a-digit pad (:class:`DrawDigit`'s) reads the reader's
+    drawings with the network being trained, and with the trained networks of ``compare``.
+
+    On the course's website the digits come with the site (``export.digits_script``); in Jupyter the kernel
+    sends them. With a kernel, ``steps``, ``digits_seen``, ``test_error`` and the weights (``trained``) come
+    back to Python at every evaluation, and :meth:`model` gives the network the browser trained as a PyTorch model.
+
+    Args:
+        compare: {name: trained model} the pad also runs (the course's trained networks), or None.
+        network: the network to train first, a key of :data:`TRAINABLE`.
+        seed: the first random initialisation; each Reset draws the next.
+        eval_every: digits between two counts of the held-out error (default: one pass over the training digits).
+
+    Example:
+        >>> trainer = TrainInBrowser(network="LeNet-5 (1998)")
+        >>> trainer.network, trainer.test_error, [n["name"] for n in trainer.networks]
+        ('LeNet-5 (1998)', -1.0, ['LeNet5Modern', 'LeNet-5 (1998)'])
+    """
+
+    _esm = _TRAIN_ESM
+    _css = _TRAIN_CSS
+    networks = traitlets.List().tag(sync=True)
+    network = traitlets.Unicode().tag(sync=True)
+    specs = traitlets.List().tag(sync=True)  # the compared networks, as DrawDigit's
+    weights = traitlets.Unicode().tag(sync=True)
+    seed = traitlets.Int(0).tag(sync=True)
+    eval_every = traitlets.Int(export.TRAIN_DIGITS).tag(sync=True)
+    steps = traitlets.Int(0).tag(sync=True)  # set by the browser at each evaluation
+    digits_seen = traitlets.Int(0).tag(sync=True)
+    test_error = traitlets.Float(-1.0).tag(sync=True)  # fraction of the held-out digits read wrong; -1 before
+    trained = traitlets.Unicode().tag(sync=True)  # base64 of the float32 weights the error was counted with
+
+    def __init__(self, compare: dict | None = None, network: str = "LeNet5Modern", seed: int = 0,
+                 eval_every: int = export.TRAIN_DIGITS):
+        check_choice(network, "network", tuple(TRAINABLE))
+        seed = check_int(seed, "seed", minimum=0)
+        eval_every = check_int(eval_every, "eval_every", minimum=1)
+        specs, weights, self._compared = _export_all(compare, "paper", "compare") if compare is not None else ([], "", {})
+        super().__init__(networks=trainable_networks(), network=network, specs=specs, weights=weights, seed=seed,
+                         eval_every=eval_every)
+        self.on_msg(self._answer)
+
+    @traitlets.validate("network")
+    def _check_network(self, proposal):
+        return check_choice(proposal["value"], "network", tuple(TRAINABLE))
+
+    def _answer(self, widget, content, buffers) -> None:
+        """The browser asks for the training digits (in Jupyter: the website ships them as a file)."""
+        if isinstance(content, dict) and content.get("request") == "digits":
+            header, packed = export.pack_digits()
+            self.send({"digits": header}, buffers=[packed])
+
+    def model(self) -> torch.nn.Module:
+        """The network the browser trained (its weights at the last evaluation), as a PyTorch model.
+
+        Raises ValueError before the browser has sent any (train it in the widget, with a kernel running).
+        """
+        if not self.trained:
+            raise ValueError("nothing trained yet: press Start in the widget (in Jupyter, with a kernel running), "
+                             "and wait for its first evaluation")
+        made = TRAINABLE[self.network]["make"]()
+        spec, _ = export_model(made, self.network)
+        return export.load_exported(made, spec, self.trained).eval()
+
+    def __repr__(self) -> str:
+        error = f", held-out error {self.test_error:.2%}" if self.test_error >= 0 else ""
+        return f"TrainInBrowser({self.network!r}, {self.digits_seen:,} digits seen{error})"
+
+
+def pytorch_speed(network: str = "LeNet5Modern", batch_size: int | None = None, *, seconds: float = 3.0,
+                  lr: float | None = None, threads: int | None = None) -> float:
+    """Digits per second PyTorch trains ``network`` on this machine's CPU the way the browser does: SGD with
+    momentum, batches of ``batch_size`` (default: the network's default in the browser) drawn from the browser's
+    training digits, forward, loss, backward and step, for about ``seconds`` after a few warm-up steps, with
+    ``threads`` CPU threads (default: PyTorch's own setting). The figure the browser's speed is compared with
+    (tests/test_site.py, ``make bench``).
+
+    Example:
+        >>> pytorch_speed("LeNet5Modern", 16, seconds=0.2) > 0
+        True
+    """
+    import time
+
+    choice = TRAINABLE[check_choice(network, "network", tuple(TRAINABLE))]
+    batch_size = check_int(choice["batch"] if batch_size is None else batch_size, "batch_size", minimum=1)
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not seconds > 0:
+        raise ValueError(f"seconds must be a positive number, got {seconds!r}")
+    if threads is not None:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(check_int(threads, "threads", minimum=1))
+        try:
+            return pytorch_speed(network, batch_size, seconds=seconds, lr=lr)
+        finally:
+            torch.set_num_threads(previous)
+    (images, labels), _ = export.training_digits(n_test=1)
+    model = choice["make"]()
+    spec, _ = export_model(model, network)
+    x, y = model_input(images.float() / 255, spec), labels.long()
+    optimizer = torch.optim.SGD(model.parameters(), lr=choice["lr"] if lr is None else lr, momentum=TRAIN_MOMENTUM)
+    generator = torch.Generator().manual_seed(0)
+    def step():
+        batch = torch.randint(0, len(y), (batch_size,), generator=generator)
+        loss = model.loss(model(x[batch]), y[batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(5):  # warm-up
+        step()
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        step()
+        steps += 1
+    return steps * batch_size / (time.perf_counter() - start)

@@ -17,8 +17,8 @@ import browser
 import reading
 from conftest import ROOT
 from test_book import CONFIG, source_of, toc_entries
-from test_site import (COLAB, DRAW_PAGES, SCREENSHOTS, SERIOUS, axe_with_solutions_opened, check_drawing, described,
-                       page_path, settle, wait_for_tab_stops)
+from test_site import (COLAB, DRAW_PAGES, SCREENSHOTS, SERIOUS, TRAIN_PAGES, axe_with_solutions_opened, check_drawing,
+                       described, page_path, settle, trainer_ready, wait_for_status, wait_for_tab_stops)
 
 sys.path.insert(0, str(ROOT / "tools"))
 import editions  # noqa: E402
@@ -212,7 +212,7 @@ def js_texts(path) -> dict[str, dict[str, str]]:
     return tables
 
 
-@pytest.mark.parametrize("name", ["explorer.js", "draw.js"])
+@pytest.mark.parametrize("name", ["explorer.js", "draw.js", "train.js"])
 def test_the_widgets_speak_both_languages(name):
     tables = js_texts(ROOT / "lenet_helpers" / "static" / name)
     assert set(tables) == {"en", "zh"}
@@ -351,6 +351,23 @@ def test_the_pad_speaks_chinese_and_reads_digits(opened_zh, entry):
     assert root.locator('button[name="clear"]').inner_text() == "清除"
     assert root.locator('button[name="test-digit"]').inner_text() == "给我一个测试数字"
     check_drawing(root, "mouse")
+    assert page.problems() == []
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("entry", TRAIN_PAGES)
+def test_the_trainer_speaks_chinese_and_trains(opened_zh, entry):
+    page = opened_zh[entry]
+    root = page.page.locator(".lenet-train")
+    root.scroll_into_view_if_needed()
+    trainer_ready(page.page, root)
+    assert root.locator('button[name="run"]').inner_text() == "开始"
+    assert root.locator('button[name="reset"]').inner_text() == "重置"
+    assert root.locator(".lenet-draw select[name=model]").input_value() == "你的 LeNet5Modern"
+    root.evaluate("r => r.lenet.start({until: 320})")
+    wait_for_status(page.page, root, "paused", 120000)
+    assert root.locator(".lenet-train-status").inner_text().startswith("已在 320 个数字后暂停")
+    assert CJK.search(root.locator("svg.lenet-train-loss").get_attribute("aria-label"))
     assert page.problems() == []
 
 

@@ -131,7 +131,7 @@ console.log(JSON.stringify({grids, sizes}));
 # DrawDigit: the export, the preprocessing and the forward pass the browser runs
 # ---------------------------------------------------------------------------
 
-from lenet_helpers import data, models  # noqa: E402
+from lenet_helpers import data, export, models  # noqa: E402
 
 DRAW_JS = widgets._STATIC / "draw.js"
 needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run the widget's JavaScript")
@@ -209,33 +209,6 @@ def test_mnist_style_bad_input_is_a_clear_error(ink, match):
         data.mnist_style(ink)
 
 
-@pytest.mark.parametrize("make", [models.LeNet5, models.LeNet5Modern, models.LeNetD2L,
-                                  lambda: models.lenet_variant("sigmoid", "avg", dropout=0.5)])
-def test_export_then_load_gives_back_the_same_model(make):
-    original = trained_like(make(), seed=1)
-    size = original.input_size[1]
-    spec, tensors = widgets.export_model(original, "m", input_size=size)
-    flat = torch.cat([t.flatten() for t in tensors.values()])
-    copy = widgets.load_exported(make(), spec, base64.b64encode(flat.numpy().tobytes()).decode())
-    for (key, a), b in zip(original.state_dict().items(), copy.state_dict().values()):
-        assert torch.equal(a, b), key
-    assert sum(p.numel() for p in original.parameters()) <= len(flat)
-
-
-def test_export_refuses_what_the_browser_cannot_run():
-    with pytest.raises(TypeError, match=r"0: the browser's forward pass does not support BatchNorm2d"):
-        widgets.export_model(torch.nn.Sequential(torch.nn.BatchNorm2d(1)), "bn")
-    with pytest.raises(ValueError, match="input_size must be 28 plus an even number"):
-        widgets.export_model(models.LeNet5(), "x", input_size=31)
-    with pytest.raises(ValueError, match="name must be a non-empty string"):
-        widgets.export_model(models.LeNet5(), "")
-    spec, tensors = widgets.export_model(models.LeNet5(), "x")
-    with pytest.raises(ValueError, match="weights must hold the 60840 numbers the spec"):
-        widgets.load_exported(models.LeNet5(), spec, torch.zeros(5))
-    with pytest.raises(ValueError, match="is it the exported model"):
-        widgets.load_exported(models.LeNet5Modern(), spec, torch.zeros(60840))
-
-
 def test_draw_digit_embeds_models_and_digits_and_checks_its_inputs():
     images, labels = data.mnist_tensors(train=False, normalize="none", size=28)
     pad = widgets.DrawDigit({"a": models.LeNet5(), "b": models.LeNet5Modern()}, digits=(images[:10], labels[:10]))
@@ -298,7 +271,7 @@ def test_the_browser_forward_pass_matches_pytorch(make, tmp_path):
     """Every layer's output and every score, for 20 MNIST digits, against PyTorch in float64."""
     model = trained_like(make(), seed=2)
     size = model.input_size[1]
-    spec, tensors = widgets.export_model(model, "m", input_size=size)
+    spec, tensors = export.export_model(model, "m", input_size=size)
     flat = torch.cat([t.flatten() for t in tensors.values()])
     images, labels = data.mnist_tensors(train=False, normalize="none", size=28)
     digits = images[:20, 0]
@@ -313,7 +286,7 @@ console.log(JSON.stringify(out));
 """, {"spec": spec, "weights": base64.b64encode(flat.numpy().tobytes()).decode(),
       "digits": digits.flatten(1).tolist()}, tmp_path)
     reference = model.double()
-    x = widgets.model_input(digits.double(), spec)
+    x = export.model_input(digits.double(), spec)
     with torch.no_grad():
         expected = models.layer_outputs(reference, x)
         predicted = reference.predict(x)
@@ -325,15 +298,15 @@ console.log(JSON.stringify(out));
 
 
 @needs_node
-@pytest.mark.parametrize("name", ["explorer.js", "draw.js"])
+@pytest.mark.parametrize("name", ["explorer.js", "draw.js", "train.js"])
 def test_every_word_of_a_widget_is_in_its_text_dictionary(name):
     """Each widget keeps the words it shows in one dict, TEXT (so that a translation replaces one dict): every
     text("key") and TEXT.key the code uses is there, and every entry is used."""
     import re
 
     source = (widgets._STATIC / name).read_text(encoding="utf-8")
-    found = subprocess.run(["node", "--input-type=module", "-e",
-                            source.replace("export default { render };", "") + "\nconsole.log(JSON.stringify(TEXT));"],
+    runnable = source.replace("export default { render };", "").replace('"./draw.js"', json.dumps(DRAW_JS.as_uri()))
+    found = subprocess.run(["node", "--input-type=module", "-e", runnable + "\nconsole.log(JSON.stringify(TEXT));"],
                            capture_output=True, text=True, check=True)
     keys = set(json.loads(found.stdout))
     used = set(re.findall(r'\btext\("(\w+)"', source)) | set(re.findall(r"\bTEXT\.(\w+)", source))
@@ -341,6 +314,68 @@ def test_every_word_of_a_widget_is_in_its_text_dictionary(name):
                                "convFormula", "poolFormula", "lostOne", "lostMany", "pooledMax", "pooledAvg",
                                "pooledAvgPadded", "inputPadded", "input", "previous", "next", "play", "pause"},
                "draw.js": {"crop", "fitted", "digit", "input", "maps", "values", "heading", "headingShape",
-                           "reads", "readsTest"}}[name]  # looked up as TEXT[key] or text(a ? "x" : "y")
+                           "reads", "readsTest"},
+               "train.js": {"seen", "passes", "steps", "speed", "error"}}[name]  # TEXT[key], or text(a ? "x" : "y")
     assert used | dynamic <= keys, f"{name}: used but not in TEXT: {(used | dynamic) - keys}"
     assert keys <= used | dynamic, f"{name}: in TEXT but never used: {keys - used - dynamic}"
+
+
+# ---------------------------------------------------------------------------
+# TrainInBrowser: what the page receives, what comes back, the digits the kernel sends
+# ---------------------------------------------------------------------------
+
+
+def test_the_trainer_receives_its_networks_and_the_compared_ones():
+    trainer = widgets.TrainInBrowser(compare={"LeNet5Modern": models.LeNet5Modern()}, network="LeNet-5 (1998)", seed=3)
+    assert trainer.network == "LeNet-5 (1998)" and trainer.seed == 3 and trainer.eval_every == export.TRAIN_DIGITS
+    names = [n["name"] for n in trainer.networks]
+    assert names == list(widgets.TRAINABLE)
+    faithful = trainer.networks[1]
+    assert faithful["init"] == "paper" and faithful["momentum"] == widgets.TRAIN_MOMENTUM
+    assert faithful["lr"] in faithful["lrs"] and faithful["batch"] in faithful["batches"]
+    assert set(faithful["buffers"]) == {"output.centers"} and len(faithful["buffers"]["output.centers"]) == 840
+    assert [s["name"] for s in trainer.specs] == ["LeNet5Modern"]
+    assert len(base64.b64decode(trainer.weights)) == 4 * sum(p.numel() for p in models.LeNet5Modern().parameters())
+    state = trainer.get_state()
+    json.dumps({k: v for k, v in state.items() if k not in ("_esm", "_css")})
+    assert state["_esm"].startswith("import widget from \"data:text/javascript;base64,")
+    assert ".lenet-train-controls" in state["_css"] and ".lenet-draw-pad" in state["_css"]
+    assert repr(trainer) == "TrainInBrowser('LeNet-5 (1998)', 0 digits seen)"
+    trainer.network = "LeNet5Modern"
+    with pytest.raises(Exception, match="network must be one of"):
+        trainer.network = "AlexNet"
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: widgets.TrainInBrowser(network="LeNet"), "network must be one of 'LeNet5Modern', 'LeNet-5 \\(1998\\)'"),
+    (lambda: widgets.TrainInBrowser(seed=-1), "seed must be a non-negative integer"),
+    (lambda: widgets.TrainInBrowser(eval_every=0), "eval_every must be a positive integer"),
+    (lambda: widgets.TrainInBrowser(compare=[models.LeNet5()]), "compare must be a non-empty dict"),
+    (lambda: widgets.TrainInBrowser(compare={"x": torch.nn.Sequential(torch.nn.Flatten())}), r"compare\['x'\] has no weights"),
+    (lambda: widgets.pytorch_speed("LeNet5Modern", 0), "batch_size must be a positive integer"),
+    (lambda: widgets.pytorch_speed("LeNet5Modern", seconds=0), "seconds must be a positive number"),
+])
+def test_the_trainer_says_what_is_wrong(make, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        make()
+
+
+def test_what_the_browser_sends_back_is_a_pytorch_model():
+    """The kernel answers the widget's request for digits with the pack; the weights the browser sends back load
+    into the network it trained."""
+    trainer = widgets.TrainInBrowser()
+    with pytest.raises(ValueError, match="nothing trained yet"):
+        trainer.model()
+    sent = []
+    trainer.send = lambda content, buffers=None: sent.append((content, buffers))
+    trainer._answer(trainer, {"request": "digits"}, [])
+    trainer._answer(trainer, {"something": "else"}, [])
+    (header, buffers), = sent
+    assert header["digits"] == export.pack_digits()[0] and buffers == [export.pack_digits()[1]]
+    model = trained_like(models.LeNet5Modern(), seed=8)
+    spec, tensors = export.export_model(model, "LeNet5Modern")
+    trainer.trained = base64.b64encode(torch.cat([t.flatten() for t in tensors.values()]).numpy().tobytes()).decode()
+    trainer.test_error, trainer.digits_seen = 0.25, 1600
+    mine = trainer.model()
+    assert all(torch.equal(a, b) for a, b in zip(mine.state_dict().values(), model.state_dict().values()))
+    assert not mine.training and repr(trainer) == "TrainInBrowser('LeNet5Modern', 1,600 digits seen, held-out error 25.00%)"

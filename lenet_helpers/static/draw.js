@@ -7,8 +7,9 @@
 // the scores and the prediction are also sent back to Python.
 //
 // The pure functions (boundingBox, resizeArea, mnistStyle, toInput, forward,
-// decodeWeights) are exported by name so tests can run them in Node and in the
-// page and compare them with the Python implementation.
+// forwardTrace, decodeWeights) are exported by name so tests can run them in Node
+// and in the page and compare them with the Python implementation; train.js
+// trains the same networks with this forward pass and its own backward pass.
 
 const A = 1.7159; // LeNet-5's squashing function f(a) = A tanh(S a), Sec. II-A and Appendix A
 const S = 2 / 3;
@@ -124,50 +125,115 @@ export function toInput(digit, input) {
 // The forward pass, layer by layer, from the exported description (widgets.export_model)
 // ---------------------------------------------------------------------------
 
-// The weights arrive base64-encoded (float32, little-endian) from Python.
+// The weights arrive base64-encoded (float32, little-endian) from Python; a typed array (weights trained in the
+// page, by train.js) is used as it is.
 export function decodeWeights(text) {
+  if (typeof text !== "string") return text;
   const bytes = typeof atob === "function" ? Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
     : new Uint8Array(Buffer.from(text, "base64"));
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }
 
-function tensor(spec, weights, key) {
+// One tensor of the model (a state_dict key of spec.tensors): a view into the concatenated weights.
+export function tensor(spec, weights, key) {
   const t = spec.tensors[key];
   return weights.subarray(t.offset, t.offset + t.size);
 }
 
-function conv(op, x, spec, weights) {
-  const W = tensor(spec, weights, op.weight), b = tensor(spec, weights, op.bias);
-  const { k, stride, padding } = op;
-  const oh = Math.floor((x.h + 2 * padding - k) / stride) + 1, ow = Math.floor((x.w + 2 * padding - k) / stride) + 1;
-  const out = new Float64Array(op.out * oh * ow);
-  for (let o = 0; o < op.out; o++) out.fill(b[o], o * oh * ow, (o + 1) * oh * ow);
-  // kernel n connects input map inIndex[n] to output map outIndex[n] (all pairs for a dense convolution)
-  for (let n = 0; n < op.outIndex.length; n++) {
-    const o = op.outIndex[n], c = op.inIndex[n], kernel = n * k * k;
-    for (let y = 0; y < oh; y++) {
-      for (let xx = 0; xx < ow; xx++) {
-        let s = 0;
+// The output size of a window of k taps sliding with a stride over n inputs padded by p on each side.
+export function outputLength(n, k, stride, padding) {
+  return Math.floor((n + 2 * padding - k) / stride) + 1;
+}
+
+// The input patches a convolution multiplies its kernels with ("im2col"): row p is output position p (row-major),
+// column (c·k + u)·k + v holds input map c at tap (u, v) of that position's window, 0 where the window lies on
+// the padding. The convolution is then one dot product of k×k numbers per kernel and output position, and the
+// backward pass (train.js) reuses the same patches for the kernels' gradients. (The loops take plain numbers and
+// typed arrays only, so that the JavaScript engine compiles them once for every layer.)
+export function patches(data, c, h, w, k, stride, padding, oh, ow, cols) {
+  const kk = k * k, width = c * kk;
+  for (let y = 0; y < oh; y++) {
+    for (let xx = 0; xx < ow; xx++) {
+      const row = (y * ow + xx) * width;
+      for (let m = 0; m < c; m++) {
         for (let u = 0; u < k; u++) {
           const iy = y * stride + u - padding;
-          if (iy < 0 || iy >= x.h) continue;
+          const to = row + (m * k + u) * k;
+          if (iy < 0 || iy >= h) {
+            for (let v = 0; v < k; v++) cols[to + v] = 0;
+            continue;
+          }
+          const from = (m * h + iy) * w;
           for (let v = 0; v < k; v++) {
             const ix = xx * stride + v - padding;
-            if (ix < 0 || ix >= x.w) continue;
-            s += W[kernel + u * k + v] * x.data[(c * x.h + iy) * x.w + ix];
+            cols[to + v] = ix >= 0 && ix < w ? data[from + ix] : 0;
           }
         }
-        out[(o * oh + y) * ow + xx] += s;
       }
     }
   }
-  return { c: op.out, h: oh, w: ow, data: out };
+  return cols;
 }
 
-function pool(op, x, spec, weights) {
+// out[o, p] = b[o] + Σ over the kernels n of map o: W[n] · (input map inIndex[n] of patch p). Four positions at a
+// time: four independent sums, so that the processor need not wait for each addition before the next (a plain
+// dot product of 25 numbers is one long chain of dependent additions), and each weight is read once for four.
+function convolve(W, b, cols, out, outIndex, inIndex, kk, width, area, maps) {
+  for (let o = 0; o < maps; o++) out.fill(b[o], o * area, (o + 1) * area);
+  for (let n = 0; n < outIndex.length; n++) {
+    const o = outIndex[n] * area, first = inIndex[n] * kk, kernel = n * kk;
+    let p = 0;
+    for (; p + 4 <= area; p += 4) {
+      const r0 = p * width + first, r1 = r0 + width, r2 = r1 + width, r3 = r2 + width;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let j = 0; j < kk; j++) {
+        const w = W[kernel + j];
+        s0 += w * cols[r0 + j];
+        s1 += w * cols[r1 + j];
+        s2 += w * cols[r2 + j];
+        s3 += w * cols[r3 + j];
+      }
+      out[o + p] += s0;
+      out[o + p + 1] += s1;
+      out[o + p + 2] += s2;
+      out[o + p + 3] += s3;
+    }
+    for (; p < area; p++) out[o + p] += dot(W, kernel, cols, p * width + first, kk);
+  }
+  return out;
+}
+
+// Σ_j a[i + j] b[k + j], j < n, in four independent sums.
+export function dot(a, i, b, k, n) {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, j = 0;
+  for (; j + 4 <= n; j += 4) {
+    s0 += a[i + j] * b[k + j];
+    s1 += a[i + j + 1] * b[k + j + 1];
+    s2 += a[i + j + 2] * b[k + j + 2];
+    s3 += a[i + j + 3] * b[k + j + 3];
+  }
+  for (; j < n; j++) s0 += a[i + j] * b[k + j];
+  return s0 + s1 + s2 + s3;
+}
+
+// (Each operation writes into `into`, the output it gave for the previous image, when there is one: a training
+// step runs hundreds of images through the same layers, and allocating typed arrays costs more than filling them.)
+function conv(op, x, spec, weights, into) {
+  const { k, stride, padding } = op;
+  const oh = outputLength(x.h, k, stride, padding), ow = outputLength(x.w, k, stride, padding);
+  const kk = k * k, width = x.c * kk, area = oh * ow;
+  const cols = patches(x.data, x.c, x.h, x.w, k, stride, padding, oh, ow,
+    into ? into.cols : new Float64Array(area * width));
+  const out = convolve(tensor(spec, weights, op.weight), tensor(spec, weights, op.bias), cols,
+    into ? into.data : new Float64Array(op.out * area), op.outIndex, op.inIndex, kk, width, area, op.out);
+  return { c: op.out, h: oh, w: ow, data: out, cols };
+}
+
+// Max and average pooling, and LeNet-5's trainable subsampling (coefficient × window sum + bias).
+function pool(op, x, spec, weights, into) {
   const { k, stride } = op;
-  const oh = Math.floor((x.h - k) / stride) + 1, ow = Math.floor((x.w - k) / stride) + 1;
-  const out = new Float64Array(x.c * oh * ow);
+  const oh = outputLength(x.h, k, stride, 0), ow = outputLength(x.w, k, stride, 0);
+  const out = into ? into.data : new Float64Array(x.c * oh * ow);
   const coef = op.op === "subsample" ? tensor(spec, weights, op.weight) : null;
   const bias = op.op === "subsample" ? tensor(spec, weights, op.bias) : null;
   for (let c = 0; c < x.c; c++) {
@@ -175,8 +241,9 @@ function pool(op, x, spec, weights) {
       for (let xx = 0; xx < ow; xx++) {
         let s = 0, m = -Infinity;
         for (let u = 0; u < k; u++) {
+          const row = (c * x.h + y * stride + u) * x.w + xx * stride;
           for (let v = 0; v < k; v++) {
-            const value = x.data[(c * x.h + y * stride + u) * x.w + xx * stride + v];
+            const value = x.data[row + v];
             s += value;
             if (value > m) m = value;
           }
@@ -184,7 +251,7 @@ function pool(op, x, spec, weights) {
         let r;
         if (op.op === "max") r = m;
         else if (op.op === "avg") r = s / (k * k);
-        else r = coef[c] * s + bias[c]; // trainable subsampling: coefficient × window sum + bias
+        else r = coef[c] * s + bias[c];
         out[(c * oh + y) * ow + xx] = r;
       }
     }
@@ -192,20 +259,16 @@ function pool(op, x, spec, weights) {
   return { c: x.c, h: oh, w: ow, data: out };
 }
 
-function linear(op, x, spec, weights) {
+function linear(op, x, spec, weights, into) {
   const W = tensor(spec, weights, op.weight), b = tensor(spec, weights, op.bias);
-  const n = x.data.length, out = new Float64Array(op.out);
-  for (let o = 0; o < op.out; o++) {
-    let s = b[o];
-    for (let j = 0; j < n; j++) s += W[o * n + j] * x.data[j];
-    out[o] = s;
-  }
+  const n = x.data.length, out = into ? into.data : new Float64Array(op.out);
+  for (let o = 0; o < op.out; o++) out[o] = b[o] + dot(W, o * n, x.data, 0, n);
   return { c: op.out, h: 1, w: 1, data: out };
 }
 
-function rbf(op, x, spec, weights) {
+function rbf(op, x, spec, weights, into) {
   const centres = tensor(spec, weights, op.centers);
-  const n = x.data.length, out = new Float64Array(op.out);
+  const n = x.data.length, out = into ? into.data : new Float64Array(op.out);
   for (let i = 0; i < op.out; i++) {
     let s = 0;
     for (let j = 0; j < n; j++) {
@@ -217,6 +280,7 @@ function rbf(op, x, spec, weights) {
   return { c: op.out, h: 1, w: 1, data: out };
 }
 
+export const SQUASH = { A, S };
 const ELEMENTWISE = {
   squash: (a) => A * Math.tanh(S * a),
   relu: (a) => (a > 0 ? a : 0),
@@ -224,32 +288,60 @@ const ELEMENTWISE = {
   sigmoid: (a) => 1 / (1 + Math.exp(-a)),
 };
 
-function apply(op, x, spec, weights) {
-  if (op.op in ELEMENTWISE) return { ...x, data: x.data.map(ELEMENTWISE[op.op]) };
+// One operation of the forward pass (an entry of a layer's ops) on one image's maps {c, h, w, data}; `into`, if
+// given, is its output for another image, whose arrays are reused.
+export function runOp(op, x, spec, weights, into) {
+  if (op.op in ELEMENTWISE) {
+    const f = ELEMENTWISE[op.op], data = into ? into.data : new Float64Array(x.data.length);
+    for (let i = 0; i < data.length; i++) data[i] = f(x.data[i]);
+    return { c: x.c, h: x.h, w: x.w, data };
+  }
   switch (op.op) {
-    case "conv": return conv(op, x, spec, weights);
-    case "subsample": case "max": case "avg": return pool(op, x, spec, weights);
-    case "linear": return linear(op, x, spec, weights);
-    case "rbf": return rbf(op, x, spec, weights);
+    case "conv": return conv(op, x, spec, weights, into);
+    case "subsample": case "max": case "avg": return pool(op, x, spec, weights, into);
+    case "linear": return linear(op, x, spec, weights, into);
+    case "rbf": return rbf(op, x, spec, weights, into);
     case "flatten": return { c: x.data.length, h: 1, w: 1, data: x.data };
     case "identity": return x;
     default: throw new Error(`unknown layer operation ${op.op}`);
   }
 }
 
+// The forward pass of one image (Float64Array, C×H×W of spec.input), keeping what every operation took and gave:
+// [{op, layer, x, y}], in order. A backward pass (train.js) walks it from the end. Given the trace of another
+// image through the same network (`reuse`), it overwrites that trace's arrays and returns it.
+export function forwardTrace(spec, weights, image, reuse = null) {
+  let x = { c: 1, h: spec.input.size, w: spec.input.size, data: image };
+  const trace = reuse || [];
+  let i = 0;
+  for (const layer of spec.layers) {
+    for (const op of layer.ops) {
+      const y = runOp(op, x, spec, weights, reuse ? reuse[i].y : undefined);
+      trace[i++] = { op, layer: layer.name, x, y };
+      x = y;
+    }
+  }
+  return trace;
+}
+
+// The index of the largest score (the first, on a tie).
+export function argmax(values) {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
 // Run one image (Float64Array, C×H×W of spec.input) through the model; every named layer's output is kept.
 export function forward(spec, weights, image) {
-  let x = { c: 1, h: spec.input.size, w: spec.input.size, data: image };
+  const trace = forwardTrace(spec, weights, image);
   const layers = [];
   for (const layer of spec.layers) {
-    for (const op of layer.ops) x = apply(op, x, spec, weights);
-    layers.push({ name: layer.name, what: layer.what, c: x.c, h: x.h, w: x.w, data: x.data });
+    const last = trace.filter((t) => t.layer === layer.name).pop();
+    layers.push({ name: layer.name, what: layer.what, c: last.y.c, h: last.y.h, w: last.y.w, data: last.y.data });
   }
-  const output = Array.from(x.data);
+  const output = Array.from(trace[trace.length - 1].y.data);
   const scores = spec.output === "penalties" ? output.map((y) => -y) : output.slice(); // higher = more likely
-  let prediction = 0;
-  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[prediction]) prediction = i;
-  return { layers, output, scores, prediction };
+  return { layers, output, scores, prediction: argmax(scores) };
 }
 
 // Softmax of the scores: for the RBF output this is the MAP criterion's p_i without the "rubbish" class.
@@ -343,7 +435,7 @@ function text(key, values = {}) {
 const PEN_STEP = 10; // pad pixels the keyboard's pen moves per arrow key (one MNIST pixel before scaling) ...
 const PEN_FAST = 3; // ... times this with Shift
 
-function html(tag, attrs, parent, text) {
+export function html(tag, attrs, parent, text) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
   if (text !== undefined) node.textContent = text;
@@ -353,7 +445,7 @@ function html(tag, attrs, parent, text) {
 
 // Paint values on a small canvas, one canvas pixel per value, scaled up by CSS.
 // mode "ink": 0 → white, 1 → black (how MNIST digits are printed); "signed": blue < 0 < orange, |value| ≤ range.
-function paint(canvas, values, h, w, mode, range, offset = 0) {
+export function paint(canvas, values, h, w, mode, range, offset = 0) {
   canvas.width = w;
   canvas.height = h;
   const ctx = canvas.getContext("2d");
@@ -378,15 +470,16 @@ function paint(canvas, values, h, w, mode, range, offset = 0) {
 
 function decodeDigits(text) {
   if (!text) return new Uint8Array(0);
+  if (typeof text !== "string") return text; // uint8 digits from the page (train.js)
   return typeof atob === "function" ? Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
     : new Uint8Array(Buffer.from(text, "base64"));
 }
 
 function render({ model, el }) {
-  const specs = model.get("specs");
-  const weights = decodeWeights(model.get("weights"));
-  const digits = decodeDigits(model.get("digits"));
-  const labels = model.get("digit_labels");
+  let specs = model.get("specs");
+  let weights = decodeWeights(model.get("weights"));
+  let digits = decodeDigits(model.get("digits"));
+  let labels = model.get("digit_labels");
   let spec = specs.find((s) => s.name === model.get("model_name")) || specs[0];
   let source = { kind: "empty" }; // "empty", "drawn", or {kind: "test", index}
   let nextTest = 0;
@@ -406,8 +499,11 @@ function render({ model, el }) {
   const modelLabel = html("label", {}, controls);
   html("span", {}, modelLabel, `${TEXT.network} `);
   const select = html("select", { name: "model", "aria-label": TEXT.network }, modelLabel);
-  for (const s of specs) html("option", { value: s.name }, select, s.name);
-  select.value = spec.name;
+  function fillMenu() {
+    select.replaceChildren(...specs.map((s) => html("option", { value: s.name }, null, s.name)));
+    select.value = spec.name;
+  }
+  fillMenu();
   const clearButton = html("button", { type: "button", name: "clear" }, controls, TEXT.clear);
   const testButton = html("button", { type: "button", name: "test-digit" }, controls, TEXT.testDigit);
   if (!labels.length) testButton.disabled = true;
@@ -745,10 +841,33 @@ function render({ model, el }) {
       update();
     }
   });
+  // New weights or networks from Python, or from the page (train.js's trainer shows the network it trains here,
+  // as it learns): the pad reads the current digit again with them.
+  function refresh() {
+    const names = specs.map((s) => s.name).join("\n");
+    specs = model.get("specs");
+    weights = decodeWeights(model.get("weights"));
+    const same = specs.find((s) => s.name === spec.name);
+    const layout = same && JSON.stringify(same.layers) === JSON.stringify(spec.layers);
+    spec = same || specs[0];
+    if (specs.map((s) => s.name).join("\n") !== names) fillMenu();
+    if (!layout) buildLayers();
+    updateAndSync();
+  }
+  model.on("change:weights", refresh);
+  model.on("change:specs", refresh);
+  model.on("change:digit_labels", () => {
+    digits = decodeDigits(model.get("digits"));
+    labels = model.get("digit_labels");
+    nextTest = 0;
+    testButton.disabled = !labels.length;
+  });
 
   // For tests and curious readers: the widget's own functions, on its element.
   root.lenet = {
-    specs, weights, labels,
+    get specs() { return specs; },
+    get weights() { return weights; },
+    get labels() { return labels; },
     run(name, digit) {
       const s = specs.find((x) => x.name === name);
       return forward(s, weights, toInput(digit, s.input));
