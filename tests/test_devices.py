@@ -26,7 +26,7 @@ import torch
 from fake_device import DEVICE, DeviceMismatch, OnDevice, fake_device, is_mismatch
 
 import lenet_helpers
-from lenet_helpers import (conv, counting, data, evaluation, experiments, fast_sdlm, layers, models, modules, plots,
+from lenet_helpers import (conv, counting, data, evaluation, experiments, export, fast_sdlm, layers, models, modules, plots,
                            pool, sdlm, tracing, train, widgets)
 
 #: {test name: (function of the device, names of the public helpers it covers, expected error or None)}
@@ -58,6 +58,10 @@ NO_TENSORS = {
     "results.experiment_results",
     "plots.Figure", "plots.Animation", "plots.plot_history", "plots.plot_error_per_pass",  # tables of numbers
     "widgets.ConvExplorer", "widgets.PoolExplorer", "widgets.grid_values",  # small integer grids, in the browser
+    # the in-browser trainer: the browser trains; its digits are packed from the files, and PyTorch's speed beside
+    # it is measured on the same CPU
+    "widgets.TrainInBrowser", "widgets.trainable_networks", "widgets.pytorch_speed",
+    "export.training_digits", "export.pack_digits", "export.digits_script",
 }
 #: Packages whose device tests live in a file of their own: the self-checks run learner code on a fake accelerator
 #: there (tests/test_checks_devices.py), with the mistakes a GPU would raise.
@@ -200,7 +204,7 @@ def run_experiments(dev):
     runs = experiments.compare({"relu": models.lenet_variant, "sgd": (models.LeNet5, lambda p: torch.optim.SGD(p, 0.01))},
                                (X, Y), (X, Y), device=dev, batch_size=8, measure=lambda m: m(X[:1].to(dev)).device)
     assert [run.measured for run in runs] == [dev, dev]
-    d = experiments.paired_difference(torch.tensor([1.0, 2.0, 3.0], device=dev), [torch.tensor(0.5, device=dev), 1.0, 2.5])
+    d = experiments.paired_difference(torch.tensor([1.0, 2.0, 3.0]).to(dev), [torch.tensor(0.5).to(dev), 1.0, 2.5])
     assert d.n == 3 and abs(d.mean - 2 / 3) < 1e-6
     x = X.to(dev)
     assert_on(dev, experiments.shift(x, 1, -2), experiments.shift(x, torch.ones(16, dtype=torch.long), 0))
@@ -274,14 +278,14 @@ def run_plots(dev):
         plt.close("all")
 
 
-@on_device("widgets.export_model", "widgets.load_exported", "widgets.model_input", "widgets.DrawDigit")
+@on_device("export.export_model", "export.load_exported", "export.model_input", "widgets.DrawDigit")
 def run_widgets(dev):
     model = models.LeNet5().to(dev)
-    spec, tensors = widgets.export_model(model, "LeNet-5")
+    spec, tensors = export.export_model(model, "LeNet-5")
     assert all(t.device.type == "cpu" for t in tensors.values())  # for the browser
-    widgets.load_exported(model, spec, torch.cat([t.flatten() for t in tensors.values()]))
+    export.load_exported(model, spec, torch.cat([t.flatten() for t in tensors.values()]))
     assert modules.device_of(model) == dev
-    model_input = widgets.model_input(torch.rand(28, 28).to(dev), spec)
+    model_input = export.model_input(torch.rand(28, 28).to(dev), spec)
     assert_on(dev, model_input)
     pad = widgets.DrawDigit({"LeNet-5": model}, digits=(torch.rand(3, 28, 28).to(dev), Y[:3].to(dev)))
     assert pad.forward(torch.rand(28, 28)).device.type == "cpu"
