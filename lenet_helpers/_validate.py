@@ -97,6 +97,19 @@ def check_tensor(x, name: str, *, ndim: int | Sequence[int], layout: str | None 
     return t
 
 
+def check_device(value, name: str = "device") -> torch.device:
+    """Return ``value`` as a ``torch.device``; raise if it names no device.
+
+    Example:
+        >>> check_device("cpu")
+        device(type='cpu')
+    """
+    try:
+        return torch.device(value)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"{name} must be a torch.device or a name such as 'cpu' or 'cuda', got {value!r}") from None
+
+
 def check_module(model, name: str = "model") -> torch.nn.Module:
     """Return ``model`` if it is a ``torch.nn.Module``; raise otherwise."""
     if not isinstance(model, torch.nn.Module):

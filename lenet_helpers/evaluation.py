@@ -12,11 +12,31 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 
-from ._validate import check_int, check_module
+from ._validate import check_device, check_int, check_module
+from .data import batch_source
 from .modules import device_of, evaluating
-from .train import _as_device, _batch_source, _scores
 
-__all__ = ["Predictions", "predictions"]
+__all__ = ["class_scores", "Predictions", "predictions"]
+
+
+def class_scores(model: nn.Module, output: torch.Tensor) -> torch.Tensor:
+    """The class scores in ``model``'s ``output``, higher = more likely: the model's own decision rule.
+
+    ``model.scores(output)`` where the model has one (for ``LeNet5``, minus the
+    RBF penalties: the smallest penalty wins), else the output itself (logits).
+    The predicted class is ``class_scores(model, output).argmax(dim=1)``.
+
+    Shapes: output: N×classes -> N×classes, on the output's device.
+
+    Example:
+        >>> from lenet_helpers.models import LeNet5, LeNet5Modern
+        >>> penalties = torch.tensor([[3.0, 0.5, 2.0]])
+        >>> class_scores(LeNet5(), penalties).argmax(dim=1).tolist()       # the smallest penalty
+        [1]
+        >>> class_scores(LeNet5Modern(), penalties).argmax(dim=1).tolist() # the largest logit
+        [0]
+    """
+    return model.scores(output) if hasattr(model, "scores") else output
 
 
 class Predictions(NamedTuple):
@@ -45,13 +65,13 @@ def predictions(model: nn.Module, data, *, batch_size: int = 1000, device=None) 
     """
     check_module(model)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    dev = _as_device(device) if device is not None else device_of(model)
-    source, _ = _batch_source(data, "data", batch_size, False, dev)
+    dev = check_device(device) if device is not None else device_of(model)
+    source, _ = batch_source(data, batch_size, dev)
     predicted, labels = [], []
     with evaluating(model), torch.no_grad():
         for x, y in source():
             output = model(x.to(dev, non_blocking=True))
-            predicted.append(_scores(model, output).argmax(dim=1).cpu())
+            predicted.append(class_scores(model, output).argmax(dim=1).cpu())
             labels.append(torch.as_tensor(y).cpu())
     if not labels:
         raise ValueError("data must hold at least one image, got none")

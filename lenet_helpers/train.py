@@ -21,8 +21,9 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ._table import Table
-from ._validate import check_int, check_module
-from .data import batches
+from ._validate import check_device, check_int, check_module
+from .data import batch_source
+from .evaluation import class_scores
 from .modules import device_of, evaluating
 
 __all__ = [
@@ -94,41 +95,12 @@ def _loss_fn(model: nn.Module, loss_fn):
     return getattr(model, "loss", F.cross_entropy)
 
 
-def _scores(model: nn.Module, output: torch.Tensor) -> torch.Tensor:
-    return model.scores(output) if hasattr(model, "scores") else output
-
-
-def _batch_source(data, name: str, batch_size: int, shuffle: bool, dev: torch.device):
-    """For any kind of data: a function giving a fresh iterator of (x, y) batches, and the number of batches (or None)."""
-    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
-        images, labels = data[0].to(dev), data[1].to(dev)  # moved once, not per batch
-        if len(images) != len(labels):
-            raise ValueError(f"{name} must be (images, labels) of the same length, got {len(images)} and {len(labels)}")
-        return (lambda: batches(images, labels, batch_size, shuffle=shuffle)), -(-len(labels) // batch_size)
-    if isinstance(data, torch.utils.data.Dataset):
-        loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=shuffle, num_workers=0)
-        return (lambda: iter(loader)), len(loader)
-    if hasattr(data, "__iter__") and not isinstance(data, (torch.Tensor, str, bytes, dict)):
-        # A DataLoader, or any iterable of (x, y) batches.
-        return (lambda: iter(data)), (len(data) if hasattr(data, "__len__") else None)
-    raise TypeError(
-        f"{name} must be a pair of tensors (images, labels), a torch Dataset or a DataLoader, got {type(data).__name__}"
-    )
-
-
 def _sync(dev: torch.device) -> None:
     """Wait for the device to finish its queued work, so that timings are true."""
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     elif dev.type == "mps":
         torch.mps.synchronize()
-
-
-def _as_device(value) -> torch.device:
-    try:
-        return torch.device(value)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device must be a torch.device or a name such as 'cpu' or 'cuda', got {value!r}") from None
 
 
 def evaluate(model: nn.Module, data, *, loss_fn=None, batch_size: int = 1000, device=None) -> Evaluation:
@@ -144,9 +116,9 @@ def evaluate(model: nn.Module, data, *, loss_fn=None, batch_size: int = 1000, de
     """
     check_module(model)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    dev = _as_device(device) if device is not None else device_of(model)
+    dev = check_device(device) if device is not None else device_of(model)
     criterion = _loss_fn(model, loss_fn)
-    source, _ = _batch_source(data, "data", batch_size, False, dev)
+    source, _ = batch_source(data, batch_size, dev)
     total_loss = torch.zeros((), device=dev)
     correct = torch.zeros((), dtype=torch.long, device=dev)
     total = 0
@@ -155,7 +127,7 @@ def evaluate(model: nn.Module, data, *, loss_fn=None, batch_size: int = 1000, de
             x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
             output = model(x)
             total_loss += criterion(output, y) * len(y)
-            correct += (_scores(model, output).argmax(dim=1) == y).sum()
+            correct += (class_scores(model, output).argmax(dim=1) == y).sum()
             total += len(y)
     if total == 0:
         raise ValueError("data must hold at least one image, got none")
@@ -214,7 +186,7 @@ def train(
         raise TypeError(f"before_epoch must be a function of the epoch number, got {type(before_epoch).__name__}")
     if channels_last is not None and not isinstance(channels_last, bool):
         raise TypeError(f"channels_last must be True, False or None (automatic), got {channels_last!r}")
-    dev = _as_device(device) if device is not None else _best_device()
+    dev = check_device(device) if device is not None else _best_device()
     model.to(dev)
     if optimizer is None:
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
@@ -224,7 +196,7 @@ def train(
     elif not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     criterion = _loss_fn(model, loss_fn)
-    source, n_batches = _batch_source(train_data, "train_data", batch_size, True, dev)
+    source, n_batches = batch_source(train_data, batch_size, dev, shuffle=True, name="train_data")
     if channels_last is None:
         channels_last = dev.type in ("cpu", "cuda") and any(p.ndim == 4 for p in model.parameters())
     if channels_last:
@@ -275,7 +247,7 @@ def _epochs(model, source, n_batches, optimizer, criterion, scheduler, before_ep
             if scheduler is not None:
                 scheduler.step()
             total_loss += loss.detach() * len(y)
-            wrong += (_scores(model, output.detach()).argmax(dim=1) != y).sum()
+            wrong += (class_scores(model, output.detach()).argmax(dim=1) != y).sum()
             seen += len(y)
             bar.update(1)
         _sync(dev)

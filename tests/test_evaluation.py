@@ -55,3 +55,10 @@ def test_predictions_accept_a_dataset_and_feed_the_confusion_matrix():
 def test_predictions_reject_bad_input(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_class_scores_are_each_models_decision_rule():
+    output = torch.tensor([[3.0, 0.5, 2.0], [0.1, 0.2, 0.0]])
+    assert evaluation.class_scores(models.LeNet5(), output).argmax(dim=1).tolist() == [1, 2]  # smallest penalty
+    assert evaluation.class_scores(models.LeNet5Modern(), output).argmax(dim=1).tolist() == [0, 1]  # largest logit
+    assert evaluation.class_scores(torch.nn.Linear(2, 3), output) is output  # a plain module: the output

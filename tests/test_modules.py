@@ -96,6 +96,29 @@ def test_the_import_graph_runs_down_and_has_no_circles(root):
             visit(name, [])
 
 
+#: Private names a module still takes from a public sibling, with the reason: any other is an error.
+PRIVATE_IMPORTS_ALLOWED = {
+    ("pool", "conv", "_output_length"),  # the window formula of the lesson before, with a dilation of 1
+    ("plots", "models", "_run_with_hooks"),
+    ("capstone", "training", "_paper_mistakes"),  # the self-checks share their mistakes
+    ("__init__", "answers", "_answers"),
+}
+
+
+def test_modules_do_not_take_each_others_private_names(root):
+    """A helper two modules need is public (documented, in __all__) or lives in a private module (_validate)."""
+    import ast
+
+    found = set()
+    for path in (root / "lenet_helpers").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level >= 1 and node.module:
+                source = node.module.split(".")[-1]
+                if not source.startswith("_") and source != "language":  # language's _ is gettext's
+                    found |= {(path.stem, source, a.name) for a in node.names if a.name.startswith("_")}
+    assert found <= PRIVATE_IMPORTS_ALLOWED, sorted(found - PRIVATE_IMPORTS_ALLOWED)
+
+
 def test_describe_speaks_the_packages_language():
     from lenet_helpers.language import using
 
