@@ -65,10 +65,10 @@ from typing import Callable, Dict, NamedTuple
 import torch
 import torch.nn as nn
 
+from . import evaluation
 from ._validate import check_int, check_positive, check_tensor
 from .layers import SQUASH_A, SQUASH_S, EuclideanRBF, PartialConv2d, Subsampling
 from .models import LeNet5
-from .modules import device_of, evaluating
 from .sdlm import PAPER_MU, PAPER_SAMPLES, gauss_newton_diagonal, paper_eta
 
 __all__ = ["PatternSDLM", "PassRecord", "train_per_pattern", "eblearn_init", "error_rate"]
@@ -600,23 +600,17 @@ def eblearn_init(model: LeNet5, generator: torch.Generator | None = None) -> LeN
 # ---------------------------------------------------------------------------
 
 
-@torch.no_grad()
 def error_rate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> float:
-    """The fraction of ``images`` whose predicted class (``model.predict``) is not the label.
+    """The fraction of ``images`` whose predicted class (the smallest RBF penalty) is not the label.
+
+    :func:`lenet_helpers.evaluation.error_rate` on the pair ``(images, labels)``.
 
     Example:
         >>> from lenet_helpers.models import LeNet5
         >>> error_rate(LeNet5(), torch.zeros(4, 1, 32, 32), torch.tensor([0, 1, 2, 3])) >= 0.75
         True
     """
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    dev = device_of(model)
-    wrong = 0
-    with evaluating(model):
-        for start in range(0, len(images), batch_size):
-            x = images[start : start + batch_size].to(dev)
-            wrong += int((model.predict(x) != labels[start : start + batch_size].to(dev)).sum())
-    return wrong / len(images)
+    return evaluation.error_rate(model, (images, labels), batch_size=batch_size)
 
 
 class PassRecord(NamedTuple):

@@ -5,7 +5,8 @@ backward, step. Data can be a pair of in-memory tensors (fastest: see
 :func:`lenet_helpers.data.mnist_tensors`), a ``Dataset`` or a ``DataLoader``.
 Each model decides its own loss and decision rule (``model.loss`` and
 ``model.scores``, see :mod:`lenet_helpers.models`); any other model gets
-cross-entropy and ``argmax``.
+cross-entropy and ``argmax``. :func:`evaluate` (loss and error on a data set) is
+:func:`lenet_helpers.evaluation.evaluate`, kept here beside the loop that calls it.
 """
 
 from __future__ import annotations
@@ -17,14 +18,12 @@ from typing import Callable, NamedTuple
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ._table import Table
 from ._validate import check_device, check_int, check_module
 from .data import batch_source
-from .evaluation import class_scores
-from .modules import device_of, evaluating
+from .evaluation import Evaluation, class_scores, count_errors, evaluate, loss_function
 
 __all__ = [
     "device",
@@ -51,7 +50,7 @@ def device() -> torch.device:
     return torch.device("cpu")
 
 
-_best_device = device  # train() and evaluate() have an argument called device
+_best_device = device  # train() has an argument called device
 
 
 def set_seed(seed: int) -> None:
@@ -71,13 +70,6 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)  # seeds every device, CUDA included
 
 
-class Evaluation(NamedTuple):
-    loss: float
-    accuracy: float  # fraction of images classified correctly
-    error: float  # 1 - accuracy
-    total: int  # number of images
-
-
 class EpochStats(NamedTuple):
     epoch: int
     train_loss: float  # mean loss over the epoch's batches, as training went
@@ -87,52 +79,12 @@ class EpochStats(NamedTuple):
     seconds: float  # training time so far (evaluation excluded)
 
 
-def _loss_fn(model: nn.Module, loss_fn):
-    if loss_fn is not None:
-        if not callable(loss_fn):
-            raise TypeError(f"loss_fn must be a function (output, target) -> loss, got {type(loss_fn).__name__}")
-        return loss_fn
-    return getattr(model, "loss", F.cross_entropy)
-
-
 def _sync(dev: torch.device) -> None:
     """Wait for the device to finish its queued work, so that timings are true."""
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     elif dev.type == "mps":
         torch.mps.synchronize()
-
-
-def evaluate(model: nn.Module, data, *, loss_fn=None, batch_size: int = 1000, device=None) -> Evaluation:
-    """Loss and error of ``model`` on ``data``, in evaluation mode, without gradients.
-
-    ``data``: (images, labels) tensors, a Dataset or a DataLoader.
-
-    Example:
-        >>> from lenet_helpers.models import LeNet5Modern
-        >>> x, y = torch.zeros(8, 1, 32, 32), torch.zeros(8, dtype=torch.long)
-        >>> evaluate(LeNet5Modern(), (x, y)).total
-        8
-    """
-    check_module(model)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    dev = check_device(device) if device is not None else device_of(model)
-    criterion = _loss_fn(model, loss_fn)
-    source, _ = batch_source(data, batch_size, dev)
-    total_loss = torch.zeros((), device=dev)
-    correct = torch.zeros((), dtype=torch.long, device=dev)
-    total = 0
-    with evaluating(model), torch.no_grad():
-        for x, y in source():
-            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
-            output = model(x)
-            total_loss += criterion(output, y) * len(y)
-            correct += (class_scores(model, output).argmax(dim=1) == y).sum()
-            total += len(y)
-    if total == 0:
-        raise ValueError("data must hold at least one image, got none")
-    accuracy = correct.item() / total
-    return Evaluation(total_loss.item() / total, accuracy, 1.0 - accuracy, total)
 
 
 def train(
@@ -195,7 +147,7 @@ def train(
         optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=dev.type in ("cpu", "cuda"))
     elif not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    criterion = _loss_fn(model, loss_fn)
+    criterion = loss_function(model, loss_fn)
     source, n_batches = batch_source(train_data, batch_size, dev, shuffle=True, name="train_data")
     if channels_last is None:
         channels_last = dev.type in ("cpu", "cuda") and any(p.ndim == 4 for p in model.parameters())
@@ -247,7 +199,7 @@ def _epochs(model, source, n_batches, optimizer, criterion, scheduler, before_ep
             if scheduler is not None:
                 scheduler.step()
             total_loss += loss.detach() * len(y)
-            wrong += (class_scores(model, output.detach()).argmax(dim=1) != y).sum()
+            wrong += count_errors(class_scores(model, output.detach()), y)
             seen += len(y)
             bar.update(1)
         _sync(dev)

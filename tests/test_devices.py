@@ -53,7 +53,9 @@ NO_TENSORS = {
     "tracing.operation_name",  # the name of a function
     "layers.rbf_codes",  # makes the CPU constant that EuclideanRBF registers as a buffer (moved with the model)
     "data.normalization", "data.prepare_mnist", "data.read_idx",
-    "train.device", "train.set_seed", "sdlm.paper_eta", "sdlm.paper_schedule", "experiments.t_quantile",
+    "train.device", "train.set_seed",
+    "evaluation.loss_function",  # gives the model's loss function; train and evaluate run it on the device
+    "sdlm.paper_eta", "sdlm.paper_schedule", "experiments.t_quantile",
     "results.results_path", "results.devices", "results.bench_results", "results.experiment_path",
     "results.experiment_results",
     "plots.Figure", "plots.Animation", "plots.plot_history", "plots.plot_error_per_pass",  # tables of numbers
@@ -177,7 +179,8 @@ def run_data(dev):
 # ---------------------------------------------------------------------------
 
 
-@on_device("train.train", "train.evaluate", "evaluation.predictions", "evaluation.class_scores")
+@on_device("train.train", "train.evaluate", "evaluation.predictions", "evaluation.class_scores", "evaluation.error_rate",
+           "evaluation.count_errors")
 def run_training(dev):
     for make, channels_last in ((models.LeNet5Modern, None), (models.LeNet5, True), (models.MLP, False)):
         model = make()
@@ -192,6 +195,8 @@ def run_training(dev):
         assert predicted.device.type == labels.device.type == "cpu"  # as documented: ready for plotting
         with torch.no_grad():
             assert_on(dev, evaluation.class_scores(model, model(X.to(dev))))
+            assert_on(dev, evaluation.count_errors(evaluation.class_scores(model, model(X.to(dev))), Y.to(dev)))
+        assert evaluation.error_rate(model, (X, Y)) == train.evaluate(model, (X, Y)).error
     # A given optimizer with a state from before train(), used again after it (fused where the device has it)
     model = models.LeNet5Modern().to(dev)
     optimizer = torch.optim.Adam(model.parameters(), fused=True if dev.type in ("cpu", "cuda") else None)
