@@ -103,6 +103,8 @@ PRIVATE_IMPORTS_ALLOWED = {
     ("capstone", "training", "_paper_mistakes"),  # the self-checks share their mistakes
     ("__init__", "answers", "_answers"),
 }
+#: modules' unchecked twins of device_of and evaluating: for a public entry that has checked the model itself.
+TRUSTING = {"_device_of", "_evaluating"}
 
 
 def test_modules_do_not_take_each_others_private_names(root):
@@ -116,7 +118,40 @@ def test_modules_do_not_take_each_others_private_names(root):
                 source = node.module.split(".")[-1]
                 if not source.startswith("_") and source != "language":  # language's _ is gettext's
                     found |= {(path.stem, source, a.name) for a in node.names if a.name.startswith("_")}
+    found = {(module, source, name) for module, source, name in found if not (source == "modules" and name in TRUSTING)}
     assert found <= PRIVATE_IMPORTS_ALLOWED, sorted(found - PRIVATE_IMPORTS_ALLOWED)
+
+
+def test_a_model_is_checked_once_per_call(monkeypatch):
+    """train.evaluate(model) checks the model at its entry; device_of and evaluating inside it do not check again."""
+    from lenet_helpers import _validate, evaluation, models, train
+
+    calls = []
+    real = _validate.check_module
+
+    def counting(model, name="model"):
+        calls.append(name)
+        return real(model, name)
+
+    for module in (_validate, evaluation, modules):
+        monkeypatch.setattr(module, "check_module", counting)
+    x, y = torch.zeros(3, 1, 32, 32), torch.zeros(3, dtype=torch.long)
+    train.evaluate(models.LeNet5(), (x, y))
+    assert calls == ["model"]
+    calls.clear()
+    evaluation.predictions(models.LeNet5(), (x, y))
+    evaluation.error_rate(models.LeNet5(), (x, y))
+    assert calls == ["model", "model"]
+    calls.clear()
+    modules.device_of(nn.Linear(1, 1))  # the public helpers still check
+    with modules.evaluating(nn.Linear(1, 1)):
+        pass
+    assert calls == ["module", "module"]
+    with pytest.raises(TypeError, match="module must be a torch.nn.Module"):
+        modules.device_of("model")
+    with pytest.raises(TypeError, match="module must be a torch.nn.Module"):
+        with modules.evaluating("model"):
+            pass
 
 
 def test_describe_speaks_the_packages_language():
