@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 sys.path.insert(0, str(ROOT / "tools"))
+import common  # noqa: E402
 import relocate  # noqa: E402  (tools/relocate.py: the set-up cell and the repository's address)
 
 
@@ -83,7 +84,7 @@ def test_every_notebook_starts_with_the_colab_set_up_cell(path):
     nb = nbformat.read(path, as_version=4)
     first = next(cell.source for cell in nb.cells if cell.cell_type == "code")
     assert relocate.is_setup_cell(first), f"{path.name}: the first code cell must be the set-up cell (copy chapter 0's)"
-    version, url = relocate.package_version(ROOT), CONFIG["repository"]["url"]
+    version, url = common.package_version(ROOT), CONFIG["repository"]["url"]
     named_version, named_url = relocate.setup_cell_named(first)
     stale = [f"it installs {f'version {named_version}' if named_version else 'no pinned version'}, the package is {version}"
              ] if named_version != version else []
@@ -125,7 +126,7 @@ def test_repository_url_is_written_in_one_form():
     configured = relocate.configured_repository(ROOT)
     assert configured.url == CONFIG["repository"]["url"]
     stale = []
-    for path in relocate.checkout_files(ROOT):
+    for path in common.checkout_files(ROOT):
         name = path.relative_to(ROOT).as_posix()
         if name in NOT_OURS:
             continue
