@@ -305,6 +305,7 @@ def test_a_cell_that_raises_fails_the_build(tmp_path):
     (tmp_path / "references.bib").write_text((ROOT / "references.bib").read_text())
     shutil.copytree(ROOT / "_ext", tmp_path / "_ext")
     (tmp_path / "assets").symlink_to(ROOT / "assets")  # the site's npm files, installed by make
+    (tmp_path / "data").symlink_to(ROOT / "data")  # the digits the in-browser trainer's pack is made from
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Broken"), nbformat.v4.new_code_cell("1 / 0")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
