@@ -378,9 +378,14 @@ def test_prerequisites_name_what_is_missing_and_how_to_install_it(root, tmp_path
     result = subprocess.run([str(fake / "bash"), str(script), "check", "python", "node", "font", "browser"],
                             capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 1
+    packages = subprocess.run(["bash", str(script), "packages"], capture_output=True, text=True, check=True).stdout.split()
     for words in ("Python 3.11 or newer", "Node.js 18", "Chromium", "CHROMIUM=", "no font with Chinese glyphs",
-                  "sudo apt-get install python3-venv nodejs npm chromium fonts-noto-cjk"):
+                  f"sudo apt-get install {' '.join(packages)}"):
         assert words in result.stdout, result.stdout
+    (fake / "fc-list").unlink()  # no fontconfig at all: no font can be found, so the font is missing too
+    result = subprocess.run([str(fake / "bash"), str(script), "check", "font"], capture_output=True, text=True,
+                            env=env, cwd=tmp_path)
+    assert result.returncode == 1 and "fontconfig fonts-noto-cjk" in result.stdout, result.stdout
     old_node = fake / "node"  # a Node.js 12, as Debian 11 and Ubuntu 22.04 ship
     old_node.write_text("#!" + shutil.which("bash") + "\n[ \"$1\" = --version ] && echo v12.22.9 || exit 1\n")
     old_node.chmod(0o755)
