@@ -499,16 +499,19 @@ def browser_training(digits: int = BROWSER_DIGITS) -> dict:
                                        timeout=1_200_000)
                 state = page.evaluate("() => document.querySelector('.lenet-train').lenet.state()")
                 js = state["seen"] / state["seconds"]
+                # PyTorch's best on this CPU: its default threads, or one thread (faster on a busy machine, where
+                # threads wait for each other); the ratio is taken against the faster, so it is never flattered
                 torch_speed = widgets.pytorch_speed(name, choice["batch"], seconds=5.0)
+                one_thread = widgets.pytorch_speed(name, choice["batch"], seconds=5.0, threads=1)
+                best = max(torch_speed, one_thread)
                 found[name] = {"batch": choice["batch"], "lr": choice["lr"], "digits": state["seen"],
                                "browser_digits_per_s": js, "pytorch_digits_per_s": torch_speed,
-                               "pytorch_threads": torch.get_num_threads(), "ratio": js / torch_speed,
-                               "pytorch_one_thread_digits_per_s": widgets.pytorch_speed(name, choice["batch"],
-                                                                                        seconds=5.0, threads=1),
+                               "pytorch_threads": torch.get_num_threads(), "pytorch_one_thread_digits_per_s": one_thread,
+                               "ratio": js / torch_speed, "pytorch_best_digits_per_s": best, "ratio_to_best": js / best,
                                "load_average": list(os.getloadavg())}
-                log(f"  {name}: browser {js:,.0f} digits/s, PyTorch {torch_speed:,.0f} digits/s (ratio "
-                    f"{js / torch_speed:.2f}), PyTorch on one thread {found[name]['pytorch_one_thread_digits_per_s']:,.0f}"
-                    f"; load average {found[name]['load_average'][0]:.1f}")
+                log(f"  {name}: browser {js:,.0f} digits/s, PyTorch {torch_speed:,.0f} digits/s on "
+                    f"{torch.get_num_threads()} threads, {one_thread:,.0f} on one (ratio to the faster "
+                    f"{js / best:.2f}); load average {found[name]['load_average'][0]:.1f}")
             context.close()
     cpu = machine(torch.device("cpu"))
     return {"machine": f"{cpu['cpu']}, {cpu['cpu_threads']} threads", "chromium": version, "date": cpu["date"],
@@ -651,7 +654,8 @@ def main() -> None:
     # 5: the in-browser trainer (before the book: it is quick)
     if not args.skip_browser:
         results["browser_training"] = browser_training()
-        ratios = [r["ratio"] for r in results["browser_training"]["networks"].values()]
+        # the slower network's ratio to PyTorch's best on this CPU (default threads or one, whichever is faster)
+        ratios = [r["ratio_to_best"] for r in results["browser_training"]["networks"].values()]
         results["browser_vs_pytorch"] = min(ratios)
 
     # 4: the book
