@@ -9,7 +9,7 @@ seed=0)``:
 * ``LeNet5``, the faithful network (squashing, trainable subsampling, Table I's C3, RBF output, the MAP loss of
   eq. 9), with AdamW on a one-cycle schedule in batches of 64: the learning rate and weight decay chapter 5's
   selection chose on the validation split (``bench-cpu.json``, ``faithful_modern.settings``), over ``PASSES`` passes
-  (not the paper's 20, to keep the whole run to about ten CPU minutes);
+  (not the paper's 20: the whole run then takes a few CPU minutes on one thread);
 * ``LeNet5Modern`` (ReLU, max pooling, cross-entropy), with Adam on a one-cycle schedule in batches of 128 for
   ``MODERN_EPOCHS`` epochs, its peak learning rate chosen among ``MODERN_CANDIDATES`` on the validation split.
 
@@ -39,7 +39,7 @@ from lenet_helpers.results import RESULTS_DIR, bench_results  # noqa: E402
 
 import since1998  # noqa: E402  (machine(): the device's description)
 
-PASSES = 8
+PASSES = 4
 MODERN_EPOCHS = 4
 MODERN_BATCH = 128
 MODERN_CANDIDATES = (4e-3, 8e-3)

@@ -58,7 +58,7 @@ DISTORTIONS = {"shift": "pixels", "scale": "factor", "rotation": "degrees", "noi
 
 def _missing(path) -> FileNotFoundError:
     return FileNotFoundError(f"{path} does not exist: the trained networks are made once by `{MAKE_IT}` "
-                             "(about ten CPU minutes), which writes them into lenet_helpers/results/")
+                             "(a few CPU minutes), which writes them into lenet_helpers/results/")
 
 
 def trained_record() -> dict:
