@@ -412,16 +412,23 @@ def robustness(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, kin
     if kind not in DISTORTIONS:
         raise ValueError(f"kind must be one of {', '.join(map(repr, DISTORTIONS))}, got {kind!r}")
     labels = labels.cpu()
-    errors = []
+    versions = []  # every distorted copy of the batch, for every strength: one pass through the network for all
     for s in strengths:
         if kind == "shift":
-            versions = [distort(images, shift=d) for d in ((s, 0), (-s, 0), (0, s), (0, -s))]
+            versions.append([distort(images, shift=d) for d in ((s, 0), (-s, 0), (0, s), (0, -s))])
         elif kind == "scale":
-            versions = [distort(images, scale=s)]
+            versions.append([distort(images, scale=s)])
         elif kind == "rotation":
-            versions = [distort(images, rotation=s), distort(images, rotation=-s)]
+            versions.append([distort(images, rotation=s), distort(images, rotation=-s)])
         else:
-            versions = [distort(images, noise=s)]
-        wrong = sum((_scores(model, v).argmax(dim=1) != labels).sum().item() for v in versions)
-        errors.append(wrong / (len(versions) * len(labels)))
+            versions.append([distort(images, noise=s)])
+    if not versions:
+        return []
+    wrong = _scores(model, torch.cat([v for group in versions for v in group])).argmax(dim=1) != labels.repeat(
+        sum(len(group) for group in versions))
+    errors, start = [], 0
+    for group in versions:
+        n = len(group) * len(labels)
+        errors.append(wrong[start:start + n].float().mean().item())
+        start += n
     return errors
