@@ -20,13 +20,14 @@ from lenet_helpers.language import set_language, using
 from test_checks_capstone import RIGHT as RIGHT_7, WRONG as WRONG_7  # noqa: E402
 from test_checks_conv import RIGHT as RIGHT_1, WRONG as WRONG_1, good_corr2d  # noqa: E402
 from test_checks_counting import RIGHT as RIGHT_3, WRONG as WRONG_3  # noqa: E402
+from test_checks_inside import RIGHT as RIGHT_INSIDE, WRONG as WRONG_INSIDE  # noqa: E402
 from test_checks_lenet5 import RIGHT as RIGHT_4, WRONG as WRONG_4  # noqa: E402
 from test_checks_modern import RIGHT as RIGHT_6, WRONG as WRONG_6  # noqa: E402
 from test_checks_pool import RIGHT as RIGHT_2, WRONG as WRONG_2  # noqa: E402
 from test_checks_training import RIGHT as RIGHT_5, WRONG as WRONG_5  # noqa: E402
 
-RIGHT = {**RIGHT_1, **RIGHT_2, **RIGHT_3, **RIGHT_4, **RIGHT_5, **RIGHT_6, **RIGHT_7}
-WRONG = {**WRONG_1, **WRONG_2, **WRONG_3, **WRONG_4, **WRONG_5, **WRONG_6, **WRONG_7}
+RIGHT = {**RIGHT_1, **RIGHT_2, **RIGHT_3, **RIGHT_4, **RIGHT_5, **RIGHT_6, **RIGHT_7, **RIGHT_INSIDE}
+WRONG = {**WRONG_1, **WRONG_2, **WRONG_3, **WRONG_4, **WRONG_5, **WRONG_6, **WRONG_7, **WRONG_INSIDE}
 ALL_WRONG = [(check, wrong, words) for check, answers in WRONG.items() for wrong, words in answers]
 CHAPTERS = Path(__file__).resolve().parent.parent / "chapters"
 

@@ -26,8 +26,8 @@ import torch
 from fake_device import DEVICE, DeviceMismatch, OnDevice, fake_device, is_mismatch
 
 import lenet_helpers
-from lenet_helpers import (conv, counting, data, evaluation, experiments, export, fast_sdlm, layers, models, modules, plots,
-                           pool, sdlm, tracing, train, widgets)
+from lenet_helpers import (conv, counting, data, evaluation, experiments, export, fast_sdlm, inside, layers, models, modules,
+                           plots, pool, sdlm, tracing, train, widgets)
 
 #: {test name: (function of the device, names of the public helpers it covers, expected error or None)}
 SMOKE: dict = {}
@@ -58,6 +58,7 @@ NO_TENSORS = {
     "sdlm.paper_eta", "sdlm.paper_schedule", "experiments.t_quantile",
     "results.results_path", "results.devices", "results.bench_results", "results.experiment_path",
     "results.experiment_results",
+    "inside.receptive_field", "inside.trained_record",
     "plots.Figure", "plots.Animation", "plots.plot_history", "plots.plot_error_per_pass",  # tables of numbers
     "widgets.ConvExplorer", "widgets.PoolExplorer", "widgets.grid_values",  # small integer grids, in the browser
     # the in-browser trainer: the browser trains; its digits are packed from the files, and PyTorch's speed beside
@@ -299,6 +300,24 @@ def run_widgets(dev):
     assert_on(dev, model_input)
     pad = widgets.DrawDigit({"LeNet-5": model}, digits=(torch.rand(3, 28, 28).to(dev), Y[:3].to(dev)))
     assert pad.forward(torch.rand(28, 28)).device.type == "cpu"
+
+
+@on_device("inside.load_trained", "inside.receptive_fields", "inside.top_patches", "inside.margins",
+           "inside.rejection_curve", "inside.occlusion_map", "inside.distort", "inside.robustness")
+def run_inside(dev):
+    model = (inside.load_trained("LeNet5", device=dev) if (inside.RESULTS_DIR / inside.TRAINED["LeNet5"]).is_file()
+             else models.LeNet5().to(dev))
+    x, y = X[:12].to(dev), Y[:12].to(dev)
+    assert inside.receptive_fields(model)["C5"].size == 32
+    top = inside.top_patches(model, "C3", x, k=3)
+    assert top.patches.shape == (16, 3, 1, 14, 14) and top.patches.device.type == "cpu"
+    predicted, margin = inside.margins(model, x)
+    assert predicted.device.type == margin.device.type == "cpu"
+    assert len(inside.rejection_curve(margin, predicted == y.cpu(), [0, 0.5])) == 2
+    assert inside.occlusion_map(model, x[0], 3).shape == (13, 13)
+    moved = inside.distort(x, shift=(1, 0), rotation=5, scale=1.1, noise=0.1)
+    assert_on(dev, moved)
+    assert len(inside.robustness(model, x, y, "rotation", [0, 10])) == 2
 
 
 # ---------------------------------------------------------------------------
