@@ -34,6 +34,8 @@ CHROME = {"zh_CN": {
     "Launch on Colab": "在 Colab 中打开", "Download this page": "下载本页", "Download notebook file": "下载笔记本文件",
     "Download source file": "下载源文件", "Fullscreen mode": "全屏模式", "Search this book...": "搜索本书……",
     "Launch interactive content": "运行交互式内容",
+    "Toggle primary sidebar": "显示或隐藏左侧导航栏", "Toggle secondary sidebar": "显示或隐藏本页目录",
+    "Color mode": "颜色模式",
 }}
 
 
@@ -120,6 +122,9 @@ def edition_header(app: Sphinx, pagename, templatename, context, doctree) -> Non
     if language == "en" or app.builder.format != "html":
         return
     words = CHROME.get(language, {})
+    said = context.get("_") or app.builder.templates.environment.globals.get("_")
+    if callable(said):  # the templates' own words, {{ _('Color mode') }}: the theme's catalog, else these
+        context["_"] = lambda message, *args, **kwargs: words.get(message) or said(message, *args, **kwargs)
     if "theme_search_bar_text" in context:
         context["theme_search_bar_text"] = words.get(context["theme_search_bar_text"], context["theme_search_bar_text"])
     notebook = edition_notebook(language, pagename)
