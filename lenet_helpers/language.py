@@ -309,7 +309,7 @@ def _columns(words: str) -> int:
 
 
 def _said_in_place(words: str, english: str, said: str) -> str:
-    """``words`` with each whole ``english`` replaced by ``said``; where it stands in a column of printed lines (a row
+    r"""``words`` with each whole ``english`` replaced by ``said``; where it stands in a column of printed lines (a row
     label, or a cell padded with spaces), the spaces around it are adjusted so that the columns stay aligned.
 
     Example:
