@@ -328,7 +328,8 @@ def _said_in_place(words: str, english: str, said: str) -> str:
         if gap and following and not preceding and (line_start or following >= 2) and words[end + following:][:1] not in ("", "\n"):
             out += [before, said, " " * max(1, following + gap)]
             last = end + following
-        elif gap and (line_start or preceding >= 2) and preceding + gap >= (0 if line_start else 1):
+        elif (gap and (line_start or preceding >= 2) and preceding + gap >= (0 if line_start else 1)
+              and (preceding or words[end:end + 1] not in ("", "\n"))):  # right-aligned: a label before its value
             out += [before[:len(before) - preceding], " " * (preceding + gap), said]
             last = end
         else:
