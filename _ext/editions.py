@@ -34,6 +34,8 @@ CHROME = {"zh_CN": {
     "Launch on Colab": "在 Colab 中打开", "Download this page": "下载本页", "Download notebook file": "下载笔记本文件",
     "Download source file": "下载源文件", "Fullscreen mode": "全屏模式", "Search this book...": "搜索本书……",
     "Launch interactive content": "运行交互式内容",
+    "Toggle primary sidebar": "显示或隐藏左侧导航栏", "Toggle secondary sidebar": "显示或隐藏本页目录",
+    "Color mode": "颜色模式",
 }}
 
 
@@ -120,6 +122,15 @@ def edition_header(app: Sphinx, pagename, templatename, context, doctree) -> Non
     if language == "en" or app.builder.format != "html":
         return
     words = CHROME.get(language, {})
+    said = context.get("gettext") or app.builder.templates.environment.globals.get("gettext")
+    if callable(said):  # the templates' own words, {{ _('Color mode') }} (jinja's _ calls gettext): these, else the theme's
+        from jinja2 import pass_context
+        from jinja2.utils import _PassArg
+
+        if _PassArg.from_obj(said) is _PassArg.context:
+            context["gettext"] = pass_context(lambda ctx, message, **kw: words.get(message) or said(ctx, message, **kw))
+        else:
+            context["gettext"] = lambda message, **kw: words.get(message) or said(message, **kw)
     if "theme_search_bar_text" in context:
         context["theme_search_bar_text"] = words.get(context["theme_search_bar_text"], context["theme_search_bar_text"])
     notebook = edition_notebook(language, pagename)
