@@ -147,7 +147,8 @@ def conv_backward_weight(x: torch.Tensor, grad_out: torch.Tensor) -> torch.Tenso
 
     K[o, c, u, v] multiplied x[n, c, i + u, j + v] into Y[n, o, i, j] for **every** position (i, j) and
     every image n, so its gradient sums over both: Σ_n Σ_i,j grad_out[n, o, i, j]·x[n, c, i + u, j + v], a
-    correlation of the input with ``grad_out`` (the batch plays the part of the channels it sums over).
+    correlation of the input with ``grad_out``. ``F.unfold`` lays out, for every position, the k×k patch of
+    the input a weight saw there; one product with ``grad_out`` then sums over the images and the positions.
 
     Shapes: x: N×Cin×H×W, grad_out: N×Cout×Ho×Wo -> Cout×Cin×(H−Ho+1)×(W−Wo+1).
 
@@ -162,7 +163,12 @@ def conv_backward_weight(x: torch.Tensor, grad_out: torch.Tensor) -> torch.Tenso
     if x.shape[0] != grad_out.shape[0] or x.shape[2] < grad_out.shape[2] or x.shape[3] < grad_out.shape[3]:
         raise ValueError(f"x and grad_out must be the same batch, grad_out no larger than x: x {tuple(x.shape)}, "
                          f"grad_out {tuple(grad_out.shape)}")
-    return F.conv2d(x.transpose(0, 1), grad_out.transpose(0, 1)).transpose(0, 1)
+    n, cin = x.shape[:2]
+    cout, ho, wo = grad_out.shape[1:]
+    kh, kw = x.shape[2] - ho + 1, x.shape[3] - wo + 1
+    patches = F.unfold(x, (kh, kw))                                  # N×(Cin·kh·kw)×(Ho·Wo): what each weight saw
+    per_image = torch.bmm(grad_out.reshape(n, cout, ho * wo), patches.transpose(1, 2))   # Σ over positions
+    return per_image.sum(dim=0).reshape(cout, cin, kh, kw)                               # Σ over images
 
 
 def conv_backward_bias(grad_out: torch.Tensor) -> torch.Tensor:
