@@ -78,7 +78,10 @@ def conv_backward_input(fn) -> CheckResult:
     non-square kernels, one and several channels, and batches of several images.
 
     Example:
-        >>> conv_backward_input(lambda g, w: F.conv2d(F.pad(g, (2, 2, 2, 2)), w.flip(2, 3).transpose(0, 1))).passed
+        >>> def full_flipped(g, w):
+        ...     kh, kw = w.shape[2:]
+        ...     return F.conv2d(F.pad(g, (kw - 1, kw - 1, kh - 1, kh - 1)), w.flip(2, 3).transpose(0, 1))
+        >>> conv_backward_input(full_flipped).passed
         True
     """
     g = torch.Generator().manual_seed(1998)
