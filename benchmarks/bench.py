@@ -76,26 +76,12 @@ def sync(dev: torch.device) -> None:
 
 
 def machine(dev: torch.device) -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {
-        "device": dev.type,
-        "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else cpu,
-        "cpu": cpu,
-        "cpu_threads": torch.get_num_threads(),
-        "gpu": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "python": platform.python_version(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    }
-    return info
+    """since1998.machine's description of the device, with the CPU, the GPU, torchvision and the date."""
+    info = since1998.machine(dev)
+    cpu = info["device_name"] if dev.type != "cuda" else since1998.cpu_name()
+    return info | {"cpu": cpu, "gpu": info["device_name"] if dev.type == "cuda" else None,
+                   "torchvision": torchvision.__version__,
+                   "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
 # ---------------------------------------------------------------------------

@@ -181,16 +181,20 @@ def one_run(name: str, seed: int, splits, dev: torch.device) -> dict:
             **run.measured, "at_start": at_start(make_model, make_optimizer, train_data, seed, dev)}
 
 
-def machine(dev: torch.device) -> dict:
-    cpu = platform.processor() or platform.machine()
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), else what platform knows of it."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return {"device": dev.type, "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else cpu,
+    return platform.processor() or platform.machine()
+
+
+def machine(dev: torch.device) -> dict:
+    return {"device": dev.type,
+            "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else cpu_name(),
             "cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version()}
 
 

@@ -34,7 +34,7 @@ COLUMNS: dict[str, Message] = {
     "output_shape": _("output shape"),
     "parameters": _("parameters"),
     "connections": _("connections"),
-    # train.EpochStats, train.Evaluation
+    # train.EpochStats, evaluation.Evaluation
     "epoch": _("epoch"),
     "train_loss": _("train loss"),
     "train_error": _("train error"),

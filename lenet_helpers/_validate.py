@@ -7,6 +7,7 @@ instead of a confusing failure deep inside PyTorch (or, worse, a wrong answer).
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Sequence
 
@@ -27,6 +28,25 @@ def check_int(value, name: str, *, minimum: int | None = None) -> int:
         what = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer >= {minimum}")
         raise ValueError(f"{name} must be {what}, got {value}")
     return value
+
+
+def check_positive(value, name: str) -> float:
+    """Return ``value`` as a ``float``; raise if it is not a finite number > 0.
+
+    Step sizes, damping terms and scales go through here: infinity, NaN, zero,
+    negatives, booleans and strings are all refused.
+
+    Example:
+        >>> check_positive(0.02, "mu")
+        0.02
+        >>> check_positive(float("inf"), "lr")
+        Traceback (most recent call last):
+        ...
+        ValueError: lr must be a finite positive number, got inf
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or not value > 0:
+        raise ValueError(f"{name} must be a finite positive number, got {value!r}")
+    return float(value)
 
 
 def check_pair(value, name: str, *, minimum: int | None = None) -> tuple[int, int]:
@@ -75,6 +95,19 @@ def check_tensor(x, name: str, *, ndim: int | Sequence[int], layout: str | None 
         expected = f"a {dims} tensor" + (f" ({layout})" if layout else "")
         raise ValueError(f"{name} must be {expected}, got shape {tuple(t.shape)}")
     return t
+
+
+def check_device(value, name: str = "device") -> torch.device:
+    """Return ``value`` as a ``torch.device``; raise if it names no device.
+
+    Example:
+        >>> check_device("cpu")
+        device(type='cpu')
+    """
+    try:
+        return torch.device(value)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"{name} must be a torch.device or a name such as 'cpu' or 'cuda', got {value!r}") from None
 
 
 def check_module(model, name: str = "model") -> torch.nn.Module:

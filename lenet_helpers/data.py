@@ -34,7 +34,7 @@ from typing import Iterator, NamedTuple
 
 import torch
 
-from ._validate import check_choice, check_int, check_tensor
+from ._validate import check_choice, check_device, check_int, check_tensor
 
 __all__ = [
     "MNIST_FILES",
@@ -49,6 +49,7 @@ __all__ = [
     "read_idx",
     "mnist_tensors",
     "batches",
+    "batch_source",
     "VALIDATION_SIZE",
     "split_validation",
     "MnistStyle",
@@ -349,6 +350,43 @@ def batches(
         else:
             idx = order[start : start + batch_size]
             yield images[idx], labels[idx]
+
+
+def batch_source(data, batch_size: int, device, *, shuffle: bool = False, name: str = "data"):
+    """Batches of (images, labels) from any kind of data, and how many there are (None if unknown).
+
+    ``data`` is a pair of tensors (moved to ``device`` once, then sliced by
+    :func:`batches`), a ``Dataset`` (read by a ``DataLoader`` of ``batch_size``)
+    or a ``DataLoader`` or any iterable of batches (used as it is: its own batch
+    size; its batches stay where it puts them). Returns a function that gives a
+    fresh iterator for each pass, and the number of batches in a pass.
+    ``name`` is the argument's name in error messages.
+
+    Shapes:
+        data: (images N×…, labels N) -> batches of (batch_size×…, batch_size).
+
+    Example:
+        >>> x, y = torch.zeros(10, 1, 32, 32), torch.arange(10)
+        >>> source, n = batch_source((x, y), 4, "cpu")
+        >>> n, [len(yb) for _, yb in source()]
+        (3, [4, 4, 2])
+    """
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    dev = check_device(device)
+    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
+        images, labels = data[0].to(dev), data[1].to(dev)  # moved once, not per batch
+        if len(images) != len(labels):
+            raise ValueError(f"{name} must be (images, labels) of the same length, got {len(images)} and {len(labels)}")
+        return (lambda: batches(images, labels, batch_size, shuffle=shuffle)), -(-len(labels) // batch_size)
+    if isinstance(data, torch.utils.data.Dataset):
+        loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=shuffle, num_workers=0)
+        return (lambda: iter(loader)), len(loader)
+    if hasattr(data, "__iter__") and not isinstance(data, (torch.Tensor, str, bytes, dict)):
+        # A DataLoader, or any iterable of (x, y) batches.
+        return (lambda: iter(data)), (len(data) if hasattr(data, "__len__") else None)
+    raise TypeError(
+        f"{name} must be a pair of tensors (images, labels), a torch Dataset or a DataLoader, got {type(data).__name__}"
+    )
 
 
 VALIDATION_SIZE = 5000  #: images held out of MNIST's 60,000 training images to choose settings on

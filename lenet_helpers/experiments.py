@@ -28,9 +28,9 @@ import torch
 import torch.nn as nn
 
 from ._table import Table
-from ._validate import check_int, check_module, check_tensor
+from ._validate import check_device, check_int, check_module, check_tensor
 from .data import PAPER_BACKGROUND, batches
-from .train import _as_device, evaluate, set_seed, train
+from .train import evaluate, set_seed, train
 from .train import device as _best_device
 
 __all__ = ["Run", "compare", "PairedDifference", "paired_difference", "t_quantile", "shift", "RandomShifts",
@@ -139,7 +139,7 @@ def compare(
     if not seeds:
         raise ValueError("seeds must hold at least one seed, got none")
     epochs = check_int(epochs, "epochs", minimum=1)
-    dev = _as_device(device) if device is not None else _best_device()
+    dev = check_device(device) if device is not None else _best_device()
     if test_data is None:
         raise ValueError("test_data must be given: compare measures the test error of every run")
     if measure is not None and not callable(measure):

@@ -65,10 +65,10 @@ from typing import Callable, Dict, NamedTuple
 import torch
 import torch.nn as nn
 
-from ._validate import check_int, check_tensor
+from . import evaluation
+from ._validate import check_int, check_positive, check_tensor
 from .layers import SQUASH_A, SQUASH_S, EuclideanRBF, PartialConv2d, Subsampling
 from .models import LeNet5
-from .modules import device_of, evaluating
 from .sdlm import PAPER_MU, PAPER_SAMPLES, gauss_newton_diagonal, paper_eta
 
 __all__ = ["PatternSDLM", "PassRecord", "train_per_pattern", "eblearn_init", "error_rate"]
@@ -139,12 +139,6 @@ def _check_lenet5(model) -> None:
             raise ValueError(f"model must have the layers of the faithful LeNet5; expected {what}")
 
 
-def _check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
-
-
 def _check_images(images, labels, name: str = "images"):
     images = check_tensor(images, name, ndim=4, layout="N×1×32×32")
     if tuple(images.shape[1:]) != (1, 32, 32):
@@ -211,8 +205,8 @@ class PatternSDLM:
         _check_lenet5(model)
         if not isinstance(compile, (bool, dict)):
             raise TypeError(f"compile must be True, False or a dict of torch.compile options, got {type(compile).__name__}")
-        self.mu = _check_positive(mu, "mu")
-        self.j = _check_positive(j, "j")
+        self.mu = check_positive(mu, "mu")
+        self.j = check_positive(j, "j")
         self.model = model
         weight = model.C1.conv.weight
         self.device, self.dtype = weight.device, weight.dtype
@@ -292,7 +286,7 @@ class PatternSDLM:
 
     @eta.setter
     def eta(self, value: float) -> None:
-        self._eta = _check_positive(value, "eta")
+        self._eta = check_positive(value, "eta")
         self._refresh_steps()
 
     def _refresh_steps(self) -> None:
@@ -606,23 +600,17 @@ def eblearn_init(model: LeNet5, generator: torch.Generator | None = None) -> LeN
 # ---------------------------------------------------------------------------
 
 
-@torch.no_grad()
 def error_rate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> float:
-    """The fraction of ``images`` whose predicted class (``model.predict``) is not the label.
+    """The fraction of ``images`` whose predicted class (the smallest RBF penalty) is not the label.
+
+    :func:`lenet_helpers.evaluation.error_rate` on the pair ``(images, labels)``.
 
     Example:
         >>> from lenet_helpers.models import LeNet5
         >>> error_rate(LeNet5(), torch.zeros(4, 1, 32, 32), torch.tensor([0, 1, 2, 3])) >= 0.75
         True
     """
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    dev = device_of(model)
-    wrong = 0
-    with evaluating(model):
-        for start in range(0, len(images), batch_size):
-            x = images[start : start + batch_size].to(dev)
-            wrong += int((model.predict(x) != labels[start : start + batch_size].to(dev)).sum())
-    return wrong / len(images)
+    return evaluation.error_rate(model, (images, labels), batch_size=batch_size)
 
 
 class PassRecord(NamedTuple):
@@ -713,16 +701,16 @@ def train_per_pattern(
         _check_images(*pair, name=f"eval_data[{name!r}] images")
     if etas is None:
         etas = [paper_eta(k) for k in range(1, passes + 1)]
-    etas = [_check_positive(e, "etas[]") for e in etas]
+    etas = [check_positive(e, "etas[]") for e in etas]
     if len(etas) < passes:
         raise ValueError(f"etas must give one η per pass: {len(etas)} for {passes} passes")
-    eta_scale = _check_positive(eta_scale, "eta_scale")
+    eta_scale = check_positive(eta_scale, "eta_scale")
     samples = check_int(samples, "samples", minimum=1)
     if hold_curvature_after is not None:
         hold_curvature_after = check_int(hold_curvature_after, "hold_curvature_after", minimum=1)
     if isinstance(curvature_floor, bool) or not isinstance(curvature_floor, numbers.Real) or not curvature_floor >= 0:
         raise ValueError(f"curvature_floor must be a number ≥ 0, got {curvature_floor!r}")
-    curvature_scale = _check_positive(curvature_scale, "curvature_scale")
+    curvature_scale = check_positive(curvature_scale, "curvature_scale")
     if curvature_options is not None and not isinstance(curvature_options, dict):
         raise TypeError(f"curvature_options must be a dict of gauss_newton_diagonal arguments, got {type(curvature_options).__name__}")
     seed = check_int(seed, "seed", minimum=0)

@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import os
@@ -557,18 +558,25 @@ def _words_in_figure(figure):
 def figure_png(figure, language: str) -> bytes:
     """``figure`` drawn as a PNG with its words in ``language`` (those made with ``_``, :func:`tr` or
     :func:`describe`; numbers and other words stay as they are)."""
+    if language != "en":
+        _use_cjk_font()
+    with _speaking(figure, language):
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", bbox_inches="tight")
+        return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def _speaking(figure, language: str):
+    """For a while, the words of ``figure`` made with ``_``, :func:`tr` or :func:`describe` in ``language``."""
     texts = _words_in_figure(figure)
     before = [t.get_text() for t in texts]
     try:
-        if language != "en":
-            _use_cjk_font()
         for t, words in zip(texts, before):
             known = _drawn.get(words)
             if known is not None:
                 t.set_text(known.render(language))
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", bbox_inches="tight")
-        return buffer.getvalue()
+        yield figure
     finally:
         for t, words in zip(texts, before):
             t.set_text(words)
@@ -586,17 +594,8 @@ def figure_html(figure) -> str:
 
 
 def _alt_in(figure, language: str) -> str:
-    texts = _words_in_figure(figure)
-    before = [t.get_text() for t in texts]
-    try:
-        for t, words in zip(texts, before):
-            known = _drawn.get(words)
-            if known is not None:
-                t.set_text(known.render(language))
+    with _speaking(figure, language):
         return _alt(figure, language)
-    finally:
-        for t, words in zip(texts, before):
-            t.set_text(words)
 
 
 def _install_figure_display() -> None:

@@ -50,7 +50,7 @@ from .layers import (  # noqa: F401  (re-exported: models.Squash is layers.Squas
     uniform_fan_in_,
 )
 from .language import _
-from .modules import describe, device_of, evaluating  # noqa: F401  (describe re-exported)
+from .modules import _device_of, describe, device_of, evaluating  # noqa: F401  (describe re-exported)
 from .tracing import trace
 
 __all__ = [
@@ -151,7 +151,7 @@ def layer_outputs(model: nn.Module, x: torch.Tensor) -> "OrderedDict[str, torch.
         (1, 16, 5, 5)
     """
     check_module(model)
-    x = check_tensor(x, "x", ndim=4, layout="N×C×H×W").to(device_of(model))
+    x = check_tensor(x, "x", ndim=4, layout="N×C×H×W").to(_device_of(model))
     with torch.no_grad():
         calls = _run_with_hooks(model, x)
     return OrderedDict((name, out.detach()) for name, _, out in calls)

@@ -39,7 +39,11 @@ def device_of(module: nn.Module) -> torch.device:
         >>> device_of(nn.Linear(3, 1))
         device(type='cpu')
     """
-    check_module(module, "module")
+    return _device_of(check_module(module, "module"))
+
+
+def _device_of(module: nn.Module) -> torch.device:
+    """:func:`device_of` for a caller that has checked ``module`` at its own public entry."""
     for tensor in list(module.parameters()) + list(module.buffers()):
         return tensor.device
     return torch.device("cpu")
@@ -57,7 +61,13 @@ def evaluating(module: nn.Module) -> Iterator[nn.Module]:
         >>> model.training
         True
     """
-    check_module(module, "module")
+    with _evaluating(check_module(module, "module")):
+        yield module
+
+
+@contextmanager
+def _evaluating(module: nn.Module) -> Iterator[nn.Module]:
+    """:func:`evaluating` for a caller that has checked ``module`` at its own public entry."""
     was_training = module.training
     module.eval()
     try:

@@ -73,16 +73,15 @@ What is exact and what is dropped:
 
 from __future__ import annotations
 
-import numbers
 from typing import Dict
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._validate import check_choice, check_int, check_module, check_tensor
+from ._validate import check_choice, check_int, check_module, check_positive, check_tensor
 from .layers import SQUASH_A, SQUASH_S, EuclideanRBF, PartialConv2d, Squash, Subsampling
-from .modules import device_of
+from .modules import _device_of
 
 __all__ = [
     "PAPER_MU",
@@ -399,8 +398,7 @@ def gauss_newton_diagonal(
     check_choice(reduction, "reduction", REDUCTIONS)
     if not isinstance(rbf_curvature, bool):
         raise TypeError(f"rbf_curvature must be True or False, got {rbf_curvature!r}")
-    if isinstance(j, bool) or not isinstance(j, numbers.Real) or not j > 0:
-        raise ValueError(f"j must be a positive number, got {j!r}")
+    check_positive(j, "j")
 
     layers = _layers(model)
     _check_layers(layers)
@@ -424,7 +422,7 @@ def gauss_newton_diagonal(
     weighted = [i for i, (_, m) in enumerate(layers) if isinstance(m, _WEIGHTED)]
     lowest = weighted[0] if weighted else len(layers)
 
-    dev = device_of(model)
+    dev = _device_of(model)  # checked at the entry
     dtype = next((p.dtype for _, p in named), images.dtype)
     images = images.to(dev, dtype)
     labels = labels.to(dev)
@@ -452,12 +450,6 @@ def gauss_newton_diagonal(
 # ---------------------------------------------------------------------------
 # The optimizer
 # ---------------------------------------------------------------------------
-
-
-def _check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
 
 
 class SDLM(torch.optim.Optimizer):
@@ -496,8 +488,8 @@ class SDLM(torch.optim.Optimizer):
     """
 
     def __init__(self, params, lr: float = paper_eta(1), mu: float = PAPER_MU):
-        lr = _check_positive(lr, "lr")
-        mu = _check_positive(mu, "mu")
+        lr = check_positive(lr, "lr")
+        mu = check_positive(mu, "mu")
         if isinstance(params, nn.Module):
             raise TypeError("params must be model.named_parameters(), not the model: use SDLM.from_model(model)")
         if isinstance(params, (torch.Tensor, dict)):
@@ -543,7 +535,7 @@ class SDLM(torch.optim.Optimizer):
             tensors.append(item[1])
         for key in ("lr", "mu"):
             if key in param_group:
-                _check_positive(param_group[key], key)
+                check_positive(param_group[key], key)
         super().add_param_group({**param_group, "params": tensors, "param_names": names})
 
     def _named(self):

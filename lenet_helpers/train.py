@@ -5,7 +5,8 @@ backward, step. Data can be a pair of in-memory tensors (fastest: see
 :func:`lenet_helpers.data.mnist_tensors`), a ``Dataset`` or a ``DataLoader``.
 Each model decides its own loss and decision rule (``model.loss`` and
 ``model.scores``, see :mod:`lenet_helpers.models`); any other model gets
-cross-entropy and ``argmax``.
+cross-entropy and ``argmax``. :func:`evaluate` (loss and error on a data set) is
+:func:`lenet_helpers.evaluation.evaluate`, kept here beside the loop that calls it.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ from typing import Callable, NamedTuple
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ._table import Table
-from ._validate import check_int, check_module
-from .data import batches
-from .modules import device_of, evaluating
+from ._validate import check_device, check_int, check_module
+from .data import batch_source
+from .evaluation import Evaluation, class_scores, count_errors, evaluate, loss_function
 
 __all__ = [
     "device",
@@ -50,7 +50,7 @@ def device() -> torch.device:
     return torch.device("cpu")
 
 
-_best_device = device  # train() and evaluate() have an argument called device
+_best_device = device  # train() has an argument called device
 
 
 def set_seed(seed: int) -> None:
@@ -70,13 +70,6 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)  # seeds every device, CUDA included
 
 
-class Evaluation(NamedTuple):
-    loss: float
-    accuracy: float  # fraction of images classified correctly
-    error: float  # 1 - accuracy
-    total: int  # number of images
-
-
 class EpochStats(NamedTuple):
     epoch: int
     train_loss: float  # mean loss over the epoch's batches, as training went
@@ -86,81 +79,12 @@ class EpochStats(NamedTuple):
     seconds: float  # training time so far (evaluation excluded)
 
 
-def _loss_fn(model: nn.Module, loss_fn):
-    if loss_fn is not None:
-        if not callable(loss_fn):
-            raise TypeError(f"loss_fn must be a function (output, target) -> loss, got {type(loss_fn).__name__}")
-        return loss_fn
-    return getattr(model, "loss", F.cross_entropy)
-
-
-def _scores(model: nn.Module, output: torch.Tensor) -> torch.Tensor:
-    return model.scores(output) if hasattr(model, "scores") else output
-
-
-def _batch_source(data, name: str, batch_size: int, shuffle: bool, dev: torch.device):
-    """For any kind of data: a function giving a fresh iterator of (x, y) batches, and the number of batches (or None)."""
-    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data):
-        images, labels = data[0].to(dev), data[1].to(dev)  # moved once, not per batch
-        if len(images) != len(labels):
-            raise ValueError(f"{name} must be (images, labels) of the same length, got {len(images)} and {len(labels)}")
-        return (lambda: batches(images, labels, batch_size, shuffle=shuffle)), -(-len(labels) // batch_size)
-    if isinstance(data, torch.utils.data.Dataset):
-        loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=shuffle, num_workers=0)
-        return (lambda: iter(loader)), len(loader)
-    if hasattr(data, "__iter__") and not isinstance(data, (torch.Tensor, str, bytes, dict)):
-        # A DataLoader, or any iterable of (x, y) batches.
-        return (lambda: iter(data)), (len(data) if hasattr(data, "__len__") else None)
-    raise TypeError(
-        f"{name} must be a pair of tensors (images, labels), a torch Dataset or a DataLoader, got {type(data).__name__}"
-    )
-
-
 def _sync(dev: torch.device) -> None:
     """Wait for the device to finish its queued work, so that timings are true."""
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     elif dev.type == "mps":
         torch.mps.synchronize()
-
-
-def _as_device(value) -> torch.device:
-    try:
-        return torch.device(value)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device must be a torch.device or a name such as 'cpu' or 'cuda', got {value!r}") from None
-
-
-def evaluate(model: nn.Module, data, *, loss_fn=None, batch_size: int = 1000, device=None) -> Evaluation:
-    """Loss and error of ``model`` on ``data``, in evaluation mode, without gradients.
-
-    ``data``: (images, labels) tensors, a Dataset or a DataLoader.
-
-    Example:
-        >>> from lenet_helpers.models import LeNet5Modern
-        >>> x, y = torch.zeros(8, 1, 32, 32), torch.zeros(8, dtype=torch.long)
-        >>> evaluate(LeNet5Modern(), (x, y)).total
-        8
-    """
-    check_module(model)
-    batch_size = check_int(batch_size, "batch_size", minimum=1)
-    dev = _as_device(device) if device is not None else device_of(model)
-    criterion = _loss_fn(model, loss_fn)
-    source, _ = _batch_source(data, "data", batch_size, False, dev)
-    total_loss = torch.zeros((), device=dev)
-    correct = torch.zeros((), dtype=torch.long, device=dev)
-    total = 0
-    with evaluating(model), torch.no_grad():
-        for x, y in source():
-            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
-            output = model(x)
-            total_loss += criterion(output, y) * len(y)
-            correct += (_scores(model, output).argmax(dim=1) == y).sum()
-            total += len(y)
-    if total == 0:
-        raise ValueError("data must hold at least one image, got none")
-    accuracy = correct.item() / total
-    return Evaluation(total_loss.item() / total, accuracy, 1.0 - accuracy, total)
 
 
 def train(
@@ -214,7 +138,7 @@ def train(
         raise TypeError(f"before_epoch must be a function of the epoch number, got {type(before_epoch).__name__}")
     if channels_last is not None and not isinstance(channels_last, bool):
         raise TypeError(f"channels_last must be True, False or None (automatic), got {channels_last!r}")
-    dev = _as_device(device) if device is not None else _best_device()
+    dev = check_device(device) if device is not None else _best_device()
     model.to(dev)
     if optimizer is None:
         if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
@@ -223,8 +147,8 @@ def train(
         optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=dev.type in ("cpu", "cuda"))
     elif not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    criterion = _loss_fn(model, loss_fn)
-    source, n_batches = _batch_source(train_data, "train_data", batch_size, True, dev)
+    criterion = loss_function(model, loss_fn)
+    source, n_batches = batch_source(train_data, batch_size, dev, shuffle=True, name="train_data")
     if channels_last is None:
         channels_last = dev.type in ("cpu", "cuda") and any(p.ndim == 4 for p in model.parameters())
     if channels_last:
@@ -275,7 +199,7 @@ def _epochs(model, source, n_batches, optimizer, criterion, scheduler, before_ep
             if scheduler is not None:
                 scheduler.step()
             total_loss += loss.detach() * len(y)
-            wrong += (_scores(model, output.detach()).argmax(dim=1) != y).sum()
+            wrong += count_errors(class_scores(model, output.detach()), y)
             seen += len(y)
             bar.update(1)
         _sync(dev)

@@ -33,8 +33,8 @@ from . import export, models
 from .export import export_model, model_input
 from .modules import device_of, evaluating
 from ._validate import check_choice, check_int, check_tensor
-from .conv import _output_length
-from .pool import pool2d
+from .conv import conv_output_size
+from .pool import pool2d, pool_output_size
 
 __all__ = ["ConvExplorer", "PoolExplorer", "grid_values", "DrawDigit", "TrainInBrowser", "TRAINABLE", "TRAIN_MOMENTUM",
            "trainable_networks", "pytorch_speed"]
@@ -126,7 +126,7 @@ class ConvExplorer(_Explorer):
 
     def _output_size(self) -> int:
         span = self.n + 2 * self.padding - self.dilation * (self.kernel_size - 1)
-        return 0 if span < 1 else _output_length(self.n, self.kernel_size, self.padding, self.stride, self.dilation)
+        return 0 if span < 1 else conv_output_size(self.n, self.kernel_size, self.padding, self.stride, self.dilation)
 
 
 class PoolExplorer(_Explorer):
@@ -179,7 +179,7 @@ class PoolExplorer(_Explorer):
     def _output_size(self) -> int:
         if self.padding > self.pool_size // 2 or self.n + 2 * self.padding < self.pool_size:
             return 0
-        return _output_length(self.n, self.pool_size, self.padding, self.stride, 1)
+        return pool_output_size(self.n, self.pool_size, stride=self.stride, padding=self.padding)
 
     def output(self) -> torch.Tensor:
         """The pooled grid the explorer shows, computed with :func:`lenet_helpers.pool.pool2d`.

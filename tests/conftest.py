@@ -20,11 +20,13 @@ def root() -> Path:
     return ROOT
 
 
+sys.path.insert(0, str(ROOT / "tools"))
+import common  # noqa: E402  (tools/common.py: what the tools and the tests share)
+
+
 def jupyter_book(*args, book=ROOT):
-    """Build ``book`` strictly (warnings are errors) with the venv's jupyter-book."""
-    exe = Path(sys.executable).parent / "jupyter-book"
-    command = [str(exe), "build", str(book), "--builder", "html", "--warningiserror", "--keep-going", *map(str, args)]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    """Build ``book``'s HTML strictly (warnings are errors) with the venv's jupyter-book; the log in the result."""
+    return common.jupyter_book("--builder", "html", *args, book=book, capture=True, timeout=3600)
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 sys.path.insert(0, str(ROOT / "tools"))
+import common  # noqa: E402
 import relocate  # noqa: E402  (tools/relocate.py: the set-up cell and the repository's address)
 
 
@@ -83,7 +84,7 @@ def test_every_notebook_starts_with_the_colab_set_up_cell(path):
     nb = nbformat.read(path, as_version=4)
     first = next(cell.source for cell in nb.cells if cell.cell_type == "code")
     assert relocate.is_setup_cell(first), f"{path.name}: the first code cell must be the set-up cell (copy chapter 0's)"
-    version, url = relocate.package_version(ROOT), CONFIG["repository"]["url"]
+    version, url = common.package_version(ROOT), CONFIG["repository"]["url"]
     named_version, named_url = relocate.setup_cell_named(first)
     stale = [f"it installs {f'version {named_version}' if named_version else 'no pinned version'}, the package is {version}"
              ] if named_version != version else []
@@ -125,7 +126,7 @@ def test_repository_url_is_written_in_one_form():
     configured = relocate.configured_repository(ROOT)
     assert configured.url == CONFIG["repository"]["url"]
     stale = []
-    for path in relocate.checkout_files(ROOT):
+    for path in common.checkout_files(ROOT):
         name = path.relative_to(ROOT).as_posix()
         if name in NOT_OURS:
             continue
@@ -304,6 +305,7 @@ def test_a_cell_that_raises_fails_the_build(tmp_path):
     (tmp_path / "references.bib").write_text((ROOT / "references.bib").read_text())
     shutil.copytree(ROOT / "_ext", tmp_path / "_ext")
     (tmp_path / "assets").symlink_to(ROOT / "assets")  # the site's npm files, installed by make
+    (tmp_path / "data").symlink_to(ROOT / "data")  # the digits the in-browser trainer's pack is made from
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Broken"), nbformat.v4.new_code_cell("1 / 0")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -376,9 +378,14 @@ def test_prerequisites_name_what_is_missing_and_how_to_install_it(root, tmp_path
     result = subprocess.run([str(fake / "bash"), str(script), "check", "python", "node", "font", "browser"],
                             capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 1
+    packages = subprocess.run(["bash", str(script), "packages"], capture_output=True, text=True, check=True).stdout.split()
     for words in ("Python 3.11 or newer", "Node.js 18", "Chromium", "CHROMIUM=", "no font with Chinese glyphs",
-                  "sudo apt-get install python3-venv nodejs npm chromium fonts-noto-cjk"):
+                  f"sudo apt-get install {' '.join(packages)}"):
         assert words in result.stdout, result.stdout
+    (fake / "fc-list").unlink()  # no fontconfig at all: no font can be found, so the font is missing too
+    result = subprocess.run([str(fake / "bash"), str(script), "check", "font"], capture_output=True, text=True,
+                            env=env, cwd=tmp_path)
+    assert result.returncode == 1 and "fontconfig fonts-noto-cjk" in result.stdout, result.stdout
     old_node = fake / "node"  # a Node.js 12, as Debian 11 and Ubuntu 22.04 ship
     old_node.write_text("#!" + shutil.which("bash") + "\n[ \"$1\" = --version ] && echo v12.22.9 || exit 1\n")
     old_node.chmod(0o755)

@@ -182,6 +182,28 @@ def test_data_rejects_bad_input(call, error, words):
         assert word in str(info.value)
 
 
+def test_batch_source_reads_tensors_datasets_and_loaders():
+    x, y = torch.arange(10.0).view(10, 1), torch.arange(10)
+    source, n = data.batch_source((x, y), 4, "cpu")
+    assert n == 3 and [yb.tolist() for _, yb in source()] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]  # in order
+    shuffled, _ = data.batch_source((x, y), 4, torch.device("cpu"), shuffle=True)
+    assert sorted(torch.cat([yb for _, yb in shuffled()]).tolist()) == list(range(10))
+    dataset = torch.utils.data.TensorDataset(x, y)
+    source, n = data.batch_source(dataset, 3, "cpu")
+    assert n == 4 and [len(yb) for _, yb in source()] == [3, 3, 3, 1]
+    loader = torch.utils.data.DataLoader(dataset, batch_size=5)
+    source, n = data.batch_source(loader, 3, "cpu")  # a loader keeps its own batch size
+    assert n == 2 and [len(yb) for _, yb in source()] == [5, 5] == [len(yb) for _, yb in source()]  # every pass
+    with pytest.raises(ValueError, match="train_data must be \\(images, labels\\) of the same length"):
+        data.batch_source((x, y[:3]), 4, "cpu", name="train_data")
+    with pytest.raises(TypeError, match="data must be a pair of tensors"):
+        data.batch_source(x, 4, "cpu")
+    with pytest.raises(ValueError, match="batch_size"):
+        data.batch_source((x, y), 0, "cpu")
+    with pytest.raises(ValueError, match="device must be"):
+        data.batch_source((x, y), 4, "no such device")
+
+
 def test_split_validation_holds_out_the_same_images_for_every_caller():
     x, y = torch.arange(100.0).view(100, 1), torch.arange(100)
     (tx, ty), (vx, vy) = data.split_validation(x, y, 10, seed=3)

@@ -53,7 +53,9 @@ NO_TENSORS = {
     "tracing.operation_name",  # the name of a function
     "layers.rbf_codes",  # makes the CPU constant that EuclideanRBF registers as a buffer (moved with the model)
     "data.normalization", "data.prepare_mnist", "data.read_idx",
-    "train.device", "train.set_seed", "sdlm.paper_eta", "sdlm.paper_schedule", "experiments.t_quantile",
+    "train.device", "train.set_seed",
+    "evaluation.loss_function",  # gives the model's loss function; train and evaluate run it on the device
+    "sdlm.paper_eta", "sdlm.paper_schedule", "experiments.t_quantile",
     "results.results_path", "results.devices", "results.bench_results", "results.experiment_path",
     "results.experiment_results",
     "plots.Figure", "plots.Animation", "plots.plot_history", "plots.plot_error_per_pass",  # tables of numbers
@@ -181,7 +183,8 @@ def run_models(dev):
 # ---------------------------------------------------------------------------
 
 
-@on_device("data.mnist_tensors", "data.load_mnist", "data.batches", "data.split_validation", "data.mnist_style")
+@on_device("data.mnist_tensors", "data.load_mnist", "data.batches", "data.batch_source", "data.split_validation",
+           "data.mnist_style")
 def run_data(dev):
     images, labels = data.mnist_tensors(train=False, device=dev)
     assert_on(dev, images, labels)
@@ -189,6 +192,8 @@ def run_data(dev):
     assert_on(dev, xt, yt, xv, yv)
     for xb, yb in data.batches(xv, yv, 8, generator=torch.Generator().manual_seed(0)):
         assert_on(dev, xb, yb)
+    source, n = data.batch_source((X, Y), 8, dev)  # CPU tensors, moved once
+    assert n == 2 and all(xb.device == yb.device == dev for xb, yb in source())
     subset = torch.utils.data.Subset(data.load_mnist(train=False), range(16))  # a Dataset, on the CPU
     train.train(models.LeNet5Modern(), subset, device=dev, batch_size=8, progress=False)
     style = data.mnist_style((images[0, 0] > 0).float())
@@ -200,7 +205,8 @@ def run_data(dev):
 # ---------------------------------------------------------------------------
 
 
-@on_device("train.train", "train.evaluate", "evaluation.predictions")
+@on_device("train.train", "train.evaluate", "evaluation.predictions", "evaluation.class_scores", "evaluation.error_rate",
+           "evaluation.count_errors")
 def run_training(dev):
     for make, channels_last in ((models.LeNet5Modern, None), (models.LeNet5, True), (models.MLP, False)):
         model = make()
@@ -213,6 +219,10 @@ def run_training(dev):
                     scheduler=torch.optim.lr_scheduler.StepLR(optimizer, 1), progress=False)
         predicted, labels = evaluation.predictions(model, (X, Y))
         assert predicted.device.type == labels.device.type == "cpu"  # as documented: ready for plotting
+        with torch.no_grad():
+            assert_on(dev, evaluation.class_scores(model, model(X.to(dev))))
+            assert_on(dev, evaluation.count_errors(evaluation.class_scores(model, model(X.to(dev))), Y.to(dev)))
+        assert evaluation.error_rate(model, (X, Y)) == train.evaluate(model, (X, Y)).error
     # A given optimizer with a state from before train(), used again after it (fused where the device has it)
     model = models.LeNet5Modern().to(dev)
     optimizer = torch.optim.Adam(model.parameters(), fused=True if dev.type in ("cpu", "cuda") else None)

@@ -55,3 +55,51 @@ def test_predictions_accept_a_dataset_and_feed_the_confusion_matrix():
 def test_predictions_reject_bad_input(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_class_scores_are_each_models_decision_rule():
+    output = torch.tensor([[3.0, 0.5, 2.0], [0.1, 0.2, 0.0]])
+    assert evaluation.class_scores(models.LeNet5(), output).argmax(dim=1).tolist() == [1, 2]  # smallest penalty
+    assert evaluation.class_scores(models.LeNet5Modern(), output).argmax(dim=1).tolist() == [0, 1]  # largest logit
+    assert evaluation.class_scores(torch.nn.Linear(2, 3), output) is output  # a plain module: the output
+
+
+def test_the_error_rate_is_one_rule_everywhere():
+    """evaluation.error_rate, train.evaluate, fast_sdlm.error_rate and train's running error count alike."""
+    from lenet_helpers import fast_sdlm
+
+    torch.manual_seed(0)
+    x, y = torch.randn(23, 1, 32, 32), torch.randint(0, 10, (23,))
+    for make in (models.LeNet5, models.LeNet5Modern):
+        model = make().train()
+        predicted, labels = evaluation.predictions(model, (x, y), batch_size=5)
+        expected = (predicted != labels).float().mean().item()
+        assert evaluation.error_rate(model, (x, y), batch_size=5) == pytest.approx(expected)
+        assert train.evaluate(model, (x, y), batch_size=7).error == pytest.approx(expected)
+        assert evaluation.evaluate(model, (x, y)) == train.evaluate(model, (x, y))
+        assert model.training  # the mode is given back
+    assert fast_sdlm.error_rate(model, x, y, batch_size=4) == evaluation.error_rate(model, (x, y))
+    assert train.evaluate is evaluation.evaluate and train.Evaluation is evaluation.Evaluation
+
+
+def test_count_errors_counts_on_the_device_and_penalties_count_negated():
+    scores = torch.tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
+    labels = torch.tensor([1, 1, 1])
+    count = evaluation.count_errors(scores, labels)
+    assert count.ndim == 0 and count.dtype == torch.long and count.item() == 1
+    assert evaluation.count_errors(-scores, labels).item() == 2  # as penalties, the smallest wins
+
+
+def test_error_rate_and_evaluate_reject_bad_input():
+    x, y = torch.zeros(2, 1, 32, 32), torch.zeros(2, dtype=torch.long)
+    for function in (evaluation.error_rate, evaluation.evaluate):
+        with pytest.raises(TypeError, match="model"):
+            function("model", (x, y))
+        with pytest.raises(ValueError, match="batch_size"):
+            function(models.LeNet5(), (x, y), batch_size=0)
+        with pytest.raises(ValueError, match="device"):
+            function(models.LeNet5(), (x, y), device="no such device")
+        with pytest.raises(ValueError, match="at least one"):
+            function(models.LeNet5(), (x[:0], y[:0]))
+    with pytest.raises(TypeError, match="loss_fn"):
+        evaluation.evaluate(models.LeNet5(), (x, y), loss_fn="mse")

@@ -96,6 +96,64 @@ def test_the_import_graph_runs_down_and_has_no_circles(root):
             visit(name, [])
 
 
+#: Private names a module still takes from a public sibling, with the reason: any other is an error.
+PRIVATE_IMPORTS_ALLOWED = {
+    ("pool", "conv", "_output_length"),  # the window formula of the lesson before, with a dilation of 1
+    ("plots", "models", "_run_with_hooks"),
+    ("capstone", "training", "_paper_mistakes"),  # the self-checks share their mistakes
+    ("__init__", "answers", "_answers"),
+}
+#: modules' unchecked twins of device_of and evaluating: for a public entry that has checked the model itself.
+TRUSTING = {"_device_of", "_evaluating"}
+
+
+def test_modules_do_not_take_each_others_private_names(root):
+    """A helper two modules need is public (documented, in __all__) or lives in a private module (_validate)."""
+    import ast
+
+    found = set()
+    for path in (root / "lenet_helpers").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level >= 1 and node.module:
+                source = node.module.split(".")[-1]
+                if not source.startswith("_") and source != "language":  # language's _ is gettext's
+                    found |= {(path.stem, source, a.name) for a in node.names if a.name.startswith("_")}
+    found = {(module, source, name) for module, source, name in found if not (source == "modules" and name in TRUSTING)}
+    assert found <= PRIVATE_IMPORTS_ALLOWED, sorted(found - PRIVATE_IMPORTS_ALLOWED)
+
+
+def test_a_model_is_checked_once_per_call(monkeypatch):
+    """train.evaluate(model) checks the model at its entry; device_of and evaluating inside it do not check again."""
+    from lenet_helpers import _validate, evaluation, models, train
+
+    calls = []
+    real = _validate.check_module
+
+    def counting(model, name="model"):
+        calls.append(name)
+        return real(model, name)
+
+    for module in (_validate, evaluation, modules):
+        monkeypatch.setattr(module, "check_module", counting)
+    x, y = torch.zeros(3, 1, 32, 32), torch.zeros(3, dtype=torch.long)
+    train.evaluate(models.LeNet5(), (x, y))
+    assert calls == ["model"]
+    calls.clear()
+    evaluation.predictions(models.LeNet5(), (x, y))
+    evaluation.error_rate(models.LeNet5(), (x, y))
+    assert calls == ["model", "model"]
+    calls.clear()
+    modules.device_of(nn.Linear(1, 1))  # the public helpers still check
+    with modules.evaluating(nn.Linear(1, 1)):
+        pass
+    assert calls == ["module", "module"]
+    with pytest.raises(TypeError, match="module must be a torch.nn.Module"):
+        modules.device_of("model")
+    with pytest.raises(TypeError, match="module must be a torch.nn.Module"):
+        with modules.evaluating("model"):
+            pass
+
+
 def test_describe_speaks_the_packages_language():
     from lenet_helpers.language import using
 

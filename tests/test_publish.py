@@ -18,6 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+import common  # noqa: E402
 import relocate  # noqa: E402
 import release  # noqa: E402
 
@@ -35,11 +36,11 @@ def built(tmp_path_factory):
 def test_the_version_is_written_in_one_place():
     import lenet_helpers
 
-    assert lenet_helpers.__version__ == relocate.package_version()
+    assert lenet_helpers.__version__ == common.package_version()
     assert "version" not in PYPROJECT["project"] and PYPROJECT["project"]["dynamic"] == ["version"]
     assert PYPROJECT["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "lenet_helpers.__version__"}
     version = re.escape(lenet_helpers.__version__)
-    for path in relocate.checkout_files():
+    for path in common.checkout_files():
         name = path.relative_to(ROOT).as_posix()
         if path.suffix not in {".py", ".md", ".toml", ".yml", ".yaml", ".cfg", ".txt"} or name == "lenet_helpers/__init__.py":
             continue
@@ -65,7 +66,7 @@ def test_the_wheel_carries_every_file_of_the_package(built):
 def test_the_wheel_metadata(built):
     wheel, _ = built
     meta = release.wheel_metadata(wheel)
-    assert meta["Name"] == "lenet-helpers" and meta["Version"] == relocate.package_version()
+    assert meta["Name"] == "lenet-helpers" and meta["Version"] == common.package_version()
     assert meta["Requires-Python"] == PYPROJECT["project"]["requires-python"]
     requires = meta.get_all("Requires-Dist")
     assert any(r.startswith("torchinfo") and 'extra == "chapters"' in r for r in requires), requires
@@ -85,7 +86,7 @@ def test_the_wheel_is_small(built):
 def chapter_imports():
     """(module, chapter) for every import in every chapter's code cells (IPython magics left out)."""
     found = set()
-    for path in relocate.chapters():
+    for path in common.chapters():
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type != "code":
                 continue
@@ -127,7 +128,7 @@ def test_chapters_import_only_what_the_package_installs(built):
 
 
 def test_release_check_accepts_the_version_tag_only(built, tmp_path):
-    version = relocate.package_version()
+    version = common.package_version()
     release.check_tag(f"v{version}")
     release.check_tag(f"v{version}", built[0].parent)
     with pytest.raises(release.ReleaseError, match="__version__ is"):
@@ -198,7 +199,7 @@ def test_colab_runs_the_chinese_notebooks_and_wants_chinese_self_checks(tmp_path
 
     found = colab.translated_notebooks()
     assert set(found) == {"zh_CN"}
-    assert [p.name for p in found["zh_CN"]] == [p.name for p in colab.relocate.chapters()]
+    assert [p.name for p in found["zh_CN"]] == [p.name for p in colab.common.chapters()]
     assert colab.threads_each(2) == max(1, (os.cpu_count() or 1) // 2) and colab.threads_each(10**6) == 1
 
     def executed(verdicts):

@@ -39,23 +39,21 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import relocate  # noqa: E402
+import common  # noqa: E402
 import release  # noqa: E402
-
-ROOT = relocate.ROOT
+from common import ROOT, ToolError  # noqa: E402
 KERNEL = "lenet-colab-simulation"
 # What Colab has and the course does not install: PyTorch; and the kernel itself.
 PREINSTALLED = ("torch", "torchvision", "ipykernel")
 
 
-class SimulationError(Exception):
+class SimulationError(ToolError):
     """A step before the chapters failed; the message says which and why."""
 
 
@@ -72,13 +70,6 @@ def pinned(names, requirements: Path = ROOT / "requirements.txt") -> list[str]:
     return [pins[name] for name in names]
 
 
-def _run(command, what, **kwargs):
-    result = subprocess.run([str(c) for c in command], capture_output=True, text=True, **kwargs)
-    if result.returncode != 0:
-        raise SimulationError(f"{what} failed:\n{(result.stdout + result.stderr)[-3000:]}")
-    return result.stdout
-
-
 def uv() -> str:
     """The uv executable: on the PATH, or beside this Python."""
     found = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
@@ -91,15 +82,16 @@ def uv() -> str:
 def fresh_environment(folder: Path) -> Path:
     """A new venv in ``folder`` with only torch, torchvision and ipykernel (and pip, as Colab has); its python."""
     base = getattr(sys, "_base_executable", sys.executable)
-    _run([uv(), "venv", "--quiet", "--seed", "--python", base, folder], "making the fresh environment")
+    common.run([uv(), "venv", "--quiet", "--seed", "--python", base, folder], "making the fresh environment",
+               SimulationError)
     python = folder / "bin" / "python"
-    _run([uv(), "pip", "install", "--quiet", "--python", python, *pinned(PREINSTALLED)],
-         "installing torch, torchvision and ipykernel into it")
+    common.run([uv(), "pip", "install", "--quiet", "--python", python, *pinned(PREINSTALLED)],
+               "installing torch, torchvision and ipykernel into it", SimulationError)
     return python
 
 
 def installed(python: Path, cwd: Path, env: dict, code: str) -> str:
-    return _run([python, "-c", code], "asking the fresh environment", cwd=cwd, env=env).strip()
+    return common.run([python, "-c", code], "asking the fresh environment", SimulationError, cwd=cwd, env=env).stdout.strip()
 
 
 def torch_record(python: Path, cwd: Path, env: dict) -> str:
@@ -154,7 +146,7 @@ def execute(notebook: Path, content: Path, env: dict, out: Path, timeout: int = 
 def translated_notebooks(root: Path = ROOT) -> dict[str, list[Path]]:
     """The other editions' notebooks, by language (chapters/zh_CN/*.ipynb: ``{"zh_CN": [...]}``)."""
     found: dict[str, list[Path]] = {}
-    for path in relocate.translated_chapters(root):
+    for path in common.translated_chapters(root):
         found.setdefault(path.parent.name, []).append(path)
     return found
 
@@ -223,8 +215,8 @@ def short(error: str, lines: int = 30) -> str:
 
 
 def simulate(selected: list[str], folder: Path, timeout: int = 1800, jobs: int = 2) -> int:
-    version = relocate.package_version()
-    every = relocate.chapters() + [p for paths in translated_notebooks().values() for p in paths]
+    version = common.package_version()
+    every = common.chapters() + [p for paths in translated_notebooks().values() for p in paths]
     notebooks = [p for p in every if not selected or any(p.name.startswith(s) for s in selected)]
     if not notebooks:
         raise SimulationError(f"no chapter's file name starts with {' or '.join(selected)}")
@@ -239,8 +231,8 @@ def simulate(selected: list[str], folder: Path, timeout: int = 1800, jobs: int =
 
     clock = time.perf_counter()
     python = fresh_environment(venv)
-    _run([python, "-m", "ipykernel", "install", "--prefix", folder / "jupyter", "--name", KERNEL],
-         "registering the fresh environment's kernel")
+    common.run([python, "-m", "ipykernel", "install", "--prefix", folder / "jupyter", "--name", KERNEL],
+               "registering the fresh environment's kernel", SimulationError)
     os.environ["JUPYTER_PATH"] = str(folder / "jupyter" / "share" / "jupyter")
     env = kernel_environment(dist, venv)
     for edition in ("en", *translated_notebooks()):
@@ -317,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.jobs < 1:
             raise SimulationError(f"--jobs must be at least 1, got {args.jobs}")
         status = simulate(args.chapters, folder, args.timeout, args.jobs)
-    except (SimulationError, release.ReleaseError, relocate.RelocateError) as e:
+    except ToolError as e:
         print(f"error: {e}", file=sys.stderr)
         print("colab: 0 passed, 1 failed")
     finally:

@@ -33,7 +33,8 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, jupyter_book, notebook_text, read_notebook  # noqa: E402
 LOCALES = ROOT / "locales"
 GLOSSARY = ROOT / "locales" / "glossary.yml"
 # The package's own messages (lenet_helpers.language): what its code writes for people, one catalog per language.
@@ -47,13 +48,6 @@ def package_catalog(language: str = "zh_CN") -> Path:
 EDITIONS = {"zh_CN": {"path": "zh-cn", "title": "从零实现 LeNet-5", "search": "zh", "words": {
     "togglebutton_hint": "点击显示", "togglebutton_hint_hide": "点击隐藏",
     "nb_code_prompt_show": "显示代码", "nb_code_prompt_hide": "隐藏代码"}}}
-
-
-def jupyter_book(*args: str | Path) -> subprocess.CompletedProcess:
-    """Run the venv's jupyter-book on the course (warnings are errors), printing as it goes."""
-    exe = Path(sys.executable).parent / "jupyter-book"
-    command = [str(exe), "build", str(ROOT), "--warningiserror", "--keep-going", *map(str, args)]
-    return subprocess.run(command, cwd=ROOT)
 
 
 def edition_config(build: Path, **changes) -> Path:
@@ -465,11 +459,9 @@ def translated_notebook(source: Path, language: str = "zh_CN") -> tuple[dict, li
     """The ``language`` edition of the chapter ``source``: the same cells, its Markdown translated from the page's
     catalog, and a set-up cell that makes the package speak ``language``. Returns (notebook, messages without a
     translation)."""
-    import json
-
     entry = source.relative_to(ROOT).with_suffix("").as_posix()
     catalog = page_catalog(entry, language)
-    nb = json.loads(source.read_text(encoding="utf-8"))
+    nb = read_notebook(source)
     missing: list[str] = []
     first_code = True
     for cell in nb["cells"]:
@@ -486,12 +478,6 @@ def translated_notebook(source: Path, language: str = "zh_CN") -> tuple[dict, li
                                        "made_by": "tools/editions.py notebooks (do not edit: edit the English chapter "
                                                   "and the catalog, then run make translations)"}
     return nb, missing
-
-
-def notebook_text(nb: dict) -> str:
-    import json
-
-    return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def notebooks(language: str = "zh_CN", check: bool = False) -> list[str]:

@@ -12,7 +12,7 @@
 set -uo pipefail
 
 # The README's Debian/Ubuntu command installs exactly these.
-DEBIAN_PACKAGES="python3-venv nodejs npm chromium fonts-noto-cjk"
+DEBIAN_PACKAGES="python3-venv nodejs npm chromium fontconfig fonts-noto-cjk"
 PYTHON="${PYTHON:-python3}"
 MIN_PYTHON="3.11"
 MIN_NODE=18
@@ -36,9 +36,12 @@ chromium_ok() {
   done
   [ -d "/Applications/Google Chrome.app" ]
 }
-cjk_font_ok() {  # fontconfig (Linux): Chromium draws boxes for Chinese without a CJK font. macOS has its own.
-  command -v fc-list >/dev/null 2>&1 || return 0
-  [ -n "$(fc-list :lang=zh family 2>/dev/null)" ]
+fontconfig_ok() {  # fc-list: how the tests (and matplotlib's font search) find a font; macOS has its own fonts
+  [ "$(uname -s 2>/dev/null)" = Darwin ] || command -v fc-list >/dev/null 2>&1
+}
+cjk_font_ok() {  # Chromium draws boxes for Chinese without a CJK font; without fontconfig there is none to be found
+  [ "$(uname -s 2>/dev/null)" = Darwin ] && return 0
+  command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh family 2>/dev/null)" ]
 }
 
 # package -> is it there?
@@ -48,6 +51,7 @@ satisfied() {
     nodejs) node_ok ;;
     npm) npm_ok ;;
     chromium) chromium_ok ;;
+    fontconfig) fontconfig_ok ;;
     fonts-noto-cjk) cjk_font_ok ;;
     *) return 1 ;;
   esac
@@ -79,7 +83,7 @@ check() {
   fi
   if [[ "$parts" == *" font "* ]] && ! cjk_font_ok; then
     echo "error: no font with Chinese glyphs: the book draws its figures in Chinese too (中文版), and the tests look at"
-    echo "       the Chinese pages in Chromium. Debian/Ubuntu: sudo apt-get install fonts-noto-cjk (any CJK font will do)"
+    echo "       the Chinese pages in Chromium; fontconfig (fc-list) finds it. Debian/Ubuntu: sudo apt-get install fontconfig fonts-noto-cjk (any CJK font will do)"
     missing=1
   fi
   if [[ "$parts" == *" browser "* ]] && ! chromium_ok; then

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -25,36 +24,29 @@ from email.parser import Parser
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
 import relocate  # noqa: E402
-
-ROOT = relocate.ROOT
+from common import ROOT, ToolError  # noqa: E402
 PACKAGE = "lenet_helpers"
 
 
-class ReleaseError(Exception):
+class ReleaseError(ToolError):
     """What was built, or the tag, is not what a release needs; the message says what to do."""
 
 
 def package_files(root: Path = ROOT) -> set[str]:
     """The files of the package in the checkout, as paths relative to ``root`` (no caches)."""
-    return {p.relative_to(root).as_posix() for p in relocate.checkout_files(root)
+    return {p.relative_to(root).as_posix() for p in common.checkout_files(root)
             if p.relative_to(root).parts[0] == PACKAGE and "__pycache__" not in p.parts and p.suffix != ".pyc"}
 
 
 def copy_checkout(target: Path, root: Path = ROOT) -> Path:
     """Copy the checkout's files (tracked, or new and not ignored) into ``target``; return it."""
-    for path in relocate.checkout_files(root):
+    for path in common.checkout_files(root):
         destination = target / path.relative_to(root)
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, destination)
     return target
-
-
-def _run(command: list[str], what: str, **kwargs) -> subprocess.CompletedProcess:
-    result = subprocess.run(command, capture_output=True, text=True, **kwargs)
-    if result.returncode != 0:
-        raise ReleaseError(f"{what} failed ({' '.join(map(str, command))}):\n{(result.stdout + result.stderr)[-3000:]}")
-    return result
 
 
 def build(dist: Path, root: Path = ROOT, *, isolation: bool = True, python: str = sys.executable) -> tuple[Path, Path]:
@@ -67,14 +59,14 @@ def build(dist: Path, root: Path = ROOT, *, isolation: bool = True, python: str 
     with tempfile.TemporaryDirectory(prefix="lenet-build-") as tmp:
         source = copy_checkout(Path(tmp) / "source", root)
         command = [python, "-m", "build", "--outdir", str(dist), str(source)]
-        _run(command + ([] if isolation else ["--no-isolation"]), "building the sdist and the wheel")
-    version = relocate.package_version(root)
+        common.run(command + ([] if isolation else ["--no-isolation"]), "building the sdist and the wheel", ReleaseError)
+    version = common.package_version(root)
     wheel = dist / f"lenet_helpers-{version}-py3-none-any.whl"
     sdist = dist / f"lenet_helpers-{version}.tar.gz"
     for built in (wheel, sdist):
         if not built.exists():
             raise ReleaseError(f"{built.name} was not built: {sorted(p.name for p in dist.iterdir())} are in {dist}")
-    _run([python, "-m", "twine", "check", "--strict", str(wheel), str(sdist)], "twine check")
+    common.run([python, "-m", "twine", "check", "--strict", str(wheel), str(sdist)], "twine check", ReleaseError)
     missing = wheel_problems(wheel, root)
     if missing:
         raise ReleaseError("\n".join(missing))
@@ -97,8 +89,8 @@ def wheel_problems(wheel: Path, root: Path = ROOT) -> list[str]:
                 for name in sorted(expected - inside)]
     problems += [f"{wheel.name} has {name}, which is not a file of the checkout" for name in sorted(inside - expected)]
     version = wheel_metadata(wheel)["Version"]
-    if version != relocate.package_version(root):
-        problems.append(f"{wheel.name} says version {version}, lenet_helpers.__version__ is {relocate.package_version(root)}")
+    if version != common.package_version(root):
+        problems.append(f"{wheel.name} says version {version}, lenet_helpers.__version__ is {common.package_version(root)}")
     return problems
 
 
@@ -111,15 +103,15 @@ def sdist_names(sdist: Path) -> set[str]:
 def check_tag(tag: str, dist: Path | None = None, root: Path = ROOT) -> None:
     """Raise ReleaseError unless ``tag`` is v + lenet_helpers.__version__, every set-up cell installs that
     version from the configured repository, and ``dist`` (if given) holds exactly that version's wheel and sdist."""
-    version = relocate.package_version(root)
+    version = common.package_version(root)
     if not re.fullmatch(r"v\d+(\.\d+)*([a-z]+\d+)?(\.post\d+)?", tag):
         raise ReleaseError(f"the tag {tag!r} is not a version tag like v{version}")
     if tag != f"v{version}":
         raise ReleaseError(f"the tag is {tag} but lenet_helpers.__version__ is {version!r}: tag the commit that sets "
                            f"__version__ = \"{tag[1:]}\" (bump it, run `make setup-cells`, commit), or delete the tag")
     expected = relocate.setup_cell(version, relocate.configured_repository(root).url)
-    stale = [p.name for p in relocate.chapters(root)
-             if "".join(relocate.first_code_cell(relocate._read_notebook(p))["source"]) != expected]
+    stale = [p.name for p in common.chapters(root)
+             if "".join(common.first_code_cell(common.read_notebook(p))["source"]) != expected]
     if stale:
         raise ReleaseError(f"these chapters' set-up cells do not install {version}: {', '.join(stale)}. Run `make setup-cells`.")
     if dist is not None:
@@ -147,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             check_tag(args.tag, args.dist)
             print(f"{args.tag}: the package's version, and every set-up cell installs it.")
-    except (ReleaseError, relocate.RelocateError) as e:
+    except ToolError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0

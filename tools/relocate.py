@@ -19,16 +19,15 @@ It needs nothing but Python 3.10 (no .venv): a fork can be relocated before anyt
 from __future__ import annotations
 
 import argparse
-import ast
-import json
 import os
 import re
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import (ROOT, ToolError, checkout_files, chapters, first_code_cell, package_version,  # noqa: E402
+                    read_notebook, translated_chapters, write_notebook)
 
 # GitHub's rules: an owner is 1-39 letters, digits or single hyphens, not at either end; a repository
 # name is 1-100 letters, digits, '.', '-' or '_', and not '.' or '..'.
@@ -37,7 +36,7 @@ _NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _EXAMPLE = "https://github.com/OWNER/NAME"
 
 
-class RelocateError(Exception):
+class RelocateError(ToolError):
     """A bad repository address, or a checkout this script cannot relocate; the message says which."""
 
 
@@ -124,40 +123,6 @@ def configured_repository(root: Path = ROOT) -> Repository:
     return parse_repository(match.group(1))
 
 
-def package_version(root: Path = ROOT) -> str:
-    """``lenet_helpers.__version__``, read without importing the package (which needs torch)."""
-    init = root / "lenet_helpers" / "__init__.py"
-    for node in ast.parse(init.read_text()).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__version__" for t in node.targets):
-            return ast.literal_eval(node.value)
-    raise RelocateError(f"{init} does not set __version__")
-
-
-def chapters(root: Path = ROOT) -> list[Path]:
-    """Every chapter notebook, in file-name order."""
-    return sorted((root / "chapters").glob("*.ipynb"))
-
-
-def translated_chapters(root: Path = ROOT) -> list[Path]:
-    """The chapters of the other editions (chapters/zh_CN/*.ipynb, made by tools/editions.py from the English ones):
-    their set-up cell is the English one followed by a few lines that set the package's language."""
-    return sorted((root / "chapters").glob("*/*.ipynb"))
-
-
-def checkout_files(root: Path = ROOT) -> list[Path]:
-    """The files of the checkout: those git tracks, plus new ones it does not ignore (all files when
-    ``root`` is not a git checkout, except the venv, the build output and installed front-end files)."""
-    try:
-        listed = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                                capture_output=True, text=True, check=True).stdout
-        if (root / ".git").exists():
-            return sorted({root / name for name in listed.split("\0") if name and (root / name).is_file()})
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    skip = {".git", ".venv", "_build", "node_modules", "__pycache__", ".pytest_cache", ".hypothesis"}
-    return sorted(p for p in root.rglob("*") if p.is_file() and not skip & set(p.relative_to(root).parts))
-
-
 # ---------------------------------------------------------------------------------------------------
 # The set-up cell
 # ---------------------------------------------------------------------------------------------------
@@ -218,25 +183,12 @@ def setup_cell_named(source: str) -> tuple[str | None, str | None]:
     return (version.group(1) if version else None), (repository.group(1) if repository else None)
 
 
-def _read_notebook(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _write_notebook(path: Path, nb: dict) -> None:
-    # nbformat's own layout (one-space indents, sorted keys, a final newline): the round trip is byte-exact.
-    path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def first_code_cell(nb: dict) -> dict | None:
-    return next((cell for cell in nb.get("cells", []) if cell.get("cell_type") == "code"), None)
-
-
 def write_setup_cells(root: Path = ROOT) -> list[Path]:
     """Rewrite each chapter's first code cell from :func:`setup_cell`; return the chapters that changed.
 
     Raises RelocateError (and changes nothing) if a chapter's first code cell is not a set-up cell."""
     source = setup_cell(package_version(root), configured_repository(root).url)
-    notebooks = {path: _read_notebook(path) for path in chapters(root)}
+    notebooks = {path: read_notebook(path) for path in chapters(root)}
     for path, nb in notebooks.items():
         cell = first_code_cell(nb)
         if cell is None or not is_setup_cell("".join(cell["source"])):
@@ -247,10 +199,10 @@ def write_setup_cells(root: Path = ROOT) -> list[Path]:
         cell = first_code_cell(nb)
         if "".join(cell["source"]) != source:
             cell["source"] = source.splitlines(keepends=True)
-            _write_notebook(path, nb)
+            write_notebook(path, nb)
             changed.append(path)
     for path in translated_chapters(root):  # the English set-up cell, then the edition's own lines, kept
-        nb = _read_notebook(path)
+        nb = read_notebook(path)
         cell = first_code_cell(nb)
         old = "".join(cell["source"]) if cell else ""
         if _SETUP_END not in old:
@@ -258,7 +210,7 @@ def write_setup_cells(root: Path = ROOT) -> list[Path]:
         rewritten = source + old[old.index(_SETUP_END) + len(_SETUP_END):]
         if rewritten != old:
             cell["source"] = rewritten.splitlines(keepends=True)
-            _write_notebook(path, nb)
+            write_notebook(path, nb)
             changed.append(path)
     return changed
 
@@ -299,7 +251,7 @@ def relocate(new_url: str, root: Path = ROOT) -> tuple[list[Path], list[Path]]:
     new = parse_repository(new_url)
     old = configured_repository(root)
     for path in chapters(root):  # check before changing anything
-        cell = first_code_cell(_read_notebook(path))
+        cell = first_code_cell(read_notebook(path))
         if cell is None or not is_setup_cell("".join(cell["source"])):
             raise RelocateError(f"{path.relative_to(root)}: the first code cell is not the set-up cell; "
                                 "copy chapter 0's first code cell there, then run this again.")
@@ -359,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         old = configured_repository()
         changed, leftovers = relocate(args.repository)
-    except RelocateError as e:
+    except ToolError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     new = parse_repository(args.repository)

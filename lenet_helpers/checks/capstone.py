@@ -36,6 +36,7 @@ import torch.nn.functional as F
 
 from .. import data as _data
 from .. import layers as _layers
+from ..evaluation import count_errors
 from ..language import Message, _
 from ..modules import device_of as _device_of
 from ..modules import evaluating as _evaluating
@@ -1216,7 +1217,7 @@ def lenet5_target(model, seconds=None, solution_seconds=None) -> CheckResult:
         return CheckResult("lenet5_target", False, _(
             "✗ lenet5_target: {who} returned shape {shape}, where ({n}, 10) is expected: ten penalties per digit."
         ).format(who=who, shape=tuple(got.shape), n=n))
-    wrong = int((got.argmin(dim=1) != labels).sum())
+    wrong = int(count_errors(-got, labels))  # penalties: the smallest wins
     error = wrong / n
     timed = seconds is not None and solution_seconds is not None
     budget = TIME_FACTOR * solution_seconds if timed else None
@@ -1239,7 +1240,7 @@ def lenet5_target(model, seconds=None, solution_seconds=None) -> CheckResult:
             "solution's loop does not do (the validation inside the timing, a .item() or a print at every step, data "
             "moved to the device at every batch).")]))
     words = _("✗ lenet5_target: target not met. {measured}").format(measured=measured)
-    by_max = int((got.argmax(dim=1) != labels).sum()) / n
+    by_max = int(count_errors(got, labels)) / n
     if by_max < error / 2:
         words = words + _("; with the largest output winning it would be {error}: does your network give scores rather "
                           "than penalties? LeNet-5's smallest penalty wins").format(error=f"{by_max:.2%}")
