@@ -11,8 +11,9 @@ small part of it live and reads this script's results, ``lenet_helpers/results/b
 2. **The runs** (seeds ``SEEDS``), with the chosen settings: the hand-written loop and the same loop with autograd
    (``loss.backward()``, then the same SGD update), from the same initial weights, on the same batches in the same
    order. The two loops take their steps in turn, batch by batch, so that whatever else the machine is doing slows
-   both alike; each step is timed (wall clock and this process's CPU time). After every ``EVERY`` steps and at the
-   end of the epoch: the validation error of both networks and how far their weights have drifted apart.
+   both alike; each step is timed (wall clock and this process's CPU time). After the steps of ``CHECKPOINTS`` and at
+   the end of the epoch: the validation error of both networks, their mean training loss since the last
+   measurement, and how far their weights have drifted apart.
 
 Everything runs on one thread: for batches of 32 on a network this small, a second thread only adds waiting.
 
@@ -40,7 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import since1998  # noqa: E402  (its locked read-modify-write of a results file: since1998._update)
 
 SEEDS = (0, 1, 2, 3, 4)
-EVERY = 100  # steps between two measurements of the validation error
+#: After which steps the validation error is measured (and after the last): often at first, where it falls fastest
+CHECKPOINTS = (25, 50, 100, *range(200, 2000, 200))
 #: (learning rate, batch size) candidates of the selection, seed 0, one epoch of the hand-written loop
 CANDIDATES = [(lr, 32) for lr in (0.003, 0.01, 0.03, 0.1)]
 TARGET_ERROR = 0.03  # issue 25: one epoch on the 55,000 training digits reaches at most 3% validation error
@@ -55,7 +57,7 @@ SETTINGS = {
     "hand": "backprop.lenet5_gradients under torch.no_grad()", "autograd": "model.loss(...).backward()",
     "initial_weights": "torch.manual_seed(seed); models.LeNet5(), the same for both loops",
     "order": "torch.randperm(55000, generator=torch.Generator().manual_seed(seed)), the same for both loops",
-    "evaluate_every_steps": EVERY, "seeds": list(SEEDS), "threads": 1,
+    "validation_error_after_steps": [*CHECKPOINTS, "the last"], "seeds": list(SEEDS), "threads": 1,
     "candidates": [{"lr": lr, "batch_size": b} for lr, b in CANDIDATES],
     "chosen_on": "the validation error after one epoch of the hand-written loop, seed 0",
     "target_validation_error": TARGET_ERROR,
@@ -114,8 +116,10 @@ def weight_difference(a, b) -> float:
     return max(backprop.relative_error(p, q) for p, q in zip(a.parameters(), b.parameters()))
 
 
-def one_epoch(seed: int, lr: float, batch_size: int, splits, dev: torch.device, both: bool = True) -> dict:
-    """One epoch of the hand-written loop (and, with ``both``, the autograd loop beside it, step by step)."""
+def one_epoch(seed: int, lr: float, batch_size: int, splits, dev: torch.device, both: bool = True,
+              checkpoints=CHECKPOINTS) -> dict:
+    """One epoch of the hand-written loop (and, with ``both``, the autograd loop beside it, step by step), measured
+    after the steps of ``checkpoints`` and after the last."""
     (xtr, ytr), validation = splits
     models_ = {"hand": fresh(seed, dev)}
     if both:
@@ -137,7 +141,7 @@ def one_epoch(seed: int, lr: float, batch_size: int, splits, dev: torch.device, 
         for name, model in models_.items():
             curve["seconds"][name].append(wall[name])
             curve["validation_error"][name].append(validation_error(model, validation))
-            recent = losses[name][-EVERY:]
+            recent = losses[name][curve["steps"][-2] if len(curve["steps"]) > 1 else 0:]
             curve["training_loss"][name].append(sum(recent) / len(recent) if recent else None)
         if both:
             curve["weight_difference"].append(weight_difference(models_["hand"], models_["autograd"]))
@@ -153,7 +157,7 @@ def one_epoch(seed: int, lr: float, batch_size: int, splits, dev: torch.device, 
             cpu[name] += time.process_time() - began_cpu
             losses[name].append(loss)
         digits += len(batch)
-        if step % EVERY == 0 or step == len(batches):
+        if step in checkpoints or step == len(batches):
             measure(step, digits)
     final = {name: curve["validation_error"][name][-1] for name in models_}
     return {"seed": seed, "lr": lr, "batch_size": batch_size, "validation_error": final, "seconds": dict(wall),
@@ -182,7 +186,7 @@ def run_all(dev: torch.device, seeds=SEEDS, log=log, path: Path | None = None) -
         for lr, batch_size in CANDIDATES:
             if any((r["lr"], r["batch_size"]) == (lr, batch_size) for r in results["selection"]):
                 continue
-            record = one_epoch(0, lr, batch_size, splits, dev, both=False)
+            record = one_epoch(0, lr, batch_size, splits, dev, both=False, checkpoints=())  # the last step only
             log(f"  selection lr {lr}, batch {batch_size}: validation {100 * record['validation_error']['hand']:.2f}% "
                 f"({record['seconds']['hand']:.0f} s)")
 
