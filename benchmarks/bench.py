@@ -25,6 +25,7 @@ Accuracy figures are the median of three seeds. Everything is written to lenet_h
     python benchmarks/bench.py --only sdlm      # one section; the file keeps the others' figures
     python benchmarks/bench.py --only browser   # the in-browser trainer against PyTorch
     python benchmarks/bench.py --only inside    # the trained networks the chapter "Inside" opens (inside_weights.py)
+    python benchmarks/bench.py --only backprop  # one epoch trained by hand and with autograd (backprop_epoch.py)
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sdlm_experiments  # noqa: E402  (the per-pattern SDLM runs: benchmarks/sdlm_experiments.py)
 import since1998  # noqa: E402  (chapter 6's experiments at full strength: benchmarks/since1998.py)
 import inside_weights  # noqa: E402  (the trained networks of the chapter "Inside": benchmarks/inside_weights.py)
+import backprop_epoch  # noqa: E402  (the backprop chapter's epoch: benchmarks/backprop_epoch.py)
 
 TARGET_ACCURACY = 0.99
 KEYS = ["device", "modern_time_to_99_s", "reference_time_to_99_s", "speedup", "modern_img_per_s",
@@ -539,11 +541,13 @@ def main() -> None:
     parser.add_argument("--skip-sdlm", action="store_true", help="train the faithful model with the modern optimiser only")
     parser.add_argument("--skip-adam", action="store_true", help="train the faithful model with SDLM only")
     parser.add_argument("--skip-browser", action="store_true", help="skip the in-browser trainer against PyTorch")
-    parser.add_argument("--only", choices=["loops", "sdlm", "adam", "book", "browser", "since1998", "inside"],
+    parser.add_argument("--only", choices=["loops", "sdlm", "adam", "book", "browser", "since1998", "inside",
+                                           "backprop"],
                         default=None,
                         help="run one section; the others keep the figures already in the results file "
                              "(since1998: chapter 6's experiments, into results/since1998-<device>.json; inside: "
-                             "the trained networks of the chapter 'Inside', into results/inside*.pt and inside.json)")
+                             "the trained networks of the chapter 'Inside', into results/inside*.pt and inside.json; "
+                             "backprop: the backprop chapter's epoch, into results/backprop-<device>.json)")
     parser.add_argument("--output", default=None, help="default: lenet_helpers/results/bench-<device>.json")
     parser.add_argument("--refresh-sdlm-records", action="store_true",
                         help="only copy the SDLM selection and cause runs (benchmarks/sdlm-experiments.jsonl) into the "
@@ -573,6 +577,10 @@ def main() -> None:
         return
     if args.only == "inside":  # the chapter's trained networks, on the CPU (benchmarks/inside_weights.py)
         path = inside_weights.run(log=log)
+        log(f"written to {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        return
+    if args.only == "backprop":  # its own results file, written run by run (benchmarks/backprop_epoch.py)
+        path = backprop_epoch.run_all(dev, log=log)
         log(f"written to {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
         return
     results = machine(dev)

@@ -153,7 +153,7 @@ def test_readme_shows_the_two_commands_first():
     assert "make test" in ci
 
 
-LESSONS = [p for p in NOTEBOOKS if p.stem[:2].isdigit() and not p.stem.startswith("00")]  # numbered chapters; appendices are not lessons
+LESSONS = [p for p in NOTEBOOKS if (p.stem[:2].isdigit() and not p.stem.startswith("00")) or p.stem == "backprop_by_hand"]  # numbered chapters and the backprop page; appendices are not lessons
 EXERCISE = re.compile(r"```\{exercise\}[^\n]*\n(?:(?!```).)*?:label:\s*(\S+)", re.S)
 SOLUTION = re.compile(r"```\{solution(?:-start)?\}\s*(\S+)\s*\n((?:(?!```).)*)```", re.S)
 
@@ -399,7 +399,7 @@ def test_prerequisites_name_what_is_missing_and_how_to_install_it(root, tmp_path
 # ---------------------------------------------------------------------------
 
 TITLE = re.compile(r"```\{exercise\}\s*([^\n]*)\n")
-LESSON_CHAPTERS = [p for p in LESSONS if p.stem[:2] in {"01", "02", "03", "04", "05", "06"}]
+LESSON_CHAPTERS = [p for p in LESSONS if p.stem[:2] in {"01", "02", "03", "04", "05", "06"} or p.stem == "backprop_by_hand"]
 
 
 def markdown_of(path: Path) -> list[str]:

@@ -14,7 +14,7 @@ import numbers
 
 from .. import counting as _counting
 from .. import models as _models
-from . import capstone, conv, counting, lenet5, modern, pool, training
+from . import backprop, capstone, conv, counting, lenet5, modern, pool, training
 from ..language import _
 from ._core import CheckResult, _short
 
@@ -76,7 +76,7 @@ QUESTIONS = {
 # Each chapter's check module may add questions of its own:
 #     QUESTIONS = {"name": ("hint", compute)}, compute() returning the answer (an int, or a float
 #     checked to 0.1%), so that the answers are computed from the course's code, never typed.
-_CHAPTERS = (conv, pool, counting, lenet5, training, modern, capstone)
+_CHAPTERS = (conv, pool, counting, lenet5, training, backprop, modern, capstone)
 for _module in _CHAPTERS:
     for _name, (_hint, _compute) in getattr(_module, "QUESTIONS", {}).items():
         assert _name not in QUESTIONS, f"question {_name!r} is defined twice"
