@@ -599,7 +599,19 @@ def figure_png(figure, language: str) -> bytes:
     with _speaking(figure, language):
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", bbox_inches="tight")
-        return buffer.getvalue()
+        return _palette_png(buffer.getvalue())
+
+
+def _palette_png(png: bytes) -> bytes:
+    """``png`` with at most 256 colours, a third of the bytes or less for the course's plots (their colours are few;
+    a colour map's shades move by a few levels out of 255): every figure is embedded in its page, twice in the
+    notebook (both languages), and a page must stay light."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png))
+    small = io.BytesIO()
+    image.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(small, format="PNG", optimize=True)
+    return small.getvalue() if small.tell() < len(png) else png
 
 
 @contextlib.contextmanager
