@@ -28,7 +28,7 @@ import torch.nn as nn
 from ._table import Table
 from ._validate import check_input_size, check_int, check_module, check_pair
 from .conv import conv_output_size
-from .language import _
+from .language import _, using
 from .layers import C3_TABLE, EuclideanRBF, PartialConv2d, Subsampling
 from .modules import describe
 from .pool import pool_output_size
@@ -196,6 +196,8 @@ def lenet5_table() -> Table:
     c5 = conv_output_size(s4, k)  # 1
     c3_inputs = C3_TABLE.sum(dim=0).tolist()  # how many S2 maps feed each of the 16 C3 maps (Table I)
     convolution, subsampling = _("convolution").phrase(), _("subsampling").phrase()
+    with using("en"):  # the layer's name, "output" in every language as the model's own layer is (shown translated)
+        output = _("output").phrase()
     rows = [
         LayerCount("C1", convolution, (6, c1, c1), *conv_counts(1, 6, k, c1)),
         LayerCount("S2", subsampling, (6, s2, s2), *subsampling_counts(6, window, s2)),
@@ -203,7 +205,7 @@ def lenet5_table() -> Table:
         LayerCount("S4", subsampling, (16, s4, s4), *subsampling_counts(16, window, s4)),
         LayerCount("C5", convolution, (120, c5, c5), *conv_counts(16, 120, k, c5)),
         LayerCount("F6", _("full connection").phrase(), (84,), *linear_counts(120, 84)),
-        LayerCount(_("output").phrase(), _("Euclidean RBF").phrase(), (10,), *rbf_counts(84, 10)),
+        LayerCount(output, _("Euclidean RBF").phrase(), (10,), *rbf_counts(84, 10)),
     ]
     return _with_totals(rows)
 
