@@ -360,6 +360,7 @@ def test_the_readme_ci_and_make_share_one_list_of_prerequisites(root):
     assert [c.split() for c in commands] == [packages], "the README must show tools/prerequisites.sh's list, once"
     ci = (root / ".ci" / "run").read_text()
     assert re.search(r"^tools/prerequisites\.sh install$", ci, re.M)
+    assert re.search(r"^#   " + re.escape(" ".join(packages)) + "$", ci, re.M), ".ci/run must name the list it installs"
     assert ci.index("tools/prerequisites.sh install") < ci.index("make test")
     makefile = (root / "Makefile").read_text()
     assert re.search(r"^test: prerequisites ", makefile, re.M)
