@@ -23,11 +23,11 @@ __all__ = ["QUESTIONS", "answer"]
 
 def _receptive_fields() -> dict[str, int]:
     """Side of the input square one unit of each LeNet-5 layer sees (32×32 input)."""
-    sizes, r, jump = {}, 1, 1
-    for name, k, s in (("c1", 5, 1), ("s2", 2, 2), ("c3", 5, 1), ("s4", 2, 2), ("c5", 5, 1)):
-        r, jump = r + (k - 1) * jump, jump * s
-        sizes[f"receptive_field_{name}"] = r
-    return sizes
+    from ..inside import receptive_field
+
+    layers = (("c1", 5, 1), ("s2", 2, 2), ("c3", 5, 1), ("s4", 2, 2), ("c5", 5, 1))
+    return {f"receptive_field_{name}": receptive_field([(k, s) for _name, k, s in layers[:i + 1]]).size
+            for i, (name, _k, _s) in enumerate(layers)}
 
 
 def _answers() -> dict[str, int]:
