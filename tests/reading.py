@@ -25,7 +25,7 @@ import re
 # The names a Chinese text keeps as they are: people, products, the paper's and the functions' own names.
 NAMES = frozenset("""
 LeNet PyTorch Python NumPy Jupyter JupyterLab Colab Google GitHub Sphinx Chromium Chrome Linux macOS Windows Debian
-Ubuntu Homebrew Node npm pip uv make twine Markdown MyST torchvision torchinfo matplotlib ipywidgets anywidget
+Ubuntu Homebrew Node npm pip uv make twine Markdown MyST torchvision torchinfo matplotlib ipywidgets anywidget autograd
 LeCun Bottou Bengio Haffner Yann Léon Yoshua Patrick Hubel Wiesel Fukushima Neocognitron Sobel Levenberg Marquardt
 Adam Kaiming Glorot Xavier Krizhevsky AlexNet VGG ResNet Ioffe Szegedy Hinton Srivastava Kingma Zhang Lipton Li
 Smola d2l Fashion Zalando Kuzushiji Cohen Simard Proceedings IEEE
