@@ -37,14 +37,35 @@ def test_one_epoch_runs_both_loops_side_by_side(bench, tiny):
 
 def test_run_all_chooses_on_validation_then_runs_every_seed_once(bench, tiny, tmp_path, monkeypatch):
     monkeypatch.setattr(bench, "load", lambda dev: tiny)
-    monkeypatch.setattr(bench, "CANDIDATES", [(0.003, 32), (0.01, 32)])
+    monkeypatch.setattr(bench, "CANDIDATES", [(0.003, 32, "constant"), (0.01, 32, "linear")])
+    monkeypatch.setattr(bench, "SELECTION_SEEDS", (0, 1))
     monkeypatch.setattr(bench, "machine", lambda dev: {"device": dev.type, "device_name": "a test CPU"})
     path = tmp_path / "backprop-cpu.json"
     bench.run_all(torch.device("cpu"), seeds=(0, 1), log=lambda *a: None, path=path)
     results = json.loads(path.read_text())
-    best = min(results["selection"], key=lambda r: r["validation_error"]["hand"])
-    assert results["chosen"] == {"lr": best["lr"], "batch_size": 32}
+    assert len(results["selection"]) == 4  # 2 candidates × 2 seeds
+    assert results["chosen"] == bench.choose(results["selection"])
     assert sorted(r["seed"] for r in results["runs"]) == [0, 1] and results["machine"]["threads"] == 1
     before = path.read_text()
     bench.run_all(torch.device("cpu"), seeds=(0, 1), log=lambda *a: None, path=path)  # nothing left to run
     assert json.loads(path.read_text())["runs"] == json.loads(before)["runs"]
+
+
+def test_the_linear_schedule_falls_from_lr_towards_zero_over_the_epoch(bench):
+    assert [bench.rate(0.1, "linear", k, 4) for k in range(4)] == pytest.approx([0.1, 0.075, 0.05, 0.025])
+    assert [bench.rate(0.1, "constant", k, 4) for k in range(4)] == [0.1] * 4
+    assert [bench.rate(0.1, "late-linear", k, 4) for k in range(4)] == pytest.approx([0.1, 0.1, 0.1, 0.05])
+
+
+def test_a_scheduled_epoch_keeps_the_two_loops_together(bench, tiny):
+    run = bench.one_epoch(0, 0.03, 32, tiny, torch.device("cpu"), checkpoints=(), schedule="linear")
+    assert run["schedule"] == "linear" and run["weight_difference"] < 1e-4
+
+
+def test_the_choice_is_the_smallest_mean_over_the_selection_seeds(bench):
+    def run(lr, seed, error):
+        return {"lr": lr, "batch_size": 32, "schedule": "constant", "seed": seed, "validation_error": {"hand": error}}
+
+    # 0.01 has the best single run, 0.02 the best mean
+    selection = [run(0.01, 0, 0.020), run(0.01, 1, 0.050), run(0.02, 0, 0.025), run(0.02, 1, 0.026)]
+    assert bench.choose(selection) == {"lr": 0.02, "batch_size": 32, "schedule": "constant"}

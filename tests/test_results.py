@@ -1,5 +1,6 @@
 """results: the figures `make bench` measured, read from the package (so the wheel carries them)."""
 
+import collections
 import json
 
 import pytest
@@ -113,14 +114,20 @@ def test_the_committed_backprop_results_are_in_the_package():
     settings = measured["settings"]
     assert settings["train_images"] == 55_000 and settings["validation_images"] == 5_000 and settings["epochs"] == 1
     assert {"device", "device_name", "torch", "date", "threads"} <= set(measured["machine"])
-    candidates = {(c["lr"], c["batch_size"]) for c in settings["candidates"]}
-    assert {(r["lr"], r["batch_size"]) for r in measured["selection"]} == candidates
-    best = min(measured["selection"], key=lambda r: r["validation_error"]["hand"])
-    assert measured["chosen"] == {"lr": best["lr"], "batch_size": best["batch_size"]}
+    candidates = {(c["lr"], c["batch_size"], c["schedule"]) for c in settings["candidates"]}
+    runs_of = collections.defaultdict(list)
+    for r in measured["selection"]:
+        runs_of[(r["lr"], r["batch_size"], r["schedule"])].append(r)
+    assert set(runs_of) == candidates
+    assert all(sorted(r["seed"] for r in runs) == settings["selection_seeds"] for runs in runs_of.values())
+    mean = {c: sum(r["validation_error"]["hand"] for r in runs) / len(runs) for c, runs in runs_of.items()}
+    lr, batch_size, schedule = min(mean, key=mean.get)  # the smallest mean validation error
+    best = {"lr": lr, "batch_size": batch_size, "schedule": schedule}
+    assert measured["chosen"] == best
     assert measured["runs"] and {r["seed"] for r in measured["runs"]} <= set(settings["seeds"])
     steps = -(-settings["train_images"] // measured["chosen"]["batch_size"])
     for run in measured["runs"]:
-        assert (run["lr"], run["batch_size"]) == (best["lr"], best["batch_size"])
+        assert (run["lr"], run["batch_size"], run["schedule"]) == (best["lr"], best["batch_size"], best["schedule"])
         curve = run["curve"]
         assert curve["steps"][0] == 0 and curve["steps"][-1] == steps and curve["digits_seen"][-1] == 55_000
         for loop in ("hand", "autograd"):
@@ -132,8 +139,9 @@ def test_the_committed_backprop_results_are_in_the_package():
 
 
 def test_the_backprop_page_trains_with_the_settings_the_benchmark_chose(root):
-    """The page's live run uses the learning rate and batch size the benchmark chose on the validation digits."""
+    """The page's live run uses the learning rate, batch size and schedule the benchmark chose on the validation
+    digits."""
     chosen = results.experiment_results("backprop")["chosen"]
     page = json.loads((root / "chapters" / "backprop_by_hand.ipynb").read_text())
     source = "\n".join("".join(cell["source"]) for cell in page["cells"])
-    assert f"LR, BATCH = {chosen['lr']}, {chosen['batch_size']}" in source
+    assert f"LR, BATCH, SCHEDULE = {chosen['lr']}, {chosen['batch_size']}, {chosen['schedule']!r}" in source
