@@ -58,7 +58,7 @@ NO_TENSORS = {
     "sdlm.paper_eta", "sdlm.paper_schedule", "experiments.t_quantile",
     "results.results_path", "results.devices", "results.bench_results", "results.experiment_path",
     "results.experiment_results",
-    "plots.Figure", "plots.Animation", "plots.plot_history", "plots.plot_error_per_pass",  # tables of numbers
+    "plots.Figure", "plots.plot_history", "plots.plot_error_per_pass",  # tables of numbers
     "widgets.ConvExplorer", "widgets.PoolExplorer", "widgets.grid_values",  # small integer grids, in the browser
     # the in-browser trainer: the browser trains; its digits are packed from the files, and PyTorch's speed beside
     # it is measured on the same CPU
@@ -269,7 +269,7 @@ def run_fast_sdlm(dev):
 # ---------------------------------------------------------------------------
 
 
-@on_device("plots.show_images", "plots.show_kernels", "plots.show_feature_maps", "plots.confusion_matrix",
+@on_device("plots.show_images", "plots.show_kernels", "plots.show_feature_maps", "evaluation.confusion_matrix",
            "plots.plot_confusion_matrix", "plots.plot_c3_table", "plots.animate_correlation",
            "plots.draw_architecture", "plots.show_rbf_codes")
 def run_plots(dev):
@@ -279,7 +279,7 @@ def run_plots(dev):
         plots.show_images(x[:4], y[:4], model.predict(x[:4]))
         plots.show_kernels(model.C1.conv.weight)
         plots.show_feature_maps(model.activations(x[:1])["C1"][0])
-        plots.plot_confusion_matrix(plots.confusion_matrix(y, model.predict(x)))
+        plots.plot_confusion_matrix(evaluation.confusion_matrix(y, model.predict(x)))
         plots.plot_c3_table(layers.C3_TABLE.to(dev))
         plots.animate_correlation(x[0, 0, :5, :5], model.C1.conv.weight[0, 0, :3, :3].detach())
         plots.draw_architecture(model)
