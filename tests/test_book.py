@@ -306,6 +306,7 @@ def test_a_cell_that_raises_fails_the_build(tmp_path):
     shutil.copytree(ROOT / "_ext", tmp_path / "_ext")
     (tmp_path / "assets").symlink_to(ROOT / "assets")  # the site's npm files, installed by make
     (tmp_path / "data").symlink_to(ROOT / "data")  # the digits the in-browser trainer's pack is made from
+    (tmp_path / "locales").symlink_to(ROOT / "locales")  # the editions' definition, read by _ext/site_editions.py
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Broken"), nbformat.v4.new_code_cell("1 / 0")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}

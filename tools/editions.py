@@ -44,10 +44,13 @@ PACKAGE = ROOT / "lenet_helpers"
 def package_catalog(language: str = "zh_CN") -> Path:
     return PACKAGE / "locales" / language / "LC_MESSAGES" / "lenet_helpers.po"
 
-# The editions beside the English one: Sphinx's language code -> the sub-path of the site, and the site's title.
-EDITIONS = {"zh_CN": {"path": "zh-cn", "title": "从零实现 LeNet-5", "search": "zh", "words": {
-    "togglebutton_hint": "点击显示", "togglebutton_hint_hide": "点击隐藏",
-    "nb_code_prompt_show": "显示代码", "nb_code_prompt_hide": "隐藏代码"}}}
+# The editions (locales/editions.yml, which the Sphinx extension _ext/site_editions.py reads too): Sphinx's language
+# code -> the edition's sub-path of the site, its title, its search language, its notebooks, ...
+EDITIONS = yaml.safe_load((LOCALES / "editions.yml").read_text(encoding="utf-8"))
+# The editions built after the English one, into sub-paths of its site.
+TRANSLATED = {language: edition for language, edition in EDITIONS.items() if edition["path"]}
+# Where each edition's notebooks are, relative to the course: the English ones are the chapters themselves.
+NOTEBOOKS = {language: edition["notebooks"] for language, edition in TRANSLATED.items()}
 
 
 def edition_config(build: Path, **changes) -> Path:
@@ -73,18 +76,19 @@ def edition_config(build: Path, **changes) -> Path:
 def translated(language: str, cache: Path, words: Path | None = None) -> dict:
     """The changes to _config.yml that make the ``language`` edition, with outputs from the execution ``cache``;
     its search splits Chinese into words with jieba, the course's terms (the dictionary ``words``) kept whole."""
-    search = {"sphinx.config.html_search_language": EDITIONS[language]["search"]} if "search" in EDITIONS[language] else {}
+    edition = TRANSLATED[language]
+    search = {"sphinx.config.html_search_language": edition["search"]} if "search" in edition else {}
     if search and words is not None:
         search["sphinx.config.html_search_options"] = {"dict": str(words)}
     return {
-        "title": EDITIONS[language]["title"],
+        "title": edition["title"],
         "execute.cache": str(cache),
         "sphinx.config.language": language,
         "sphinx.config.locale_dirs": [str(LOCALES)],
         "sphinx.config.gettext_compact": False,
         **search,
         # Words that extensions write themselves (sphinx-togglebutton, myst-nb), not in any catalog
-        **{f"sphinx.config.{key}": value for key, value in EDITIONS[language].get("words", {}).items()},
+        **{f"sphinx.config.{key}": value for key, value in edition.get("config", {}).items()},
     }
 
 
@@ -112,7 +116,7 @@ def build(path_output: Path | None = None) -> int:
     if result.returncode:
         return result.returncode
     print(f"edition en: {time.perf_counter() - start:.1f} s", flush=True)
-    for language, edition in EDITIONS.items():
+    for language, edition in TRANSLATED.items():
         start = time.perf_counter()
         where = out / "_build" / ".editions" / language
         words = search_words(where / "search-words.txt")
@@ -342,9 +346,6 @@ def update(language: str = "zh_CN") -> int:
 # ---------------------------------------------------------------------------
 # The Chinese notebooks (chapters/zh_CN/): what a learner opens on Colab from a Chinese page
 # ---------------------------------------------------------------------------
-
-# Where each edition's notebooks are, relative to the course: the English ones are the chapters themselves.
-NOTEBOOKS = {"zh_CN": "chapters/zh_CN"}
 
 # The lines a Chinese notebook's set-up cell adds to the English one: the package speaks Chinese; on Colab, which has
 # no Chinese font, matplotlib gets one first (Debian's fonts-noto-cjk) so that the figures can draw their words.
