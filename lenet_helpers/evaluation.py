@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from ._validate import check_device, check_int, check_module, check_tensor
 from .data import batch_source
-from .modules import _device_of, _evaluating
+from . import _unchecked
 
 __all__ = ["class_scores", "count_errors", "loss_function", "error_rate", "Evaluation", "evaluate", "Predictions",
            "predictions", "confusion_matrix"]
@@ -91,7 +91,7 @@ class Evaluation(NamedTuple):
 def _each_output(model: nn.Module, data, batch_size: int, dev: torch.device, use: Callable) -> None:
     """Call ``use(output, labels)`` for each batch of ``data``: in evaluation mode, without gradients, on ``dev``."""
     source, _ = batch_source(data, batch_size, dev)
-    with _evaluating(model), torch.no_grad():
+    with _unchecked.evaluating(model), torch.no_grad():
         for x, y in source():
             use(model(x.to(dev, non_blocking=True)), y)
 
@@ -121,7 +121,7 @@ def _settings(model, batch_size, device) -> tuple[int, torch.device]:
     """The checks of a public entry: the model once, here; the helpers after it trust it."""
     check_module(model)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    return batch_size, check_device(device) if device is not None else _device_of(model)
+    return batch_size, check_device(device) if device is not None else _unchecked.device_of(model)
 
 
 def error_rate(model: nn.Module, data, *, batch_size: int = 1000, device=None) -> float:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ._validate import check_int, check_pair, check_tensor
-from .language import Message, _, _described, _known, _use_cjk_font, computed, using
+from .language import Message, _, computed, in_any_language, set_alt, use_cjk_font, using
 from .player import Animation
 
 __all__ = [
@@ -109,7 +109,7 @@ def show_images(images, labels=None, predictions=None, *, ncols: int = 10, cmap:
         wrong = [f"{t}→{g}" for t, g in pairs if t != g]
         alt = _("{n} digits, each titled with its label and the prediction (label→prediction): {pairs}; "
                 "{wrong} wrong, in red").format(n=n, pairs=_listed(f"{t}→{g}" for t, g in pairs), wrong=len(wrong))
-    return _described(fig, alt)
+    return set_alt(fig, alt)
 
 
 def _listed(values, most: int = 30) -> str:
@@ -201,7 +201,7 @@ def plot_history(history, *, evaluated_on: str = "test", train_error_after_epoch
         alt = _("Loss and error (%) per epoch on the training set; after epoch {epoch}, training error {train} "
                 "(measured during the epoch)").format(epoch=_column(last, "epoch"),
                                                       train=f"{100 * _column(last, 'train_error'):.2f}%")
-    return _described(fig, alt)
+    return set_alt(fig, alt)
 
 
 # What plot_history's legend calls the held-out set (its evaluated_on); another name is written as given.
@@ -295,8 +295,8 @@ def plot_error_per_pass(runs, *, paper=None, title: str | None = None, train: st
     if "test_error_pct" in paper:
         alt = alt + _("; the paper's test error: {error}").format(error=f"{paper['test_error_pct']}%")
     if title:
-        alt = _("{title}. {description}").format(title=_known(title), description=alt)
-    return _described(fig, alt)
+        alt = _("{title}. {description}").format(title=in_any_language(title), description=alt)
+    return set_alt(fig, alt)
 
 
 def show_kernels(weight, *, size: float = 0.8) -> Figure:
@@ -329,7 +329,7 @@ def show_kernels(weight, *, size: float = 0.8) -> Figure:
     else:
         alt = _("{n} kernels of {size} as small images, {rows} rows of {cols}: red positive, blue negative, white zero")
         alt = alt.format(n=cout * cin, size=f"{w.shape[2]}×{w.shape[3]}", rows=cout, cols=cin)
-    return _described(fig, alt)
+    return set_alt(fig, alt)
 
 
 def show_feature_maps(maps, *, ncols: int = 8, size: float = 1.0, title: str | None = None) -> Figure:
@@ -370,8 +370,8 @@ def show_feature_maps(maps, *, ncols: int = 8, size: float = 1.0, title: str | N
         alt = alt.format(n=len(m), size=f"{m.shape[1]}×{m.shape[2]}", low=f"{m.min():.3g}", high=f"{m.max():.3g}")
     if title:
         fig.suptitle(title)
-        alt = _("{title}: {description}").format(title=_known(title), description=alt)
-    return _described(fig, alt)
+        alt = _("{title}: {description}").format(title=in_any_language(title), description=alt)
+    return set_alt(fig, alt)
 
 
 def plot_confusion_matrix(matrix, *, class_names=None) -> Figure:
@@ -408,7 +408,7 @@ def plot_confusion_matrix(matrix, *, class_names=None) -> Figure:
         i, j = np.unravel_index(off_diagonal.argmax(), off_diagonal.shape)
         alt = alt + _("; the most frequent mistake: {true} taken for {predicted}, {count} times").format(
             true=names[i], predicted=names[j], count=int(off_diagonal[i, j]))
-    return _described(fig, alt)
+    return set_alt(fig, alt)
 
 
 def plot_c3_table(table=None) -> Figure:
@@ -454,7 +454,7 @@ def plot_c3_table(table=None) -> Figure:
             "map; inputs per C3 map: {counts}").format(rows=rows, cols=cols, counts=_listed(int(n) for n in t.sum(axis=0)))
     if table is None:
         alt = _("Table I of the paper. ") + alt
-    return _described(fig, alt)
+    return set_alt(fig, alt)
 
 
 def animate_correlation(X, K, padding=0, stride=1, dilation=1, *, interval: int = 700) -> Animation:
@@ -512,7 +512,7 @@ def _correlation_player(Xp, k, y, padding, stride, dilation, interval) -> str:
     from .language import get_language
 
     if get_language() != "en":
-        _use_cjk_font()
+        use_cjk_font()
     (ph, pw), (sh, sw), (dh, dw) = padding, stride, dilation
     H, W = Xp.shape
     oh, ow = y.shape
@@ -726,18 +726,17 @@ def draw_architecture(model, input_size=None, *, title: str | None = None) -> Fi
     alt = _("The network as a row of blocks, from the input on the left to the output on the right, each block "
             "drawn by the shape of its output: {shapes}").format(shapes=shapes)
     if title:
-        alt = _("{title}. {description}").format(title=_known(title), description=alt)
-    return _described(fig, alt)
+        alt = _("{title}. {description}").format(title=in_any_language(title), description=alt)
+    return set_alt(fig, alt)
 
 
 def _called_layers(model, size):
     """(name, layer) of each top-level layer call of ``model`` on one input of ``size``, in order."""
-    from .models import _run_with_hooks
-    from .modules import device_of, evaluating
+    from .models import layer_calls
+    from .modules import evaluating
 
-    x = torch.zeros(1, *size, device=device_of(model))
     with evaluating(model), torch.no_grad():
-        return [(name, module) for name, module, _out in _run_with_hooks(model, x)]
+        return [(name, module) for name, module, _out in layer_calls(model, torch.zeros(1, *size))]
 
 
 def show_rbf_codes(codes=None, *, shape=(12, 7), size: float = 0.7) -> Figure:
@@ -776,4 +775,4 @@ def show_rbf_codes(codes=None, *, shape=(12, 7), size: float = 0.7) -> Figure:
         ax.set_yticks([])
     alt = _("{n} codes as {h}×{w} bitmaps, one per class from 0 to {last}: +1 dark, −1 light").format(
         n=c.shape[0], h=h, w=w, last=c.shape[0] - 1)
-    return _described(fig, alt)
+    return set_alt(fig, alt)

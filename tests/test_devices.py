@@ -132,7 +132,7 @@ def run_layers(dev):
 
 
 @on_device("models.LeNet5", "models.LeNet5Modern", "models.LeNetD2L", "models.LeNetVariant", "models.lenet_variant",
-           "models.MLP", "models.trace_shapes", "models.layer_outputs", "models.describe", "modules.describe",
+           "models.MLP", "models.trace_shapes", "models.layer_calls", "models.layer_outputs", "models.describe", "modules.describe",
            "modules.layer_words", "modules.device_of", "modules.evaluating")
 def run_models(dev):
     variants = [models.lenet_variant(a, p, batch_norm=True, dropout=0.5)
@@ -147,6 +147,7 @@ def run_models(dev):
         loss = model.loss(output, Y[:2].to(dev))
         loss.backward()
         assert_on(dev, output, loss, model.predict(x), *models.layer_outputs(model, x).values())
+        assert_on(dev, *(out for _name, _layer, out in models.layer_calls(model, x)))
         assert len(models.trace_shapes(model, model.input_size)) == len(model.trace())
         assert [models.describe(m) for m in model.children()] == [modules.describe(m) for m in model.children()]
         assert all(modules.layer_words(m) for m in model.children())

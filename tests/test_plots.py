@@ -208,7 +208,7 @@ def test_every_figure_says_what_it_shows_in_both_languages():
         (plots.show_rbf_codes(), "10 codes as 12×7 bitmaps", "10 个编码画成 12×7 的位图"),
     ]
     for fig, english, chinese in cases:
-        alt_en, alt_zh = language._alt(fig, "en"), language._alt(fig, "zh_CN")
+        alt_en, alt_zh = language.alt_text(fig, "en"), language.alt_text(fig, "zh_CN")
         assert english in alt_en, alt_en
         assert chinese in alt_zh, alt_zh
 
