@@ -214,7 +214,9 @@ def test_every_lesson_has_self_checked_exercises(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
 def test_every_notebook_was_executed_without_errors(book, path):
     build, log = book
-    assert f"{path}: Executed notebook" in log, f"{path.name} was not executed"
+    # executed in this build, or in make book's under the same execution key (tools/editions.py: execution_key)
+    assert f"{path}: Executed notebook" in log or (TAKEN in log and f"{path}: Using cached notebook" in log), \
+        f"{path.name} was not executed"
     executed = nbformat.read(build / "jupyter_execute" / "chapters" / path.name, as_version=4)
     for cell in executed.cells:
         if cell.cell_type != "code" or not cell.source.strip():
@@ -270,17 +272,78 @@ def test_explorers_are_saved_into_the_page_for_the_static_site(book, path):
     assert len(page.encode()) < 2_000_000, f"{path.name}: {len(page.encode()):,} bytes is not a light page"
 
 
+#: What tools/editions.py build says when it starts from make book's execution cache.
+TAKEN = ": taken\n"
+
+
 @pytest.mark.book
-def test_a_rebuild_takes_outputs_from_the_cache(book, tmp_path):
-    build, _ = book
-    # In a copy, with the build's execution cache: the other test worker is reading the built site meanwhile.
-    shutil.copytree(build / ".jupyter_cache", tmp_path / "_build" / ".jupyter_cache")
-    result = jupyter_book("--path-output", tmp_path, "--all")  # read every page
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-4000:]
-    assert "Executing notebook" not in log
+def test_a_rebuild_takes_outputs_from_the_cache(book):
+    """The Chinese edition is a second build of the same notebooks, with the first one's execution cache: it executes
+    nothing, every notebook's outputs come from the cache (as a rebuild of make book with nothing changed does)."""
+    _, log = book
+    english, chinese = log.split("\n--- the zh_CN edition:", 1)
+    assert "Executing notebook" not in chinese
     for path in NOTEBOOKS:
-        assert f"{path}: Using cached notebook" in log
+        assert f"{path}: Using cached notebook" in chinese, f"{path.name} was not taken from the cache"
+
+
+def test_the_execution_key_covers_what_the_outputs_depend_on(tmp_path):
+    """make test takes make book's execution cache only under the same key: it changes with any file of the package,
+    the extensions, MNIST, the pins and the package's metadata (not with a chapter's text: jupyter-cache keys each
+    notebook on its code), and a build under another key starts from an empty cache."""
+    import editions
+
+    for name in ("lenet_helpers/conv.py", "_ext/x.py", "data/MNIST/raw/t10k-labels-idx1-ubyte.gz", "requirements.txt",
+                 "pyproject.toml", "chapters/01_convolution.ipynb", "README.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("1")
+    key = editions.execution_key(tmp_path)
+    assert editions.execution_key(tmp_path) == key
+    for name, counts in (("lenet_helpers/conv.py", True), ("_ext/x.py", True), ("requirements.txt", True),
+                         ("data/MNIST/raw/t10k-labels-idx1-ubyte.gz", True), ("pyproject.toml", True),
+                         ("lenet_helpers/new_module.py", True), ("chapters/01_convolution.ipynb", False),
+                         ("README.md", False)):
+        (tmp_path / name).write_text("2")
+        assert (editions.execution_key(tmp_path) != key) == counts, name
+        key = editions.execution_key(tmp_path)
+
+    build = tmp_path / "out" / "_build"
+    (build / ".jupyter_cache").mkdir(parents=True)
+    (build / ".doctrees").mkdir()
+    assert not editions.prepare_cache(build, "a") and not (build / ".jupyter_cache").exists()
+    assert not (build / ".doctrees").exists() and (build / editions.KEY_FILE).read_text() == "a"
+    (build / ".jupyter_cache").mkdir()
+    assert editions.prepare_cache(build, "a") and (build / ".jupyter_cache").exists()
+    assert not editions.prepare_cache(build, "b") and not (build / ".jupyter_cache").exists()
+
+
+def test_make_test_takes_make_books_cache_only_under_the_same_key(tmp_path, monkeypatch):
+    import editions
+
+    source, target = tmp_path / "checkout", tmp_path / "test" / "_build"
+    (source / "_build" / ".jupyter_cache").mkdir(parents=True)
+    (source / "_build" / ".jupyter_cache" / "global.db").write_text("outputs")
+    monkeypatch.setattr(editions, "execution_key", lambda root=None: "now")
+    assert not editions.take_cache(source, target)  # no key: not taken
+    (source / "_build" / editions.KEY_FILE).write_text("before")
+    assert not editions.take_cache(source, target) and not (target / ".jupyter_cache").exists()  # another key
+    (source / "_build" / editions.KEY_FILE).write_text("now")
+    assert editions.take_cache(source, target)
+    assert (target / ".jupyter_cache" / "global.db").read_text() == "outputs"
+    assert editions.prepare_cache(target, "now")  # and the build keeps it
+
+
+def test_the_books_tests_run_last():
+    """conftest orders the tests that need the built book after the others, so that both xdist workers run the
+    others while the book is built in the background."""
+    from types import SimpleNamespace
+
+    from conftest import pytest_collection_modifyitems
+
+    items = [SimpleNamespace(name=name, fixturenames=fixtures) for name, fixtures in
+             (("a", ["site", "book"]), ("b", []), ("c", ["tmp_path"]), ("d", ["book"]), ("e", []))]
+    pytest_collection_modifyitems(items)
+    assert [item.name for item in items] == ["b", "c", "e", "a", "d"]
 
 
 @pytest.mark.book
