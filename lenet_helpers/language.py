@@ -523,8 +523,8 @@ def in_any_language(words):
     :class:`Phrase`, something that says them in any language (``.render(language)``).
 
     Example:
-        >>> in_any_language(tr(en="Error per epoch", zh="每个迭代周期的错误率")).render("zh_CN")
-        '每个迭代周期的错误率'
+        >>> in_any_language(_("Figure")).render("zh_CN")
+        '图'
         >>> in_any_language("a title of my own")
         'a title of my own'
     """
