@@ -104,7 +104,7 @@ def _self_contained(html: str, alt, language: str | None = None) -> str:
     html = markup["image"].sub(lambda m: f'<img id="{m.group(1)}" alt="{alt_text}">', html)
     html = markup["slider"].sub(lambda m: f'{m.group(1)} aria-label="{say("slider")}"', html)
     label = say("loop_mode")
-    html = markup["loop_mode"].sub(f'<form title="{label}" aria-label="{label}"', html)
+    html = markup["loop_mode"].sub(lambda m: f'<form title="{label}" aria-label="{label}"', html)
     return markup["loop_choice"].sub(lambda m: f"{m.group(1)}{say(m.group(2).lower())}</label>", html)
 
 

@@ -317,18 +317,17 @@ def test_the_execution_key_covers_what_the_outputs_depend_on(tmp_path):
     assert not editions.prepare_cache(build, "b") and not (build / ".jupyter_cache").exists()
 
 
-def test_make_test_takes_make_books_cache_only_under_the_same_key(tmp_path, monkeypatch):
+def test_make_test_takes_make_books_cache_only_under_the_same_key(tmp_path):
     import editions
 
     source, target = tmp_path / "checkout", tmp_path / "test" / "_build"
     (source / "_build" / ".jupyter_cache").mkdir(parents=True)
     (source / "_build" / ".jupyter_cache" / "global.db").write_text("outputs")
-    monkeypatch.setattr(editions, "execution_key", lambda root=None: "now")
-    assert not editions.take_cache(source, target)  # no key: not taken
+    assert not editions.take_cache(source, target, "now")  # no key: not taken
     (source / "_build" / editions.KEY_FILE).write_text("before")
-    assert not editions.take_cache(source, target) and not (target / ".jupyter_cache").exists()  # another key
+    assert not editions.take_cache(source, target, "now") and not (target / ".jupyter_cache").exists()  # another key
     (source / "_build" / editions.KEY_FILE).write_text("now")
-    assert editions.take_cache(source, target)
+    assert editions.take_cache(source, target, "now")
     assert (target / ".jupyter_cache" / "global.db").read_text() == "outputs"
     assert editions.prepare_cache(target, "now")  # and the build keeps it
 

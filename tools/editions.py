@@ -144,12 +144,11 @@ def prepare_cache(build_dir: Path, key: str) -> bool:
     return False
 
 
-def take_cache(source: Path, build_dir: Path) -> bool:
+def take_cache(source: Path, build_dir: Path, key: str) -> bool:
     """Copy ``source``'s execution cache (``source/_build/.jupyter_cache``, make book's) into ``build_dir`` if it was
-    made under the checkout's :func:`execution_key` as it is now; else leave ``build_dir`` without one. Returns whether
-    it was copied."""
+    made under ``key`` (the checkout's :func:`execution_key` as it is now); else leave ``build_dir`` without one.
+    Returns whether it was copied."""
     cache, stamp = source / "_build" / ".jupyter_cache", source / "_build" / KEY_FILE
-    key = execution_key()
     if not (cache.is_dir() and stamp.exists() and stamp.read_text() == key):
         return False
     shutil.copytree(cache, build_dir / ".jupyter_cache", dirs_exist_ok=True)
@@ -163,11 +162,12 @@ def build(path_output: Path | None = None, cache_from: Path | None = None) -> in
     Prints how long each edition took ("edition en: 123.4 s"; benchmarks/bench.py reads it)."""
     out = (path_output or ROOT).resolve()
     html = out / "_build" / "html"
+    key = execution_key()
     if cache_from is not None and cache_from.resolve() != out:
-        taken = take_cache(cache_from.resolve(), out / "_build")
+        taken = take_cache(cache_from.resolve(), out / "_build", key)
         print(f"execution cache of {cache_from}: {'taken' if taken else 'not valid here (or none)'}", flush=True)
     # Outputs cached under another key (the package, MNIST or a version changed since) are not used.
-    kept = prepare_cache(out / "_build", execution_key())
+    kept = prepare_cache(out / "_build", key)
     print(f"execution cache: {'kept (same execution key)' if kept else 'new (every notebook runs)'}", flush=True)
     # Every notebook runs once, for both editions: its outputs carry both languages (lenet_helpers.language), and
     # each edition's pages show their own.
