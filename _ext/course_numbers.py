@@ -10,6 +10,7 @@ from fractions import Fraction
 def course_numbers() -> dict[str, str]:
     from lenet_helpers import counting, data, models
     from lenet_helpers.checks import capstone
+    from lenet_helpers.results import PAPER
 
     table = counting.lenet5_table()
     bitmap_rows = models.RBF_BITMAPS[0].strip().splitlines()
@@ -23,6 +24,9 @@ def course_numbers() -> dict[str, str]:
         "paper_foreground": f"{data.PAPER_FOREGROUND:g}",
         "capstone_target_error": f"{capstone.TARGET_ERROR:.1%}",
         "capstone_time_factor": f"{capstone.TIME_FACTOR:g}",
+        "paper_test_error": f"{PAPER['test_error_pct']:g}%",  # the paper's figures (Sec. III-B, III-C), in one place
+        "paper_distorted_error": f"{PAPER['distorted_test_error_pct']:g}%",
+        "paper_boosted_error": f"{PAPER['boosted_lenet4_test_error_pct']:g}%",
     }
 
 

@@ -119,6 +119,15 @@ def edition_header(app: Sphinx, pagename, templatename, context, doctree) -> Non
     if language == "en" or app.builder.format != "html":
         return
     words = EDITIONS[language].get("header", {})
+    said = context.get("gettext") or app.builder.templates.environment.globals.get("gettext")
+    if callable(said):  # the templates' own words, {{ _('Color mode') }} (jinja's _ calls gettext): these, else the theme's
+        from jinja2 import pass_context
+        from jinja2.utils import _PassArg
+
+        if _PassArg.from_obj(said) is _PassArg.context:
+            context["gettext"] = pass_context(lambda ctx, message, **kw: words.get(message) or said(ctx, message, **kw))
+        else:
+            context["gettext"] = lambda message, **kw: words.get(message) or said(message, **kw)
     if "theme_search_bar_text" in context:
         context["theme_search_bar_text"] = words.get(context["theme_search_bar_text"], context["theme_search_bar_text"])
     notebook = edition_notebook(language, pagename)

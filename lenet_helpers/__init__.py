@@ -8,6 +8,7 @@ One module per idea, in the order the course teaches them:
 * :mod:`~lenet_helpers.tracing`   one image through a model: every layer and function it runs, in order
 * :mod:`~lenet_helpers.layers`    the paper's own layers: scaled tanh, trainable subsampling, C3's Table I, RBF output, MAP loss
 * :mod:`~lenet_helpers.models`    LeNet-5 as in the paper, the modern variant, the tutorial variant, and tools to inspect them
+* :mod:`~lenet_helpers.backprop`  backpropagation by hand: every layer's backward pass without autograd, and gradient checking
 * :mod:`~lenet_helpers.modules`   small tools for any module: its device, evaluation mode for a moment, a description
 * :mod:`~lenet_helpers.data`      MNIST, padded and normalised like the paper; the validation split
 * :mod:`~lenet_helpers.train`     a training loop for CPU and GPU, and the evaluation it reports
@@ -31,6 +32,7 @@ Example:
 
 from . import language  # noqa: I001  (first: the language setting, before anything speaks)
 from . import (
+    backprop,
     checks,
     conv,
     counting,
@@ -56,6 +58,6 @@ from .language import get_language, set_language
 
 __version__ = "0.2.0"
 
-__all__ = ["conv", "pool", "counting", "tracing", "layers", "models", "modules", "data", "train", "evaluation",
+__all__ = ["conv", "pool", "counting", "tracing", "layers", "models", "backprop", "modules", "data", "train", "evaluation",
            "experiments", "sdlm", "fast_sdlm", "results", "plots", "player", "export", "widgets", "checks", "language", "set_language",
            "get_language", "__version__"]

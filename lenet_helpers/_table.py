@@ -100,6 +100,9 @@ class Table(list):
     """
 
     footer: tuple | None = None
+    #: Columns whose cells are names in the code (a model's layers: ``conv1``, ``relu``), shown as code in HTML;
+    #: a cell that is a message of the package (``_("input")``) is shown as words.
+    code_columns: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -147,15 +150,18 @@ class Table(list):
             return f"<p>{html.escape(text(_('(empty table)'), language))}</p>"
         rows, footer = self._cells(language)
         numeric = self._numeric()
+        code = [c in self.code_columns for c in self.columns]
 
-        def cells(values, tag):
+        def cells(values, tag, originals=None):
             return "".join(
-                f'<{tag} style="padding: 0.2em 0.8em; text-align: {"right" if num else "left"}">{html.escape(v)}</{tag}>'
-                for v, num in zip(values, numeric)
+                f'<{tag} style="padding: 0.2em 0.8em; text-align: {"right" if num else "left"}">'
+                + (f"<code>{html.escape(v)}</code>" if is_code and originals is not None and v
+                   and not hasattr(originals[i], "render") else html.escape(v)) + f"</{tag}>"
+                for i, (v, num, is_code) in enumerate(zip(values, numeric, code))
             )
 
         head = cells(self.headers(language), "th")
-        body = "".join(f"<tr>{cells(r, 'td')}</tr>" for r in rows)
+        body = "".join(f"<tr>{cells(r, 'td', original)}</tr>" for r, original in zip(rows, self))
         foot = f"<tfoot><tr>{cells(footer, 'th')}</tr></tfoot>" if footer else ""
         return f'<table style="border-collapse: collapse"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>{foot}</table>'
 

@@ -28,6 +28,7 @@ import torch.nn as nn
 from ._table import Table
 from ._validate import check_input_size, check_int, check_module, check_pair
 from .conv import conv_output_size
+from .language import _, using
 from .layers import C3_TABLE, EuclideanRBF, PartialConv2d, Subsampling
 from .modules import describe
 from .pool import pool_output_size
@@ -168,7 +169,7 @@ def rbf_counts(in_features: int, out_features: int) -> Counts:
 def _with_totals(rows: list[LayerCount]) -> Table:
     table = Table(rows)
     table.footer = LayerCount(
-        "total", "", None, sum(r.parameters for r in rows), sum(r.connections for r in rows)
+        _("total").phrase(), "", None, sum(r.parameters for r in rows), sum(r.connections for r in rows)
     )
     return table
 
@@ -194,14 +195,17 @@ def lenet5_table() -> Table:
     s4 = pool_output_size(c3, window)  # 5
     c5 = conv_output_size(s4, k)  # 1
     c3_inputs = C3_TABLE.sum(dim=0).tolist()  # how many S2 maps feed each of the 16 C3 maps (Table I)
+    convolution, subsampling = _("convolution").phrase(), _("subsampling").phrase()
+    with using("en"):  # the layer's name, "output" in every language as the model's own layer is (shown translated)
+        output = _("output").phrase()
     rows = [
-        LayerCount("C1", "convolution", (6, c1, c1), *conv_counts(1, 6, k, c1)),
-        LayerCount("S2", "subsampling", (6, s2, s2), *subsampling_counts(6, window, s2)),
-        LayerCount("C3", "convolution, Table I", (16, c3, c3), *partial_conv_counts(c3_inputs, k, c3)),
-        LayerCount("S4", "subsampling", (16, s4, s4), *subsampling_counts(16, window, s4)),
-        LayerCount("C5", "convolution", (120, c5, c5), *conv_counts(16, 120, k, c5)),
-        LayerCount("F6", "full connection", (84,), *linear_counts(120, 84)),
-        LayerCount("output", "Euclidean RBF", (10,), *rbf_counts(84, 10)),
+        LayerCount("C1", convolution, (6, c1, c1), *conv_counts(1, 6, k, c1)),
+        LayerCount("S2", subsampling, (6, s2, s2), *subsampling_counts(6, window, s2)),
+        LayerCount("C3", _("convolution, Table I").phrase(), (16, c3, c3), *partial_conv_counts(c3_inputs, k, c3)),
+        LayerCount("S4", subsampling, (16, s4, s4), *subsampling_counts(16, window, s4)),
+        LayerCount("C5", convolution, (120, c5, c5), *conv_counts(16, 120, k, c5)),
+        LayerCount("F6", _("full connection").phrase(), (84,), *linear_counts(120, 84)),
+        LayerCount(output, _("Euclidean RBF").phrase(), (10,), *rbf_counts(84, 10)),
     ]
     return _with_totals(rows)
 
@@ -556,5 +560,7 @@ def count_table(model: nn.Module, input_size, formulas=None) -> Table:
     rows = [LayerCount(s.name, s.kind, s.output_shape, s.parameters, s.value) for s in result.steps]
     rows += [LayerCount(name, describe(child), None, count_parameters(child), 0) for name, child in result.unused]
     if result.own_unused:
-        rows.append(LayerCount("(forward)", "parameters of the model itself", None, result.own_unused, 0))
-    return _with_totals(rows)
+        rows.append(LayerCount("(forward)", _("parameters of the model itself").phrase(), None, result.own_unused, 0))
+    table = _with_totals(rows)
+    table.code_columns = ("layer",)  # the names of the model's layers and of the functions it calls
+    return table

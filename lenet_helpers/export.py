@@ -29,6 +29,7 @@ import torch.nn as nn
 from . import data as _data
 from . import layers as _layers
 from ._validate import check_int, check_module, check_tensor
+from .language import Message, _
 
 __all__ = ["export_model", "load_exported", "model_input", "TRAIN_DIGITS", "TEST_DIGITS", "training_digits",
            "pack_digits", "digits_script", "DIGITS_SCRIPT"]
@@ -99,19 +100,20 @@ def _ops(module: nn.Module, name: str, tensors: dict) -> list:
 
 # The words of the layers' headings in the DrawDigit widget (the rest of its words are in static/draw.js's TEXT).
 _DESCRIBE_TEXT = {
-    "conv": "conv {kh}×{kw}, {cin}→{cout}",
-    "partial": "conv {k}×{k} through Table I, {cin}→{cout}",
-    "subsampling": "subsampling {k}×{k} (coefficient × sum + bias)",
-    "pooling": "{mode} pooling {k}",
-    "linear": "fully connected {cin}→{cout}",
-    "rbf": "Euclidean RBF with the fixed 7×12 codes",
-    "squash": "squash", "relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid",
-    "separator": ", ",
+    "conv": _("conv {kh}×{kw}, {cin}→{cout}"),
+    "partial": _("conv {k}×{k} through Table I, {cin}→{cout}"),
+    "subsampling": _("subsampling {k}×{k} (coefficient × sum + bias)"),
+    "max pooling": _("max pooling {k}"), "avg pooling": _("avg pooling {k}"),
+    "linear": _("fully connected {cin}→{cout}"),
+    "rbf": _("Euclidean RBF with the fixed 7×12 codes"),
+    "squash": _("squash"), "relu": _("relu"), "tanh": Message("tanh"), "sigmoid": Message("sigmoid"),
+    "separator": _(", "),
 }
 
 
-def _describe(module: nn.Module) -> str:
-    """A few words for a layer's heading in the widget, e.g. "conv 5×5, 1→6, squash"."""
+def _describe(module: nn.Module) -> Message:
+    """A few words for a layer's heading in the widget, e.g. "conv 5×5, 1→6, squash" (a message: said in English
+    or Chinese)."""
     text, words = _DESCRIBE_TEXT, []
     for m in (module.children() if isinstance(module, nn.Sequential) else [module]):
         if isinstance(m, nn.Conv2d):
@@ -122,7 +124,7 @@ def _describe(module: nn.Module) -> str:
         elif isinstance(m, _layers.Subsampling):
             words.append(text["subsampling"].format(k=m.kernel_size))
         elif type(m) in _POOLS:
-            words.append(text["pooling"].format(mode=_POOLS[type(m)], k=m.kernel_size))
+            words.append(text[f"{_POOLS[type(m)]} pooling"].format(k=m.kernel_size))
         elif isinstance(m, nn.Linear):
             words.append(text["linear"].format(cin=m.in_features, cout=m.out_features))
         elif isinstance(m, _layers.EuclideanRBF):
@@ -130,6 +132,11 @@ def _describe(module: nn.Module) -> str:
         elif type(m) in _ELEMENTWISE:
             words.append(text[_ELEMENTWISE[type(m)]])
     return text["separator"].join(words)
+
+
+def _whats(what: Message) -> dict:
+    """A layer's heading words in English (``what``) and Chinese (``what_zh``): the widget shows its page's."""
+    return {"what": what.render("en"), "what_zh": what.render("zh_CN")}
 
 
 def export_model(model: nn.Module, name: str, *, normalize: str = "paper", input_size: int = 32):
@@ -163,7 +170,7 @@ def export_model(model: nn.Module, name: str, *, normalize: str = "paper", input
         raise ValueError("model must be made of named layers (an nn.Sequential such as models.LeNet5())")
     tensors: dict = {}
     parameters = {key for key, _ in model.named_parameters()}
-    layers = [{"name": child_name, "what": _describe(child), "ops": _ops(child, child_name, tensors)}
+    layers = [{"name": child_name, **_whats(_describe(child)), "ops": _ops(child, child_name, tensors)}
               for child_name, child in children]
     last = children[-1][1]
     spec = {"name": name, "input": {"size": size, "mean": mean, "std": std}, "layers": layers,

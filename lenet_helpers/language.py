@@ -297,9 +297,45 @@ def _in_language(words: str, language: str) -> str:
         return words
     for english in sorted(_formatted, key=len, reverse=True):
         if english in words:
-            said = _formatted[english].render(language)
-            words = re.sub(rf"(?<![\w.]){re.escape(english)}(?![\w(])", lambda _m: said, words)
+            words = _said_in_place(words, english, _formatted[english].render(language))
     return words
+
+
+def _columns(words: str) -> int:
+    """Columns ``words`` take in a terminal or a ``<pre>``: a Chinese character takes two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in words)
+
+
+def _said_in_place(words: str, english: str, said: str) -> str:
+    r"""``words`` with each whole ``english`` replaced by ``said``; where it stands in a column of printed lines (a row
+    label, or a cell padded with spaces), the spaces around it are adjusted so that the columns stay aligned.
+
+    Example:
+        >>> print(_said_in_place("output    840\nC1     122304", "output", "输出"))
+        输出      840
+        C1     122304
+    """
+    gap = _columns(english) - _columns(said)  # columns to give back (negative: to take)
+    out, last = [], 0
+    for match in re.finditer(rf"(?<![\w.]){re.escape(english)}(?![\w(])", words):
+        start, end = match.span()
+        before = words[last:start]
+        following = len(words[end:]) - len(words[end:].lstrip(" "))
+        preceding = len(before) - len(before.rstrip(" "))
+        line_start = before.rstrip(" ").endswith("\n") or (not before.strip(" ") and last == 0)
+        if gap and following and not preceding and (line_start or following >= 2) and words[end + following:][:1] not in ("", "\n"):
+            out += [before, said, " " * max(1, following + gap)]
+            last = end + following
+        elif (gap and (line_start or preceding >= 2) and preceding + gap >= (0 if line_start else 1)
+              and (preceding or words[end:end + 1] not in ("", "\n"))):  # right-aligned: a label before its value
+            out += [before[:len(before) - preceding], " " * (preceding + gap), said]
+            last = end
+        else:
+            out += [before, said]
+            last = end
+    return "".join(out) + words[last:]
 
 
 def _(message: str) -> Message:
@@ -593,7 +629,19 @@ def figure_png(figure, language: str) -> bytes:
     with _speaking(figure, language):
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", bbox_inches="tight")
-        return buffer.getvalue()
+        return _palette_png(buffer.getvalue())
+
+
+def _palette_png(png: bytes) -> bytes:
+    """``png`` with at most 256 colours, a third of the bytes or less for the course's plots (their colours are few;
+    a colour map's shades move by a few levels out of 255): every figure is embedded in its page, twice in the
+    notebook (both languages), and a page must stay light."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png))
+    small = io.BytesIO()
+    image.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(small, format="PNG", optimize=True)
+    return small.getvalue() if small.tell() < len(png) else png
 
 
 @contextlib.contextmanager

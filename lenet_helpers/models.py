@@ -147,6 +147,7 @@ def trace_shapes(model: nn.Module, input_size) -> Table:
     steps = trace(model, input_size).steps
     table = Table([LayerShape(_("input").phrase(), "", check_input_size(input_size))])
     table += [LayerShape(step.name, step.kind, step.output_shape) for step in steps]
+    table.code_columns = ("layer",)  # the names of the model's layers and of the functions it calls
     return table
 
 

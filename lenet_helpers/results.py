@@ -46,8 +46,9 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BENCH_DEVICES = ("cpu", "cuda", "mps")
 
 #: The experiments `make bench` runs at full strength beside its headline figures, each in a file of its own:
-#: chapter 6's comparisons (benchmarks/since1998.py).
-EXPERIMENTS = ("since1998",)
+#: chapter 6's comparisons (benchmarks/since1998.py) and the backprop chapter's epoch, trained with the hand-written
+#: backward pass and with autograd (benchmarks/backprop_epoch.py).
+EXPERIMENTS = ("since1998", "backprop")
 
 
 def results_path(device="cpu") -> Path:
@@ -132,7 +133,10 @@ def experiment_results(name: str, device="cpu") -> dict:
 
     ``"since1998"`` holds chapter 6's runs: ``settings`` (the protocol), ``arms`` (what each set-up
     is) and ``runs``, one per (set-up, seed), each with its validation error after every epoch and
-    the measurements made after training.
+    the measurements made after training. ``"backprop"`` holds the backprop chapter's epoch:
+    ``settings``, the ``selection`` of the learning rate and batch size, the ``chosen`` ones and
+    ``runs``, one per seed, each with the validation error of the hand-written loop and of autograd's
+    every few steps and their times.
 
     Raises:
         FileNotFoundError: the experiment has not been run on that device, naming the command that runs it.

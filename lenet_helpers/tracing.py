@@ -34,6 +34,7 @@ import torch.nn as nn
 from torch.overrides import TorchFunctionMode
 
 from ._validate import check_input_size, check_module
+from .language import _
 from .modules import describe, device_of, evaluating
 
 __all__ = ["Step", "Trace", "Unknown", "trace", "operation_name"]
@@ -81,12 +82,13 @@ _NOT_STEPS = frozenset({
     "empty_like", "rand", "randn", "rand_like", "randn_like",
 })
 
-# How a step that is a function is described in the tables.
+# How a step that is a function is described in the tables: its own name (ReLU, tanh: the same in any language) or
+# words of the package's catalog.
 _FUNCTION_KINDS = {
     "relu": "ReLU", "relu6": "ReLU6", "hardtanh": "hardtanh", "gelu": "GELU", "silu": "SiLU",
     "hardswish": "hardswish", "sigmoid": "sigmoid", "tanh": "tanh", "softmax": "softmax",
-    "log_softmax": "log-softmax", "flatten": "flatten", "dropout": "dropout", "cat": "concatenation",
-    "batch_norm": "batch norm", "add": "addition", "add_": "addition",
+    "log_softmax": _("log-softmax"), "flatten": _("flatten"), "dropout": _("dropout"), "cat": _("concatenation"),
+    "batch_norm": _("batch norm"), "add": _("addition"), "add_": _("addition"),
 }
 
 
@@ -115,18 +117,20 @@ def _pair(value) -> tuple:
 
 
 def _function_kind(name: str, args, kwargs) -> str:
-    """``'max pool 2×2 (function)'``: what a function step does, for the tables."""
+    """``'max pool 2×2 (function)'``: what a function step does, for the tables (a :class:`Phrase`: a ``str`` that
+    can still be said in another language)."""
     what = _FUNCTION_KINDS.get(name, name)
     try:
         if name in ("max_pool2d", "avg_pool2d"):
             kh, kw = _pair(args[1] if len(args) > 1 else kwargs["kernel_size"])
-            what = f"{name[:3]} pool {kh}×{kw}"
+            what = (_("max pool {size}") if name == "max_pool2d" else _("avg pool {size}")).format(size=f"{kh}×{kw}")
         elif name in ("adaptive_avg_pool2d", "adaptive_max_pool2d"):
             oh, ow = _pair(args[1] if len(args) > 1 else kwargs["output_size"])
-            what = f"adaptive {name[9:12]} pool to {oh}×{ow}"
+            what = (_("adaptive max pool to {size}") if name == "adaptive_max_pool2d"
+                    else _("adaptive avg pool to {size}")).format(size=f"{oh}×{ow}")
     except (IndexError, KeyError, TypeError, ValueError):
         pass
-    return f"{what} (function)"
+    return _("{what} (function)").format(what=what).phrase()
 
 
 def _shape(output) -> tuple | None:

@@ -29,6 +29,7 @@ Ubuntu Homebrew Node npm pip uv make twine Markdown MyST torchvision torchinfo m
 LeCun Bottou Bengio Haffner Yann Léon Yoshua Patrick Hubel Wiesel Fukushima Neocognitron Sobel Levenberg Marquardt
 Adam Kaiming Glorot Xavier Krizhevsky AlexNet VGG ResNet Ioffe Szegedy Hinton Srivastava Kingma Zhang Lipton Li
 Smola d2l Fashion Zalando Kuzushiji Cohen Simard Proceedings IEEE
+RMSProp EBLearn
 ReLU tanh sigmoid softmax logsumexp
 """.split())
 # Works cited by their English titles (a title is a name): each counts as one name.

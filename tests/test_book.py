@@ -159,7 +159,7 @@ def test_readme_shows_the_two_commands_first():
     assert "make test" in ci
 
 
-LESSONS = [p for p in NOTEBOOKS if p.stem[:2].isdigit() and not p.stem.startswith("00")]  # numbered chapters; appendices are not lessons
+LESSONS = [p for p in NOTEBOOKS if (p.stem[:2].isdigit() and not p.stem.startswith("00")) or p.stem == "backprop_by_hand"]  # numbered chapters and the backprop page; appendices are not lessons
 EXERCISE = re.compile(r"```\{exercise\}[^\n]*\n(?:(?!```).)*?:label:\s*(\S+)", re.S)
 SOLUTION = re.compile(r"```\{solution(?:-start)?\}\s*(\S+)\s*\n((?:(?!```).)*)```", re.S)
 
@@ -410,6 +410,7 @@ def test_the_readme_ci_and_make_share_one_list_of_prerequisites(root):
     assert [c.split() for c in commands] == [packages], "the README must show tools/prerequisites.sh's list, once"
     ci = (root / ".ci" / "run").read_text()
     assert re.search(r"^tools/prerequisites\.sh install$", ci, re.M)
+    assert re.search(r"^#   " + re.escape(" ".join(packages)) + "$", ci, re.M), ".ci/run must name the list it installs"
     assert ci.index("tools/prerequisites.sh install") < ci.index("make test")
     makefile = (root / "Makefile").read_text()
     assert re.search(r"^test: prerequisites ", makefile, re.M)
@@ -449,7 +450,7 @@ def test_prerequisites_name_what_is_missing_and_how_to_install_it(root, tmp_path
 # ---------------------------------------------------------------------------
 
 TITLE = re.compile(r"```\{exercise\}\s*([^\n]*)\n")
-LESSON_CHAPTERS = [p for p in LESSONS if p.stem[:2] in {"01", "02", "03", "04", "05", "06"}]
+LESSON_CHAPTERS = [p for p in LESSONS if p.stem[:2] in {"01", "02", "03", "04", "05", "06"} or p.stem == "backprop_by_hand"]
 
 
 def markdown_of(path: Path) -> list[str]:

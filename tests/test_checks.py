@@ -18,16 +18,18 @@ from lenet_helpers.checks import _core
 from lenet_helpers.checks.answers import _answers
 from lenet_helpers.language import set_language, using
 
+from test_checks_backprop import RIGHT as RIGHT_BP, WRONG as WRONG_BP  # noqa: E402
 from test_checks_capstone import RIGHT as RIGHT_7, WRONG as WRONG_7  # noqa: E402
 from test_checks_conv import RIGHT as RIGHT_1, WRONG as WRONG_1, good_corr2d  # noqa: E402
 from test_checks_counting import RIGHT as RIGHT_3, WRONG as WRONG_3  # noqa: E402
+from test_checks_inside import RIGHT as RIGHT_INSIDE, WRONG as WRONG_INSIDE  # noqa: E402
 from test_checks_lenet5 import RIGHT as RIGHT_4, WRONG as WRONG_4  # noqa: E402
 from test_checks_modern import RIGHT as RIGHT_6, WRONG as WRONG_6  # noqa: E402
 from test_checks_pool import RIGHT as RIGHT_2, WRONG as WRONG_2  # noqa: E402
 from test_checks_training import RIGHT as RIGHT_5, WRONG as WRONG_5  # noqa: E402
 
-RIGHT = {**RIGHT_1, **RIGHT_2, **RIGHT_3, **RIGHT_4, **RIGHT_5, **RIGHT_6, **RIGHT_7}
-WRONG = {**WRONG_1, **WRONG_2, **WRONG_3, **WRONG_4, **WRONG_5, **WRONG_6, **WRONG_7}
+RIGHT = {**RIGHT_1, **RIGHT_2, **RIGHT_3, **RIGHT_4, **RIGHT_5, **RIGHT_BP, **RIGHT_6, **RIGHT_7, **RIGHT_INSIDE}
+WRONG = {**WRONG_1, **WRONG_2, **WRONG_3, **WRONG_4, **WRONG_5, **WRONG_BP, **WRONG_6, **WRONG_7, **WRONG_INSIDE}
 ALL_WRONG = [(check, wrong, words) for check, answers in WRONG.items() for wrong, words in answers]
 CHAPTERS = Path(__file__).resolve().parent.parent / "chapters"
 
@@ -229,8 +231,8 @@ def test_answers_are_the_courses_own_numbers():
 # ---------------------------------------------------------------------------
 
 
-def headings(chapter: int) -> set[str]:
-    path = next(CHAPTERS.glob(f"{chapter:02d}_*.ipynb"))
+def headings(chapter: int | str) -> set[str]:
+    path = CHAPTERS / f"{chapter}.ipynb" if isinstance(chapter, str) else next(CHAPTERS.glob(f"{chapter:02d}_*.ipynb"))
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     return {h.strip() for h in re.findall(r"^#{2,4} (.+)$", text, re.M)}
@@ -258,6 +260,8 @@ def chinese_share(text: str) -> float:
     (checks.map_loss, WRONG_4[checks.map_loss][0][0]),
     (checks.paper_normalization, WRONG_5[checks.paper_normalization][1][0]),
     (checks.train_step, WRONG_7[checks.train_step][0][0]),
+    (checks.conv_backward_input, WRONG_BP[checks.conv_backward_input][0][0]),
+    (checks.subsampling_backward, WRONG_BP[checks.subsampling_backward][0][0]),
     (checks.fit, WRONG_7[checks.fit][0][0]),
 ], ids=lambda v: check_id(v) if hasattr(v, "__module__") and "checks" in getattr(v, "__module__", "") else None)
 def test_in_chinese_a_failure_message_is_mostly_chinese(check, wrong):

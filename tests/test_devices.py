@@ -26,8 +26,8 @@ import torch
 from fake_device import DEVICE, DeviceMismatch, OnDevice, fake_device, is_mismatch
 
 import lenet_helpers
-from lenet_helpers import (conv, counting, data, evaluation, experiments, export, fast_sdlm, layers, models, modules, plots,
-                           pool, sdlm, tracing, train, widgets)
+from lenet_helpers import (backprop, conv, counting, data, evaluation, experiments, export, fast_sdlm, inside, layers,
+                           models, modules, plots, pool, sdlm, tracing, train, widgets)
 
 #: {test name: (function of the device, names of the public helpers it covers, expected error or None)}
 SMOKE: dict = {}
@@ -58,6 +58,7 @@ NO_TENSORS = {
     "sdlm.paper_eta", "sdlm.paper_schedule", "experiments.t_quantile",
     "results.results_path", "results.devices", "results.bench_results", "results.experiment_path",
     "results.experiment_results",
+    "inside.receptive_field", "inside.trained_record",
     "plots.Figure", "plots.plot_history", "plots.plot_error_per_pass",  # tables of numbers
     "widgets.ConvExplorer", "widgets.PoolExplorer", "widgets.grid_values",  # small integer grids, in the browser
     # the in-browser trainer: the browser trains; its digits are packed from the files, and PyTorch's speed beside
@@ -129,6 +130,32 @@ def run_layers(dev):
     loss = layers.map_loss(penalties, Y[:2].to(dev))
     assert_on(dev, maps, out, penalties, loss)
     loss.item()
+
+
+@on_device("backprop.squash_backward", "backprop.conv_backward_input", "backprop.conv_backward_weight",
+           "backprop.conv_backward_bias", "backprop.subsampling_backward", "backprop.partial_conv_backward",
+           "backprop.linear_backward", "backprop.rbf_backward", "backprop.map_loss_backward",
+           "backprop.lenet5_gradients", "backprop.numerical_gradient", "backprop.relative_error",
+           "backprop.gradient_check")
+def run_backprop(dev):
+    model = models.LeNet5().to(dev)
+    x, y = X[:2].to(dev), Y[:2].to(dev)
+    loss, grads = backprop.lenet5_gradients(model, x, y)
+    g = torch.randn(2, 6, 28, 28).to(dev)
+    dx = backprop.conv_backward_input(g, model.C1.conv.weight)
+    dw, db = backprop.conv_backward_weight(x, g), backprop.conv_backward_bias(g)
+    s = backprop.subsampling_backward(g, model.S2.subsample.weight, torch.randn(2, 6, 14, 14).to(dev))
+    c3 = backprop.partial_conv_backward(torch.randn(2, 6, 14, 14).to(dev), model.C3.conv.weight, layers.C3_TABLE,
+                                        torch.randn(2, 16, 10, 10).to(dev))
+    f6 = backprop.linear_backward(torch.randn(2, 120).to(dev), model.F6.linear.weight, torch.randn(2, 84).to(dev))
+    penalties = torch.rand(2, 10).to(dev)
+    rbf = backprop.rbf_backward(torch.randn(2, 84).to(dev), model.output.centers, backprop.map_loss_backward(penalties, y))
+    sq = backprop.squash_backward(g, g)
+    v = torch.tensor([0.5, -1.0]).to(dev)
+    check = backprop.gradient_check(lambda t: (t ** 3).sum(), v, 3 * v ** 2)
+    numeric = backprop.numerical_gradient(lambda t: (t ** 2).sum(), v.double())
+    assert_on(dev, loss, *grads.values(), dx, dw, db, *s, *c3, *f6, rbf, sq, numeric)
+    assert check.passed and backprop.relative_error(numeric, 2 * v.double()) < 1e-6
 
 
 @on_device("models.LeNet5", "models.LeNet5Modern", "models.LeNetD2L", "models.LeNetVariant", "models.lenet_variant",
@@ -300,6 +327,24 @@ def run_widgets(dev):
     assert_on(dev, model_input)
     pad = widgets.DrawDigit({"LeNet-5": model}, digits=(torch.rand(3, 28, 28).to(dev), Y[:3].to(dev)))
     assert pad.forward(torch.rand(28, 28)).device.type == "cpu"
+
+
+@on_device("inside.load_trained", "inside.receptive_fields", "inside.top_patches", "inside.margins",
+           "inside.rejection_curve", "inside.occlusion_map", "inside.distort", "inside.robustness")
+def run_inside(dev):
+    model = (inside.load_trained("LeNet5", device=dev) if (inside.RESULTS_DIR / inside.TRAINED["LeNet5"]).is_file()
+             else models.LeNet5().to(dev))
+    x, y = X[:12].to(dev), Y[:12].to(dev)
+    assert inside.receptive_fields(model)["C5"].size == 32
+    top = inside.top_patches(model, "C3", x, k=3)
+    assert top.patches.shape == (16, 3, 1, 14, 14) and top.patches.device.type == "cpu"
+    predicted, margin = inside.margins(model, x)
+    assert predicted.device.type == margin.device.type == "cpu"
+    assert len(inside.rejection_curve(margin, predicted == y.cpu(), [0, 0.5])) == 2
+    assert inside.occlusion_map(model, x[0], 3).shape == (13, 13)
+    moved = inside.distort(x, shift=(1, 0), rotation=5, scale=1.1, noise=0.1)
+    assert_on(dev, moved)
+    assert len(inside.robustness(model, x, y, "rotation", [0, 10])) == 2
 
 
 # ---------------------------------------------------------------------------

@@ -73,3 +73,12 @@ def test_the_pack_records_where_its_digits_come_from_and_is_small():
     assert len(script.encode()) <= 3_000_000
     pack = json.loads(script[script.index("= ") + 2:script.rstrip().rindex(";")])
     assert base64.b64decode(pack["gzip"]) == packed and {k: v for k, v in pack.items() if k != "gzip"} == header
+
+
+def test_the_layers_headings_are_in_both_languages():
+    """The draw pad shows a layer's heading in its page's language: what (English) and what_zh (Chinese)."""
+    spec, _ = export.export_model(models.LeNet5Modern(), "LeNet5Modern")
+    headings = {layer["name"]: (layer["what"], layer["what_zh"]) for layer in spec["layers"]}
+    assert headings["C1"] == ("conv 5×5, 1→6, relu", "卷积 5×5，1→6，ReLU")
+    assert headings["S2"] == ("max pooling 2", "最大汇聚 2")
+    assert headings["F6"][1] == "全连接 120→84，ReLU"

@@ -226,3 +226,13 @@ def test_in_the_book_build_a_figure_drawn_with_pyplot_in_a_cell_is_shown_in_both
     [output] = nb.cells[1].outputs
     html = output["data"]["text/html"]
     assert 'alt="first"' in html and 'alt="第一"' in html
+
+
+def test_a_phrase_said_in_chinese_keeps_the_columns_of_printed_lines():
+    """A row label or a padded cell (printed with f"{name:7}" or f"{name:>6}") keeps its width once said in Chinese,
+    which takes two columns a character; a phrase inside a sentence is only replaced."""
+    said = language._said_in_place
+    assert said("C1      5\noutput  840", "output", "输出") == "C1      5\n输出    840"
+    assert said("    C1: 1\noutput: 2", "output", "输出") == "    C1: 1\n  输出: 2"
+    assert said("the output layer", "output", "输出") == "the 输出 layer"
+    assert said("output", "output", "输出") == "输出"

@@ -99,3 +99,41 @@ def test_experiment_results_reads_its_file_and_names_the_command_that_makes_it(f
 def test_experiment_path_rejects_unknown_experiments_and_devices(name, device):
     with pytest.raises((ValueError, TypeError)):
         results.experiment_path(name, device)
+
+
+# ---------------------------------------------------------------------------
+# The backprop chapter's epoch (benchmarks/backprop_epoch.py)
+# ---------------------------------------------------------------------------
+
+
+def test_the_committed_backprop_results_are_in_the_package():
+    """One epoch by hand and with autograd, side by side: the selection, then every seed with the chosen settings, each
+    with both loops' validation error after the same steps, and their times; no test error anywhere."""
+    measured = results.experiment_results("backprop")
+    settings = measured["settings"]
+    assert settings["train_images"] == 55_000 and settings["validation_images"] == 5_000 and settings["epochs"] == 1
+    assert {"device", "device_name", "torch", "date", "threads"} <= set(measured["machine"])
+    candidates = {(c["lr"], c["batch_size"]) for c in settings["candidates"]}
+    assert {(r["lr"], r["batch_size"]) for r in measured["selection"]} == candidates
+    best = min(measured["selection"], key=lambda r: r["validation_error"]["hand"])
+    assert measured["chosen"] == {"lr": best["lr"], "batch_size": best["batch_size"]}
+    assert measured["runs"] and {r["seed"] for r in measured["runs"]} <= set(settings["seeds"])
+    steps = -(-settings["train_images"] // measured["chosen"]["batch_size"])
+    for run in measured["runs"]:
+        assert (run["lr"], run["batch_size"]) == (best["lr"], best["batch_size"])
+        curve = run["curve"]
+        assert curve["steps"][0] == 0 and curve["steps"][-1] == steps and curve["digits_seen"][-1] == 55_000
+        for loop in ("hand", "autograd"):
+            assert len(curve["validation_error"][loop]) == len(curve["seconds"][loop]) == len(curve["steps"])
+            assert curve["validation_error"][loop][-1] == run["validation_error"][loop]
+            assert run["seconds"][loop] > 0 and run["cpu_seconds"][loop] > 0
+        assert 0 <= run["weight_difference"] < 1
+    assert "test_error" not in json.dumps(measured)  # everything is measured on the validation digits
+
+
+def test_the_backprop_page_trains_with_the_settings_the_benchmark_chose(root):
+    """The page's live run uses the learning rate and batch size the benchmark chose on the validation digits."""
+    chosen = results.experiment_results("backprop")["chosen"]
+    page = json.loads((root / "chapters" / "backprop_by_hand.ipynb").read_text())
+    source = "\n".join("".join(cell["source"]) for cell in page["cells"])
+    assert f"LR, BATCH = {chosen['lr']}, {chosen['batch_size']}" in source

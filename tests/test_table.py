@@ -82,3 +82,20 @@ def test_the_package_tables_speak_chinese():
     assert "可训练的下采样 2×2" in text and "欧氏 RBF 84→10" in text
     assert models.LeNet5().trace()[0].layer == "input"  # English again
     assert counting.count_table(models.LeNet5(), (1, 32, 32)).headers("zh_CN")[-2:] == ["参数", "连接"]
+
+
+def test_the_names_of_a_models_layers_are_code_and_the_packages_words_are_words():
+    """count_table and trace_shapes name their rows by the model's own names (conv1, relu: code on the page); the
+    paper's table, the input row and the totals are words in the reader's language."""
+    traced = models.trace_shapes(models.LeNet5Modern(), (1, 32, 32))
+    assert traced.code_columns == ("layer",)
+    page = traced._html("zh_CN")
+    assert "<code>C1</code>" in page and "<code>output</code>" in page and "<td" in page and "输入" in page
+    assert "<code>输入</code>" not in page
+    counted = counting.count_table(models.LeNet5Modern(), (1, 32, 32))
+    assert "<code>合计</code>" not in counted._html("zh_CN") and "合计" in counted._html("zh_CN")
+    paper = counting.lenet5_table()
+    assert "<code>" not in paper._html("en")
+    assert [format_value(r.kind, "zh_CN") for r in paper][:3] == ["卷积", "下采样", "卷积，按表 I 连接"]
+    assert paper[-1].layer == "output" and format_value(paper[-1].layer, "zh_CN") == "输出"
+    assert str(paper) == str(counting.lenet5_table())  # English by default

@@ -61,6 +61,19 @@ def flat64(model) -> tuple[dict, torch.Tensor]:
     return spec, torch.cat([state[key].detach().double().flatten() for key in spec["tensors"]])
 
 
+def js_batch_gradients(model, tmp_path):
+    """train.js's batchGradients for ``model`` (float64) on batch_of_digits(): (spec, images, labels, its output)."""
+    spec, weights = flat64(model)
+    images, labels = batch_of_digits()
+    found = run_train_js("""
+const w = Float64Array.from(input.weights), g = new Float64Array(w.length);
+const r = t.batchGradients(input.spec, w, Uint8Array.from(input.images), input.labels, [...input.labels.keys()], g);
+console.log(JSON.stringify({loss: r.loss, grads: Array.from(g)}));
+""", {"spec": spec, "weights": weights.tolist(), "images": images.flatten().tolist(), "labels": labels.tolist()},
+        tmp_path)
+    return spec, images, labels, found
+
+
 def torch_loss(model, output, labels):
     return model.loss(output, labels) if hasattr(model, "loss") else nn.functional.cross_entropy(output, labels)
 
@@ -71,14 +84,7 @@ def test_the_gradient_of_every_parameter_matches_autograd(name, tmp_path):
     every parameter tensor within 1e-4 relative (float64 on both sides)."""
     torch.manual_seed(3)
     model = trained_like(NETWORKS[name](), seed=4).double()
-    spec, weights = flat64(model)
-    images, labels = batch_of_digits()
-    found = run_train_js("""
-const w = Float64Array.from(input.weights), g = new Float64Array(w.length);
-const r = t.batchGradients(input.spec, w, Uint8Array.from(input.images), input.labels, [...input.labels.keys()], g);
-console.log(JSON.stringify({loss: r.loss, grads: Array.from(g)}));
-""", {"spec": spec, "weights": weights.tolist(), "images": images.flatten().tolist(), "labels": labels.tolist()},
-        tmp_path)
+    spec, images, labels, found = js_batch_gradients(model, tmp_path)
     x = export.model_input(images.double() / 255, spec)
     loss = torch_loss(model, model(x), labels.long())
     loss.backward()
@@ -256,3 +262,20 @@ console.log(JSON.stringify({train: Array.from(d.trainImages), trainLabels: Array
     assert found["test"] == test_images.flatten().tolist() and found["testLabels"] == test_labels.tolist()
     images, labels = data.mnist_tensors(train=True, normalize="none", size=28)
     assert torch.equal(train_images, (images[:30, 0] * 255).round().to(torch.uint8))
+
+
+def test_the_javascript_backward_pass_is_the_backprop_chapters(tmp_path):
+    """The faithful LeNet-5's gradients from train.js equal those of backprop.lenet5_gradients, the backward pass the
+    page 'Backpropagation by hand' writes (the two pages say so, layer by layer), in float64."""
+    from lenet_helpers import backprop
+
+    torch.manual_seed(3)
+    model = trained_like(models.LeNet5(), seed=4).double()
+    spec, images, labels, found = js_batch_gradients(model, tmp_path)
+    loss, grads = backprop.lenet5_gradients(model, export.model_input(images.double() / 255, spec), labels.long())
+    assert found["loss"] == pytest.approx(loss.item(), rel=1e-12)
+    js = torch.tensor(found["grads"], dtype=torch.float64)
+    for name, grad in grads.items():
+        where = spec["tensors"][name]
+        assert backprop.relative_error(js[where["offset"]:where["offset"] + where["size"]], grad.flatten()) < 1e-12, name
+    assert set(grads) == {key for key, where in spec["tensors"].items() if where["parameter"] is not False}

@@ -22,18 +22,20 @@ check is available here as ``checks.<name>``. The checks of each chapter:
 
 from __future__ import annotations
 
-from . import answers, capstone, conv, counting, lenet5, modern, pool, training
+from . import answers, backprop, capstone, conv, counting, inside, lenet5, modern, pool, training
 from ._core import CheckResult, hint
 from .answers import *  # noqa: F401,F403
+from .backprop import *  # noqa: F401,F403
 from .capstone import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .counting import *  # noqa: F401,F403
+from .inside import *  # noqa: F401,F403
 from .lenet5 import *  # noqa: F401,F403
 from .modern import *  # noqa: F401,F403
 from .pool import *  # noqa: F401,F403
 from .training import *  # noqa: F401,F403
 
-_MODULES = (conv, pool, counting, lenet5, training, modern, capstone, answers)
+_MODULES = (conv, pool, counting, lenet5, training, backprop, modern, capstone, inside, answers)
 
 __all__ = ["CheckResult", "hint"] + [name for module in _MODULES for name in module.__all__]
 

@@ -369,12 +369,18 @@ class Mistake(NamedTuple):
     raises: Callable | None = None
 
 
-_SECTIONS: list[tuple[int, str]] = []  # every (chapter, heading) a check points to: a test finds each in its chapter
+_SECTIONS: list[tuple[int | str, str]] = []  # every (chapter, heading) a check points to: a test finds each there
+
+#: The pages without a chapter number that checks point to: {file name without .ipynb: its title}.
+_PAGES = {"backprop_by_hand": _("Backpropagation by hand")}
 
 
-def _section(chapter: int, title: Message) -> Message:
-    """A pointer to a section of the course: chapter ``chapter``, the section titled ``title`` (its heading)."""
+def _section(chapter: int | str, title: Message) -> Message:
+    """A pointer to a section of the course: chapter ``chapter`` (a number, or the file name of a page without one,
+    listed in ``_PAGES``), the section titled ``title`` (its heading)."""
     _SECTIONS.append((chapter, title.render("en")))
+    if isinstance(chapter, str):
+        return _("the page “{page}”, “{title}”").format(page=_PAGES[chapter], title=title)
     return _("chapter {chapter}, “{title}”").format(chapter=chapter, title=title)
 
 

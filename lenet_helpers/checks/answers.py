@@ -14,7 +14,7 @@ import numbers
 
 from .. import counting as _counting
 from .. import models as _models
-from . import capstone, conv, counting, lenet5, modern, pool, training
+from . import backprop, capstone, conv, counting, lenet5, modern, pool, training
 from ..language import _
 from ._core import CheckResult, _short
 
@@ -23,11 +23,11 @@ __all__ = ["QUESTIONS", "answer"]
 
 def _receptive_fields() -> dict[str, int]:
     """Side of the input square one unit of each LeNet-5 layer sees (32×32 input)."""
-    sizes, r, jump = {}, 1, 1
-    for name, k, s in (("c1", 5, 1), ("s2", 2, 2), ("c3", 5, 1), ("s4", 2, 2), ("c5", 5, 1)):
-        r, jump = r + (k - 1) * jump, jump * s
-        sizes[f"receptive_field_{name}"] = r
-    return sizes
+    from ..inside import receptive_field
+
+    layers = (("c1", 5, 1), ("s2", 2, 2), ("c3", 5, 1), ("s4", 2, 2), ("c5", 5, 1))
+    return {f"receptive_field_{name}": receptive_field([(k, s) for _name, k, s in layers[:i + 1]]).size
+            for i, (name, _k, _s) in enumerate(layers)}
 
 
 def _answers() -> dict[str, int]:
@@ -76,7 +76,7 @@ QUESTIONS = {
 # Each chapter's check module may add questions of its own:
 #     QUESTIONS = {"name": ("hint", compute)}, compute() returning the answer (an int, or a float
 #     checked to 0.1%), so that the answers are computed from the course's code, never typed.
-_CHAPTERS = (conv, pool, counting, lenet5, training, modern, capstone)
+_CHAPTERS = (conv, pool, counting, lenet5, training, backprop, modern, capstone)
 for _module in _CHAPTERS:
     for _name, (_hint, _compute) in getattr(_module, "QUESTIONS", {}).items():
         assert _name not in QUESTIONS, f"question {_name!r} is defined twice"

@@ -596,7 +596,8 @@ function render({ model, el }) {
       const view = layerViews[layer.name];
       const out = res ? res.layers.find((l) => l.name === layer.name) : null;
       const shape = out ? text(out.h > 1 ? "maps" : "values", out) : "";
-      view.heading.textContent = text(shape ? "headingShape" : "heading", { name: layer.name, what: layer.what, shape });
+      const what = pageLanguage() === "zh" && layer.what_zh ? layer.what_zh : layer.what;
+      view.heading.textContent = text(shape ? "headingShape" : "heading", { name: layer.name, what, shape });
       if (!out) {
         view.maps.replaceChildren();
         view.canvases = [];
