@@ -1,5 +1,6 @@
-""":func:`lenet_helpers.modules.device_of` and :func:`~lenet_helpers.modules.evaluating` without checking their
-argument, for a public entry that has checked the model itself (a model is checked once per call)."""
+""":func:`lenet_helpers.modules.device_of`, :func:`~lenet_helpers.modules.evaluating` and
+:func:`lenet_helpers.models.layer_calls` without checking their arguments, for a public entry that has checked the
+model (and its input) itself: a model is checked once per call."""
 
 from __future__ import annotations
 
@@ -26,3 +27,19 @@ def evaluating(module: nn.Module) -> Iterator[nn.Module]:
         yield module
     finally:
         module.train(was_training)
+
+
+def layer_calls(model: nn.Module, x: torch.Tensor) -> list[tuple[str, nn.Module, torch.Tensor]]:
+    """Run ``model`` on ``x`` (on the model's device) and return (name, layer, output) for each call of a top-level
+    layer, in the order of the calls."""
+    calls = []
+    handles = [
+        child.register_forward_hook(lambda module, inputs, output, name=name: calls.append((name, module, output)))
+        for name, child in model.named_children()
+    ]
+    try:
+        model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return calls

@@ -105,18 +105,8 @@ def layer_calls(model: nn.Module, x: torch.Tensor) -> list[tuple[str, nn.Module,
         [('C1', (1, 6, 28, 28)), ('S2', (1, 6, 14, 14))]
     """
     check_module(model)
-    x = check_tensor(x, "x", ndim=4, layout="N×C×H×W").to(_unchecked.device_of(model))
-    calls = []
-    handles = [
-        child.register_forward_hook(lambda module, inputs, output, name=name: calls.append((name, module, output)))
-        for name, child in model.named_children()
-    ]
-    try:
-        model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return calls
+    x = check_tensor(x, "x", ndim=4, layout="N×C×H×W")
+    return _unchecked.layer_calls(model, x.to(_unchecked.device_of(model)))
 
 
 def trace_shapes(model: nn.Module, input_size) -> Table:

@@ -117,9 +117,9 @@ def test_modules_do_not_take_each_others_private_names(root):
 
 
 #: The package's public modules, by the names its modules import them as.
-PUBLIC_MODULES = {"conv", "pool", "counting", "tracing", "layers", "models", "modules", "data", "train", "evaluation",
-                  "experiments", "sdlm", "fast_sdlm", "results", "plots", "player", "export", "widgets", "language",
-                  "checks", "answers", "capstone", "lenet5", "modern", "training"}
+PUBLIC_MODULES = {"conv", "pool", "counting", "tracing", "layers", "models", "backprop", "modules", "data", "train",
+                  "evaluation", "experiments", "sdlm", "fast_sdlm", "results", "inside", "plots", "player", "export",
+                  "widgets", "language", "checks", "answers", "capstone", "lenet5", "modern", "training"}
 
 
 def test_a_model_is_checked_once_per_call(monkeypatch):
