@@ -8,10 +8,10 @@ BIN    := $(VENV)/bin
 # Stamp file: the venv is (re)installed when requirements.txt or pyproject.toml change.
 READY  := $(VENV)/.installed
 UV_INSTALL = "$$uv" pip install --quiet --python $(BIN)/python
-# Notebook outputs are cached (jupyter-cache) and keyed on each notebook's code. They also depend on
-# lenet_helpers, so when it (or a pinned version) changes, the cache and Sphinx's saved state are dropped
-# and every notebook runs again. With nothing changed, a rebuild executes nothing.
-FRESH  := _build/.outputs-fresh
+# Notebook outputs are cached (jupyter-cache) and keyed on each notebook's code. They also depend on the package,
+# the extensions, MNIST and the versions installed: tools/editions.py drops the cache and Sphinx's saved state when
+# any of those changed (its execution key), and every notebook runs again. With nothing changed, a rebuild executes
+# nothing, and make test builds from the same cache.
 # Stamp of the npm install of the site's front-end files (assets/package-lock.json).
 ASSETS := assets/node_modules/.package-lock.json
 export CHROMIUM
@@ -64,13 +64,9 @@ $(ASSETS): assets/package.json assets/package-lock.json
 	npm ci --prefix assets --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(FRESH): $(shell find lenet_helpers _ext -type f \( -name "*.py" -o -name "*.js" -o -name "*.css" -o -name "*.json" -o -name "*.po" \) 2>/dev/null) requirements.txt
-	rm -rf _build/.jupyter_cache _build/.doctrees _build/.editions
-	@mkdir -p _build && touch $@
-
 # Both editions: English into _build/html, Chinese into _build/html/zh-cn (its outputs from the English build's
 # execution cache: no notebook runs twice). See tools/editions.py.
-book: prerequisites-book $(READY) $(ASSETS) $(FRESH)
+book: prerequisites-book $(READY) $(ASSETS)
 	$(BIN)/python tools/editions.py build
 	@echo "The website is in _build/html: open _build/html/index.html (中文版: _build/html/zh-cn/index.html)"
 
@@ -78,8 +74,9 @@ book: prerequisites-book $(READY) $(ASSETS) $(FRESH)
 translations: $(READY)
 	$(BIN)/python tools/editions.py update
 
-# Two pytest workers: while one builds the book, the other runs the tests that do not need it; then both run the
-# book's tests on the one build (tests/conftest.py).
+# Two pytest workers: the book's strict build starts in the background as the tests start (with make book's
+# execution cache when its key is still valid), both workers run the tests that do not need it, then the book's
+# tests on the one build (tests/conftest.py).
 TEST_WORKERS ?= 2
 test: prerequisites $(READY) $(ASSETS)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS)

@@ -21,7 +21,7 @@
 The two templates are the theme's own (pydata-sphinx-theme, version 0.17.1) with those changes only. When the
 theme is upgraded, the build stops (a warning, and warnings are errors) until they are compared with its new ones.
 (``templates/toggle-*-sidebar.html`` are sphinx-book-theme 1.3.0's, their titles said with ``_()`` so that the
-Chinese edition can say them: see ``CHROME`` in _ext/editions.py.)
+Chinese edition can say them: see the ``header`` words in locales/editions.yml, which _ext/site_editions.py uses.)
 """
 
 from __future__ import annotations

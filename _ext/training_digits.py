@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _edition_prefix(app: Sphinx) -> str:
     """From an edition's root to the site's root: "" for English, "../" for an edition under a sub-path."""
-    return "" if not (app.config.language or "en").startswith("zh") else "../"
+    from site_editions import edition_of, to_site_root  # _ext/, beside this extension
+
+    return to_site_root(edition_of(app))
 
 
 def stage_digits(app: Sphinx) -> None:

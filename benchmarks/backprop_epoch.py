@@ -42,7 +42,7 @@ from lenet_helpers import backprop, data, models  # noqa: E402
 from lenet_helpers.results import experiment_path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import since1998  # noqa: E402  (its locked read-modify-write of a results file: since1998._update)
+import since1998  # noqa: E402  (its locked read-modify-write of a results file: since1998.update_results)
 
 SEEDS = (0, 1, 2, 3, 4)
 #: After which steps the validation error is measured (and after the last): often at first, where it falls fastest
@@ -214,7 +214,7 @@ def run_all(dev: torch.device, seeds=SEEDS, log=log, path: Path | None = None) -
             results.setdefault("selection", [])
             results.setdefault("runs", [])
 
-        results = since1998._update(path, start)
+        results = since1998.update_results(path, start)
         splits = load(dev)
         stamp = lambda: machine(dev) | {"threads": torch.get_num_threads()}  # noqa: E731
         for (lr, batch_size, schedule), seed in itertools.product(CANDIDATES, SELECTION_SEEDS):
@@ -231,7 +231,7 @@ def run_all(dev: torch.device, seeds=SEEDS, log=log, path: Path | None = None) -
                 results["selection"].append(record)
                 results["machine"] = stamp()
 
-            results = since1998._update(path, add)
+            results = since1998.update_results(path, add)
         chosen = choose(results["selection"])
         log(f"  chosen: lr {chosen['lr']}, batch {chosen['batch_size']}, {chosen['schedule']}")
         for seed in seeds:
@@ -248,7 +248,7 @@ def run_all(dev: torch.device, seeds=SEEDS, log=log, path: Path | None = None) -
                                    if r["seed"] != record["seed"] and {k: r.get(k) for k in chosen} == chosen] + [record]
                 results["machine"] = stamp()
 
-            results = since1998._update(path, add)
+            results = since1998.update_results(path, add)
     finally:
         torch.set_num_threads(threads)
     return path

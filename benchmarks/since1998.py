@@ -198,7 +198,7 @@ def machine(dev: torch.device) -> dict:
             "cpu_threads": torch.get_num_threads(), "torch": torch.__version__, "python": platform.python_version()}
 
 
-def _update(path: Path, change) -> dict:
+def update_results(path: Path, change) -> dict:
     """Read the results file, apply ``change`` to it, write it back: under a lock, so two processes can share it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "w") as lock:
@@ -221,7 +221,7 @@ def run_all(dev: torch.device, arms, seeds, log=print, path: Path | None = None)
         results.update(settings=SETTINGS, arms=description)
         results.setdefault("runs", [])
 
-    results = _update(path, start)
+    results = update_results(path, start)
     splits = None
     for seed in seeds:
         for name in arms:
@@ -238,7 +238,7 @@ def run_all(dev: torch.device, arms, seeds, log=print, path: Path | None = None)
                 results["runs"].append(record)
                 results["machine"] = machine(dev) | {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
-            results = _update(path, add)
+            results = update_results(path, add)
     return path
 
 

@@ -12,12 +12,13 @@ One module per idea, in the order the course teaches them:
 * :mod:`~lenet_helpers.modules`   small tools for any module: its device, evaluation mode for a moment, a description
 * :mod:`~lenet_helpers.data`      MNIST, padded and normalised like the paper; the validation split
 * :mod:`~lenet_helpers.train`     a training loop for CPU and GPU, and the evaluation it reports
-* :mod:`~lenet_helpers.evaluation` every prediction of a trained model, for a confusion matrix
+* :mod:`~lenet_helpers.evaluation` how well a model classifies: its error rate, every prediction, the confusion matrix
 * :mod:`~lenet_helpers.experiments` controlled comparisons: several set-ups, the same data, several seeds
 * :mod:`~lenet_helpers.sdlm`      the paper's optimiser: stochastic diagonal Levenberg–Marquardt
 * :mod:`~lenet_helpers.fast_sdlm` the same, one pattern at a time as the paper ran it, fast enough for its 20 passes
 * :mod:`~lenet_helpers.results`   the figures `make bench` measured, shipped with the package
 * :mod:`~lenet_helpers.plots`     the pictures the chapters draw
+* :mod:`~lenet_helpers.player`    the animations' player: matplotlib's, offline and labelled in the reader's language
 * :mod:`~lenet_helpers.widgets`   explorers, a draw-a-digit pad and a trainer that run in the browser, even on the static site
 * :mod:`~lenet_helpers.export`    what the browser reads: a model as simple operations and float32 weights
 * :mod:`~lenet_helpers.checks`    self-checks for the exercises
@@ -43,6 +44,7 @@ from . import (
     layers,
     models,
     modules,
+    player,
     plots,
     pool,
     results,
@@ -57,5 +59,5 @@ from .language import get_language, set_language
 __version__ = "0.2.0"
 
 __all__ = ["conv", "pool", "counting", "tracing", "layers", "models", "backprop", "modules", "data", "train", "evaluation",
-           "experiments", "sdlm", "fast_sdlm", "results", "plots", "export", "widgets", "checks", "language", "set_language",
+           "experiments", "sdlm", "fast_sdlm", "results", "plots", "player", "export", "widgets", "checks", "language", "set_language",
            "get_language", "__version__"]

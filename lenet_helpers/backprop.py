@@ -59,7 +59,8 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------
-# Argument checks (once, at each public entry)
+# Argument checks (once, at each public entry; the private functions after them, which lenet5_gradients and
+# gradient_check chain, trust their callers)
 # ---------------------------------------------------------------------------
 
 
@@ -84,10 +85,19 @@ def _check_targets(target, rows: int, classes: int) -> torch.Tensor:
     return target.long()
 
 
+def _check_positive(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
 def _check_j(j) -> float:
-    if isinstance(j, bool) or not isinstance(j, numbers.Real) or not j > 0:
-        raise ValueError(f"j must be a positive number, got {j!r}")
-    return float(j)
+    return _check_positive(j, "j")
+
+
+def _check_function(f) -> None:
+    if not callable(f):
+        raise TypeError(f"f must be a function of one tensor returning a number, got {type(f).__name__}")
 
 
 # ---------------------------------------------------------------------------
@@ -107,6 +117,10 @@ def squash_backward(a: torch.Tensor, grad_out: torch.Tensor) -> torch.Tensor:
     a = _real(a, "a", range(0, 9), "any shape")
     grad_out = _real(grad_out, "grad_out", range(0, 9), "the shape of a")
     _same_shape(a, grad_out, "a", "grad_out")
+    return _squash_backward(a, grad_out)
+
+
+def _squash_backward(a, grad_out):
     return grad_out * (SQUASH_A * SQUASH_S) * (1 - torch.tanh(SQUASH_S * a) ** 2)
 
 
@@ -137,6 +151,10 @@ def conv_backward_input(grad_out: torch.Tensor, weight: torch.Tensor) -> torch.T
     if weight.shape[0] != grad_out.shape[1]:
         raise ValueError(f"weight must have one kernel per channel of grad_out ({grad_out.shape[1]}), "
                          f"got weight of shape {tuple(weight.shape)}")
+    return _conv_backward_input(grad_out, weight)
+
+
+def _conv_backward_input(grad_out, weight):
     kh, kw = weight.shape[2:]
     padded = F.pad(grad_out, (kw - 1, kw - 1, kh - 1, kh - 1))      # full: every position the kernel touched
     return F.conv2d(padded, weight.flip(2, 3).transpose(0, 1))      # flipped, Cout and Cin swapped
@@ -163,6 +181,10 @@ def conv_backward_weight(x: torch.Tensor, grad_out: torch.Tensor) -> torch.Tenso
     if x.shape[0] != grad_out.shape[0] or x.shape[2] < grad_out.shape[2] or x.shape[3] < grad_out.shape[3]:
         raise ValueError(f"x and grad_out must be the same batch, grad_out no larger than x: x {tuple(x.shape)}, "
                          f"grad_out {tuple(grad_out.shape)}")
+    return _conv_backward_weight(x, grad_out)
+
+
+def _conv_backward_weight(x, grad_out):
     n, cin = x.shape[:2]
     cout, ho, wo = grad_out.shape[1:]
     kh, kw = x.shape[2] - ho + 1, x.shape[3] - wo + 1
@@ -180,7 +202,10 @@ def conv_backward_bias(grad_out: torch.Tensor) -> torch.Tensor:
         >>> conv_backward_bias(torch.ones(2, 3, 4, 4))
         tensor([32., 32., 32.])
     """
-    grad_out = _real(grad_out, "grad_out", 4, "N×Cout×Ho×Wo")
+    return _conv_backward_bias(_real(grad_out, "grad_out", 4, "N×Cout×Ho×Wo"))
+
+
+def _conv_backward_bias(grad_out):
     return grad_out.sum(dim=(0, 2, 3))
 
 
@@ -221,6 +246,11 @@ def subsampling_backward(x: torch.Tensor, weight: torch.Tensor, grad_out: torch.
     if weight.shape[0] != c or tuple(grad_out.shape) != expected:
         raise ValueError(f"for x of shape {tuple(x.shape)}, weight must have {c} values and grad_out the shape "
                          f"{expected}; got weight {shape_of(weight)}, grad_out {shape_of(grad_out)}")
+    return _subsampling_backward(x, weight, grad_out, k)
+
+
+def _subsampling_backward(x, weight, grad_out, k=2):
+    h, w = x.shape[2:]
     sums = F.avg_pool2d(x, k, divisor_override=1)                       # the window sums of the forward pass
     grad_weight = (grad_out * sums).sum(dim=(0, 2, 3))
     grad_bias = grad_out.sum(dim=(0, 2, 3))
@@ -270,11 +300,18 @@ def partial_conv_backward(x: torch.Tensor, weight: torch.Tensor, table, grad_out
         raise ValueError(f"table {tuple(table.shape)} needs x with {cin} maps, grad_out with {cout} and weight with "
                          f"{len(in_index)} kernels; got x {tuple(x.shape)}, grad_out {tuple(grad_out.shape)}, "
                          f"weight {tuple(weight.shape)}")
+    return _partial_conv_backward(x, weight, table, grad_out)
+
+
+def _partial_conv_backward(x, weight, table, grad_out):
+    """:func:`partial_conv_backward` with ``table`` a boolean Cin×Cout tensor on ``x``'s device."""
+    out_index, in_index = table.t().nonzero(as_tuple=True)               # PartialConv2d's order
+    cin, cout = table.shape
     dense = weight.new_zeros(cout, cin, *weight.shape[1:])
     dense[out_index, in_index] = weight                                  # 0 where Table I has no X
-    grad_x = conv_backward_input(grad_out, dense)
-    grad_weight = conv_backward_weight(x, grad_out)[out_index, in_index]  # the connected kernels only
-    return _Layer(grad_x, grad_weight, conv_backward_bias(grad_out))
+    grad_x = _conv_backward_input(grad_out, dense)
+    grad_weight = _conv_backward_weight(x, grad_out)[out_index, in_index]  # the connected kernels only
+    return _Layer(grad_x, grad_weight, _conv_backward_bias(grad_out))
 
 
 # ---------------------------------------------------------------------------
@@ -298,6 +335,10 @@ def linear_backward(x: torch.Tensor, weight: torch.Tensor, grad_out: torch.Tenso
     if weight.shape[1] != x.shape[1] or grad_out.shape != (x.shape[0], weight.shape[0]):
         raise ValueError(f"x {tuple(x.shape)}, weight {tuple(weight.shape)} and grad_out {tuple(grad_out.shape)} "
                          "do not fit: x is N×in, weight out×in, grad_out N×out")
+    return _linear_backward(x, weight, grad_out)
+
+
+def _linear_backward(x, weight, grad_out):
     return _Layer(grad_out @ weight, grad_out.t() @ x, grad_out.sum(dim=0))
 
 
@@ -324,6 +365,10 @@ def rbf_backward(x: torch.Tensor, centers: torch.Tensor, grad_out: torch.Tensor)
         raise ValueError(f"x {tuple(x.shape)}, centers {tuple(centers.shape)} and grad_out "
                          f"{tuple(grad_out.shape)} do not fit: x is N×features, centers classes×features, "
                          "grad_out N×classes")
+    return _rbf_backward(x, centers, grad_out)
+
+
+def _rbf_backward(x, centers, grad_out):
     return 2 * (grad_out.sum(dim=1, keepdim=True) * x - grad_out @ centers)
 
 
@@ -342,7 +387,10 @@ def map_loss_backward(penalties: torch.Tensor, target, j: float = 0.1) -> torch.
     """
     penalties = _real(penalties, "penalties", 2, "N×classes")
     target = _check_targets(target, penalties.shape[0], penalties.shape[1])
-    j = _check_j(j)
+    return _map_loss_backward(penalties, target, _check_j(j))
+
+
+def _map_loss_backward(penalties, target, j):
     rubbish = torch.full_like(penalties[:, :1], -j)
     shares = torch.softmax(torch.cat([-penalties, rubbish], dim=1), dim=1)[:, :-1]   # e^(−y_i) / (e^(−j) + Σ e^(−y_k))
     grad = -shares
@@ -414,19 +462,19 @@ def lenet5_gradients(model, images: torch.Tensor, target, j: float = 0.1):
         loss = (penalties.gather(1, target.unsqueeze(1)).squeeze(1)
                 + torch.logsumexp(torch.cat([-penalties, rubbish], dim=1), dim=1)).mean()
         # backward, from the loss to C1
-        g = rbf_backward(x6, rbf.centers, map_loss_backward(penalties, target, j))
-        g = squash_backward(a6, g)
-        g, gw6, gb6 = linear_backward(x5, f6.weight, g)
-        g = squash_backward(a5, g.view_as(a5))
-        gw5, gb5 = conv_backward_weight(x4, g), conv_backward_bias(g)
-        g = squash_backward(a4, conv_backward_input(g, c5.weight))
-        g, gw4, gb4 = subsampling_backward(x3, s4.weight, g)
-        g = squash_backward(a3, g)
-        g, gw3, gb3 = partial_conv_backward(x2, c3.weight, c3.table, g)
-        g = squash_backward(a2, g)
-        g, gw2, gb2 = subsampling_backward(x1, s2.weight, g)
-        g = squash_backward(a1, g)
-        gw1, gb1 = conv_backward_weight(images, g), conv_backward_bias(g)
+        g = _rbf_backward(x6, rbf.centers, _map_loss_backward(penalties, target, j))
+        g = _squash_backward(a6, g)
+        g, gw6, gb6 = _linear_backward(x5, f6.weight, g)
+        g = _squash_backward(a5, g.view_as(a5))
+        gw5, gb5 = _conv_backward_weight(x4, g), _conv_backward_bias(g)
+        g = _squash_backward(a4, _conv_backward_input(g, c5.weight))
+        g, gw4, gb4 = _subsampling_backward(x3, s4.weight, g)
+        g = _squash_backward(a3, g)
+        g, gw3, gb3 = _partial_conv_backward(x2, c3.weight, c3.table.bool().to(x2.device), g)
+        g = _squash_backward(a2, g)
+        g, gw2, gb2 = _subsampling_backward(x1, s2.weight, g)
+        g = _squash_backward(a1, g)
+        gw1, gb1 = _conv_backward_weight(images, g), _conv_backward_bias(g)
     grads = {"C1.conv.weight": gw1, "C1.conv.bias": gb1, "S2.subsample.weight": gw2, "S2.subsample.bias": gb2,
              "C3.conv.weight": gw3, "C3.conv.bias": gb3, "S4.subsample.weight": gw4, "S4.subsample.bias": gb4,
              "C5.conv.weight": gw5, "C5.conv.bias": gb5, "F6.linear.weight": gw6, "F6.linear.bias": gb6}
@@ -452,11 +500,12 @@ def numerical_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tenso
         >>> [round(v, 6) for v in g.tolist()]
         [2.0, -4.0]
     """
-    if not callable(f):
-        raise TypeError(f"f must be a function of one tensor returning a number, got {type(f).__name__}")
+    _check_function(f)
     x = _real(x, "x", range(0, 9), "any shape")
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
-        raise ValueError(f"eps must be a positive number, got {eps!r}")
+    return _numerical_gradient(f, x, _check_positive(eps, "eps"))
+
+
+def _numerical_gradient(f, x, eps):
     x = x.detach().clone()
     grad = torch.zeros_like(x)
     flat, flat_grad = x.view(-1), grad.view(-1)
@@ -485,6 +534,10 @@ def relative_error(computed: torch.Tensor, reference: torch.Tensor) -> float:
     computed = _real(computed, "computed", range(0, 9), "any shape")
     reference = _real(reference, "reference", range(0, 9), "the shape of computed")
     _same_shape(computed, reference, "computed", "reference")
+    return _relative_error(computed, reference)
+
+
+def _relative_error(computed, reference):
     a, b = computed.detach().double(), reference.detach().double().to(computed.device)
     scale = (a.norm() + b.norm()).item()
     return 0.0 if scale == 0 else ((a - b).norm().item() / scale)
@@ -515,11 +568,12 @@ def gradient_check(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, g
         >>> gradient_check(lambda t: (t ** 3).sum(), x, 2 * x).passed
         False
     """
+    _check_function(f)
     x = _real(x, "x", range(0, 9), "any shape")
     gradient = _real(gradient, "gradient", range(0, 9), "the shape of x")
     _same_shape(x, gradient, "x", "gradient")
-    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) or not tolerance > 0:
-        raise ValueError(f"tolerance must be a positive number, got {tolerance!r}")
-    numeric = numerical_gradient(f, x.detach().double(), eps)
-    error = relative_error(gradient.detach().double(), numeric)
+    eps = _check_positive(eps, "eps")
+    tolerance = _check_positive(tolerance, "tolerance")
+    numeric = _numerical_gradient(f, x.detach().double(), eps)
+    error = _relative_error(gradient.detach().double(), numeric)
     return GradientCheck(error, float(tolerance), error < tolerance)

@@ -15,25 +15,9 @@ import torch
 import torch.nn.functional as F
 
 from ._validate import check_pair, check_tensor, is_pair
+from ._window import check_window_fits, output_length
 
 __all__ = ["conv_output_size", "corr2d", "corr2d_multi_in", "corr2d_multi_in_out"]
-
-
-def check_window_fits(n: int, k: int, p: int, d: int = 1, *, kernel: str, image: str, dim: str = "") -> None:
-    """Raise a ValueError naming ``kernel`` if a (dilated) window of size k does not fit in n + 2p cells."""
-    span = d * (k - 1) + 1  # how many input cells the window covers
-    if span > n + 2 * p:
-        along = f" along {dim}" if dim else ""
-        dilated = f" (size {k}, dilation {d})" if d > 1 else ""
-        raise ValueError(
-            f"{kernel} covers {span} cells{dilated}{along}, more than the padded {image}: "
-            f"{n} + 2*padding = {n + 2 * p}. Expected a window no larger than the padded input."
-        )
-
-
-def _output_length(n: int, k: int, p: int, s: int, d: int) -> int:
-    """floor((n + 2p - d(k - 1) - 1) / s) + 1 along one dimension."""
-    return (n + 2 * p - d * (k - 1) - 1) // s + 1
 
 
 def conv_output_size(n, kernel_size, padding=0, stride=1, dilation=1):
@@ -69,7 +53,7 @@ def conv_output_size(n, kernel_size, padding=0, stride=1, dilation=1):
     for i, dim in enumerate(("height", "width") if pairs else ("", "")):
         n_i, k_i, p_i, s_i, d_i = (a[i] for a in sizes)
         check_window_fits(n_i, k_i, p_i, d_i, kernel="kernel_size", image="input", dim=dim)
-        out.append(_output_length(n_i, k_i, p_i, s_i, d_i))
+        out.append(output_length(n_i, k_i, p_i, s_i, d_i))
     return tuple(out) if pairs else out[0]
 
 
@@ -81,7 +65,7 @@ def _geometry(X: torch.Tensor, K: torch.Tensor, padding, stride, dilation):
     (h, w), (kh, kw) = X.shape[-2:], K.shape[-2:]
     check_window_fits(h, kh, p[0], d[0], kernel="K", image="input X", dim="height")
     check_window_fits(w, kw, p[1], d[1], kernel="K", image="input X", dim="width")
-    out = (_output_length(h, kh, p[0], s[0], d[0]), _output_length(w, kw, p[1], s[1], d[1]))
+    out = (output_length(h, kh, p[0], s[0], d[0]), output_length(w, kw, p[1], s[1], d[1]))
     return p, s, d, out
 
 

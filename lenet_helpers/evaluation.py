@@ -6,7 +6,8 @@ smallest penalty wins; the logits otherwise), and :func:`count_errors` counts th
 images where it is not the label. :func:`error_rate` gives the fraction wrong on a
 data set, :func:`evaluate` the loss beside it (``lenet_helpers.train.evaluate`` is the
 same function), and :func:`predictions` the prediction for every image, next to its
-label, so that chapter 5 can ask *which* digits the network gets wrong, and as what.
+label, so that chapter 5 can ask *which* digits the network gets wrong, and as what: :func:`confusion_matrix`
+counts each (true class, predicted class) pair (``lenet_helpers.plots.plot_confusion_matrix`` draws it).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._validate import check_device, check_int, check_module
+from ._validate import check_device, check_int, check_module, check_tensor
 from .data import batch_source
-from .modules import _device_of, _evaluating
+from . import _unchecked
 
 __all__ = ["class_scores", "count_errors", "loss_function", "error_rate", "Evaluation", "evaluate", "Predictions",
-           "predictions"]
+           "predictions", "confusion_matrix"]
 
 
 def class_scores(model: nn.Module, output: torch.Tensor) -> torch.Tensor:
@@ -90,7 +91,7 @@ class Evaluation(NamedTuple):
 def _each_output(model: nn.Module, data, batch_size: int, dev: torch.device, use: Callable) -> None:
     """Call ``use(output, labels)`` for each batch of ``data``: in evaluation mode, without gradients, on ``dev``."""
     source, _ = batch_source(data, batch_size, dev)
-    with _evaluating(model), torch.no_grad():
+    with _unchecked.evaluating(model), torch.no_grad():
         for x, y in source():
             use(model(x.to(dev, non_blocking=True)), y)
 
@@ -120,7 +121,7 @@ def _settings(model, batch_size, device) -> tuple[int, torch.device]:
     """The checks of a public entry: the model once, here; the helpers after it trust it."""
     check_module(model)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    return batch_size, check_device(device) if device is not None else _device_of(model)
+    return batch_size, check_device(device) if device is not None else _unchecked.device_of(model)
 
 
 def error_rate(model: nn.Module, data, *, batch_size: int = 1000, device=None) -> float:
@@ -167,7 +168,7 @@ def predictions(model: nn.Module, data, *, batch_size: int = 1000, device=None) 
     Runs in evaluation mode, without gradients, a batch at a time, and decides
     with the model's own rule (:func:`class_scores`: the smallest RBF penalty for
     ``LeNet5``, the largest logit otherwise). The results come back on the CPU,
-    ready for :func:`lenet_helpers.plots.confusion_matrix`.
+    ready for :func:`confusion_matrix`.
 
     Shapes:
         data: (images N×C×H×W, labels N) tensors, a Dataset or a DataLoader
@@ -191,3 +192,28 @@ def predictions(model: nn.Module, data, *, batch_size: int = 1000, device=None) 
     if not labels:
         raise ValueError("data must hold at least one image, got none")
     return Predictions(torch.cat(predicted), torch.cat(labels).long())
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int = 10) -> torch.Tensor:
+    """Counts of (true class, predicted class) pairs: entry [i, j] = images of class i predicted as j.
+
+    Shapes:
+        y_true, y_pred: N class indices -> num_classes×num_classes int64.
+
+    Example:
+        >>> confusion_matrix(torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0]), num_classes=2)
+        tensor([[1, 0],
+                [1, 1]])
+    """
+    t = check_tensor(y_true, "y_true", ndim=1, layout="N class indices")
+    p = check_tensor(y_pred, "y_pred", ndim=1, layout="N class indices")
+    k = check_int(num_classes, "num_classes", minimum=1)
+    if len(t) != len(p):
+        raise ValueError(f"y_true and y_pred must have the same length, got {len(t)} and {len(p)}")
+    for name, v in (("y_true", t), ("y_pred", p)):
+        if v.is_floating_point():
+            raise TypeError(f"{name} must hold integer class indices, got dtype {v.dtype}")
+        if len(v) and (v.min() < 0 or v.max() >= k):
+            raise ValueError(f"{name} must hold classes 0..{k - 1}, got values from {int(v.min())} to {int(v.max())}")
+    t, p = t.long().cpu(), p.long().cpu()
+    return torch.bincount(t * k + p, minlength=k * k).reshape(k, k)

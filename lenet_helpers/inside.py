@@ -31,10 +31,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._validate import check_int, check_module, check_tensor
+from . import _unchecked
+from ._validate import check_device, check_int, check_module, check_tensor
 from .evaluation import class_scores
 from .layers import PartialConv2d, Subsampling
-from .modules import _device_of, _evaluating
 from .results import RESULTS_DIR
 
 __all__ = ["TRAINED", "BACKGROUND", "DISTORTIONS", "Field", "TopPatches", "trained_record", "load_trained",
@@ -93,6 +93,7 @@ def load_trained(name: str = "LeNet5", device="cpu") -> nn.Module:
 
     if name not in TRAINED:
         raise ValueError(f"name must be one of {', '.join(map(repr, TRAINED))}, got {name!r}")
+    device = check_device(device)
     path = RESULTS_DIR / TRAINED[name]
     if not path.is_file():
         raise _missing(path)
@@ -167,7 +168,11 @@ def receptive_fields(model: nn.Module) -> "OrderedDict[str, Field]":
         >>> {name: field.size for name, field in receptive_fields(models.LeNet5()).items()}
         {'C1': 5, 'S2': 6, 'C3': 14, 'S4': 16, 'C5': 32}
     """
-    check_module(model)
+    return _fields(check_module(model))
+
+
+def _fields(model: nn.Module) -> "OrderedDict[str, Field]":
+    """:func:`receptive_fields` of a model its caller has checked."""
     so_far, fields = [], OrderedDict()
     for name, layer in model.named_children():
         windows = [w for m in layer.modules() if (w := _window(m)) is not None]
@@ -195,10 +200,12 @@ class TopPatches(NamedTuple):
 
 
 def _outputs(model, images, batch_size=500):
-    from .models import layer_outputs
-
-    chunks = [layer_outputs(model, images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
-    return {name: torch.cat([c[name] for c in chunks]).cpu() for name in chunks[0]}
+    """Every top-level layer's output for ``images``, in chunks, on the CPU (model and images checked by the caller)."""
+    dev = _unchecked.device_of(model)
+    with torch.no_grad():
+        chunks = [_unchecked.layer_calls(model, images[i:i + batch_size].to(dev))
+                  for i in range(0, len(images), batch_size)]
+    return {name: torch.cat([c[n][2] for c in chunks]).cpu() for n, (name, _layer, _out) in enumerate(chunks[0])}
 
 
 def top_patches(model: nn.Module, layer: str, images: torch.Tensor, k: int = 9) -> TopPatches:
@@ -219,13 +226,13 @@ def top_patches(model: nn.Module, layer: str, images: torch.Tensor, k: int = 9) 
     check_module(model)
     images = check_tensor(images, "images", ndim=4, layout="N×C×H×W")
     k = check_int(k, "k", minimum=1)
-    fields = receptive_fields(model)
+    fields = _fields(model)
     if layer not in fields:
         raise ValueError(f"layer must be a layer of the model with feature maps, one of {', '.join(fields)}; "
                          f"got {layer!r}")
     if len(images) < k:
         raise ValueError(f"images must hold at least k = {k} images, got {len(images)}")
-    with _evaluating(model):
+    with _unchecked.evaluating(model):
         maps = _outputs(model, images)[layer]  # N×M×H×W
     n, m, h, w = maps.shape
     best, where = maps.flatten(2).max(dim=2)  # N×M: each image's largest unit in each map
@@ -246,10 +253,9 @@ def top_patches(model: nn.Module, layer: str, images: torch.Tensor, k: int = 9) 
 
 
 def _scores(model, images, batch_size=1000):
-    check_module(model)
-    images = check_tensor(images, "images", ndim=4, layout="N×C×H×W")
-    dev = _device_of(model)
-    with _evaluating(model), torch.no_grad():
+    """The model's class scores for ``images``, N×classes on the CPU (model and images checked by the caller)."""
+    dev = _unchecked.device_of(model)
+    with _unchecked.evaluating(model), torch.no_grad():
         return torch.cat([class_scores(model, model(images[i:i + batch_size].to(dev))).cpu()
                           for i in range(0, len(images), batch_size)])
 
@@ -268,6 +274,8 @@ def margins(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch
         >>> predicted.shape, bool((margin >= 0).all())
         (torch.Size([3]), True)
     """
+    check_module(model)
+    images = check_tensor(images, "images", ndim=4, layout="N×C×H×W")
     top2 = _scores(model, images).topk(2, dim=1)
     return top2.indices[:, 0], top2.values[:, 0] - top2.values[:, 1]
 
@@ -321,10 +329,13 @@ def occlusion_map(model: nn.Module, image: torch.Tensor, label: int, *, patch: i
         >>> occlusion_map(models.LeNet5(), torch.zeros(1, 32, 32), 3).shape
         torch.Size([13, 13])
     """
+    check_module(model)
     image = check_tensor(image, "image", ndim=3, layout="C×H×W")
     label = check_int(label, "label", minimum=0)
     patch = check_int(patch, "patch", minimum=1)
     stride = check_int(stride, "stride", minimum=1)
+    if isinstance(fill, bool) or not isinstance(fill, numbers.Real):
+        raise TypeError(f"fill must be a number (the value of a covered pixel), got {fill!r}")
     c, h, w = image.shape
     if patch > min(h, w):
         raise ValueError(f"patch must fit in the image ({h}×{w}), got {patch}")
@@ -370,6 +381,12 @@ def distort(images: torch.Tensor, *, shift=(0.0, 0.0), scale: float = 1.0, rotat
             raise TypeError(f"{name} must be a number, got {value!r}")
     if not scale > 0 or noise < 0:
         raise ValueError(f"scale must be > 0 and noise >= 0, got scale={scale!r}, noise={noise!r}")
+    seed = check_int(seed, "seed", minimum=0)
+    return _distort(images, shift, scale, rotation, noise, background, seed)
+
+
+def _distort(images, shift=(0.0, 0.0), scale=1.0, rotation=0.0, noise=0.0, background=BACKGROUND, seed=0):
+    """:func:`distort` of arguments its caller has checked."""
     n, c, h, w = images.shape
     out = images.float()
     if tuple(shift) != (0, 0) or scale != 1 or rotation != 0:
@@ -383,7 +400,7 @@ def distort(images: torch.Tensor, *, shift=(0.0, 0.0), scale: float = 1.0, rotat
         out = F.grid_sample(out - background, grid, mode="bilinear", padding_mode="zeros",
                             align_corners=False) + background
     if noise > 0:
-        g = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
+        g = torch.Generator().manual_seed(seed)
         out = out + noise * torch.randn(out.shape, generator=g).to(out.device)
     return out.to(images.dtype)
 
@@ -405,23 +422,29 @@ def robustness(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, kin
         >>> len(errors)
         2
     """
+    check_module(model)
     images = check_tensor(images, "images", ndim=4, layout="N×C×H×W")
     labels = check_tensor(labels, "labels", ndim=1, layout="N")
     if len(labels) != len(images):
         raise ValueError(f"labels must have one label per image: {len(images)} images, {len(labels)} labels")
     if kind not in DISTORTIONS:
         raise ValueError(f"kind must be one of {', '.join(map(repr, DISTORTIONS))}, got {kind!r}")
+    if isinstance(strengths, (str, bytes)) or not isinstance(strengths, Sequence) or not all(
+            isinstance(s, numbers.Real) and not isinstance(s, bool) for s in strengths):
+        raise TypeError(f"strengths must be a list of numbers ({DISTORTIONS[kind]}), got {strengths!r}")
+    if (kind == "scale" and not all(s > 0 for s in strengths)) or (kind == "noise" and not all(s >= 0 for s in strengths)):
+        raise ValueError(f"strengths must be {'> 0' if kind == 'scale' else '>= 0'} for {kind!r}, got {strengths!r}")
     labels = labels.cpu()
     versions = []  # every distorted copy of the batch, for every strength: one pass through the network for all
     for s in strengths:
         if kind == "shift":
-            versions.append([distort(images, shift=d) for d in ((s, 0), (-s, 0), (0, s), (0, -s))])
+            versions.append([_distort(images, shift=d) for d in ((s, 0), (-s, 0), (0, s), (0, -s))])
         elif kind == "scale":
-            versions.append([distort(images, scale=s)])
+            versions.append([_distort(images, scale=s)])
         elif kind == "rotation":
-            versions.append([distort(images, rotation=s), distort(images, rotation=-s)])
+            versions.append([_distort(images, rotation=s), _distort(images, rotation=-s)])
         else:
-            versions.append([distort(images, noise=s)])
+            versions.append([_distort(images, noise=s)])
     if not versions:
         return []
     wrong = _scores(model, torch.cat([v for group in versions for v in group])).argmax(dim=1) != labels.repeat(

@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["LANGUAGES", "set_language", "get_language", "using", "bilingual", "tr", "say", "echo", "describe",
-           "Message", "Phrase", "Prose"]
+           "Message", "Phrase", "Prose", "use_cjk_font", "in_any_language", "set_alt", "alt_text"]
 
 #: The languages the package speaks: its code -> the ``lang`` tag of a web page in it.
 LANGUAGES = {"en": "en", "zh_CN": "zh-CN"}
@@ -88,7 +88,7 @@ def set_language(language: str) -> None:
     _language = _checked(language)
     if _language != "en":
         try:
-            _use_cjk_font()
+            use_cjk_font()
         except RuntimeError as missing:  # the words still follow the language; only the figures' glyphs are missing
             import warnings
 
@@ -522,11 +522,16 @@ def _any_cjk_font(font_manager) -> str | None:
     return next((n for n in names if "sans" in n.lower() and "mono" not in n.lower()), names[0] if names else None)
 
 
-def _use_cjk_font() -> str:
+def use_cjk_font() -> str:
     """Let matplotlib draw Chinese: a CJK font after the default one, which still draws Latin letters and digits
     (matplotlib falls back from one family of ``font.family`` to the next, glyph by glyph). Returns its name.
 
-    Raises ``RuntimeError`` naming the package to install when matplotlib finds no font with Chinese glyphs."""
+    Raises ``RuntimeError`` naming the package to install when matplotlib finds no font with Chinese glyphs.
+
+    Example:
+        >>> use_cjk_font()  # doctest: +SKIP
+        'Noto Sans CJK SC'
+    """
     import matplotlib
     from matplotlib import font_manager
 
@@ -549,21 +554,46 @@ def describe(figure, en: str, zh: str):
     return figure
 
 
-def _known(words):
+def in_any_language(words):
     """``words`` as given to the package (a title, say), or, when they were made by ``_``, :func:`tr` or a
-    :class:`Phrase`, something that says them in any language."""
+    :class:`Phrase`, something that says them in any language (``.render(language)``).
+
+    Example:
+        >>> in_any_language(_("Figure")).render("zh_CN")
+        '图'
+        >>> in_any_language("a title of my own")
+        'a title of my own'
+    """
     if hasattr(words, "render"):
         return words
     return _drawn.get(words, words) if isinstance(words, str) else words
 
 
-def _described(figure, message: "Message"):
-    """The package's own alt text for ``figure`` (a :class:`Message`, said in any language)."""
+def set_alt(figure, message: "Message"):
+    """Give ``figure`` the alt text ``message`` (a :class:`Message`, said in any language); returns the figure.
+    :func:`describe` does it from an English and a Chinese text.
+
+    Example:
+        >>> from matplotlib.figure import Figure
+        >>> alt_text(set_alt(Figure(), _("Figure")), "zh_CN")
+        '图'
+    """
     figure._lenet_alt = message
     return figure
 
 
-def _alt(figure, language: str) -> str:
+def alt_text(figure, language: str) -> str:
+    """The alt text of ``figure`` in ``language``: the one given by :func:`describe` or :func:`set_alt`, else one made
+    from its titles and axis labels.
+
+    Example:
+        >>> from matplotlib.figure import Figure
+        >>> figure = Figure()
+        >>> figure.subplots().set(xlabel="epoch", ylabel="error")  # doctest: +ELLIPSIS
+        [...]
+        >>> alt_text(figure, "en")
+        'error against epoch'
+    """
     described = getattr(figure, "_lenet_alt", None)
     if described is not None:
         return described.render(language)
@@ -595,7 +625,7 @@ def figure_png(figure, language: str) -> bytes:
     """``figure`` drawn as a PNG with its words in ``language`` (those made with ``_``, :func:`tr` or
     :func:`describe`; numbers and other words stay as they are)."""
     if language != "en":
-        _use_cjk_font()
+        use_cjk_font()
     with _speaking(figure, language):
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", bbox_inches="tight")
@@ -643,7 +673,7 @@ def figure_html(figure) -> str:
 
 def _alt_in(figure, language: str) -> str:
     with _speaking(figure, language):
-        return _alt(figure, language)
+        return alt_text(figure, language)
 
 
 def _install_figure_display() -> None:
@@ -696,7 +726,7 @@ def _start() -> None:
     if language:
         set_language(language)
     if bilingual():
-        _use_cjk_font()  # before any figure is made: its words get the fallback font too
+        use_cjk_font()  # before any figure is made: its words get the fallback font too
         _install_figure_display()
 
 

@@ -50,7 +50,8 @@ from .layers import (  # noqa: F401  (re-exported: models.Squash is layers.Squas
     uniform_fan_in_,
 )
 from .language import _
-from .modules import _device_of, describe, device_of, evaluating  # noqa: F401  (describe re-exported)
+from . import _unchecked
+from .modules import describe, device_of, evaluating  # noqa: F401  (describe re-exported)
 from .tracing import trace
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "lenet_variant",
     "MLP",
     "trace_shapes",
+    "layer_calls",
     "layer_outputs",
     "describe",
 ]
@@ -91,19 +93,20 @@ class LayerShape(NamedTuple):
     output_shape: tuple
 
 
-def _run_with_hooks(model: nn.Module, x: torch.Tensor) -> list[tuple[str, nn.Module, torch.Tensor]]:
-    """Run ``model`` on ``x``; return (name, layer, output) for each top-level layer call, in order."""
-    calls = []
-    handles = [
-        child.register_forward_hook(lambda module, inputs, output, name=name: calls.append((name, module, output)))
-        for name, child in model.named_children()
-    ]
-    try:
-        model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return calls
+def layer_calls(model: nn.Module, x: torch.Tensor) -> list[tuple[str, nn.Module, torch.Tensor]]:
+    """Run ``model`` on ``x`` (moved to the model's device) and return (name, layer, output) for each call of a
+    top-level layer, in the order of the calls; gradients as the caller has them.
+
+    Shapes:
+        x: N×C×H×W -> [(name, layer, its output N×…), …].
+
+    Example:
+        >>> [(name, tuple(out.shape)) for name, _layer, out in layer_calls(LeNet5(), torch.zeros(1, 1, 32, 32))][:2]
+        [('C1', (1, 6, 28, 28)), ('S2', (1, 6, 14, 14))]
+    """
+    check_module(model)
+    x = check_tensor(x, "x", ndim=4, layout="N×C×H×W")
+    return _unchecked.layer_calls(model, x.to(_unchecked.device_of(model)))
 
 
 def trace_shapes(model: nn.Module, input_size) -> Table:
@@ -151,10 +154,8 @@ def layer_outputs(model: nn.Module, x: torch.Tensor) -> "OrderedDict[str, torch.
         >>> {name: tuple(t.shape) for name, t in outs.items()}["S4"]
         (1, 16, 5, 5)
     """
-    check_module(model)
-    x = check_tensor(x, "x", ndim=4, layout="N×C×H×W").to(_device_of(model))
     with torch.no_grad():
-        calls = _run_with_hooks(model, x)
+        calls = layer_calls(model, x)
     return OrderedDict((name, out.detach()) for name, _, out in calls)
 
 

@@ -25,6 +25,7 @@ from typing import Iterator, NamedTuple
 import torch
 from torch import nn
 
+from . import _unchecked
 from ._validate import check_module
 from .language import Message, _
 from .layers import EuclideanRBF, PartialConv2d, Squash, Subsampling
@@ -39,14 +40,7 @@ def device_of(module: nn.Module) -> torch.device:
         >>> device_of(nn.Linear(3, 1))
         device(type='cpu')
     """
-    return _device_of(check_module(module, "module"))
-
-
-def _device_of(module: nn.Module) -> torch.device:
-    """:func:`device_of` for a caller that has checked ``module`` at its own public entry."""
-    for tensor in list(module.parameters()) + list(module.buffers()):
-        return tensor.device
-    return torch.device("cpu")
+    return _unchecked.device_of(check_module(module, "module"))
 
 
 @contextmanager
@@ -61,19 +55,8 @@ def evaluating(module: nn.Module) -> Iterator[nn.Module]:
         >>> model.training
         True
     """
-    with _evaluating(check_module(module, "module")):
+    with _unchecked.evaluating(check_module(module, "module")):
         yield module
-
-
-@contextmanager
-def _evaluating(module: nn.Module) -> Iterator[nn.Module]:
-    """:func:`evaluating` for a caller that has checked ``module`` at its own public entry."""
-    was_training = module.training
-    module.eval()
-    try:
-        yield module
-    finally:
-        module.train(was_training)
 
 
 def describe(module: nn.Module) -> str:

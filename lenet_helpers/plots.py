@@ -1,4 +1,5 @@
-"""Pictures the chapters draw: digits, training curves, kernels, feature maps, the confusion matrix, Table I.
+"""Pictures the chapters draw: digits, training curves, kernels, feature maps, the confusion matrix, Table I, the
+convolution as an animation (played by :mod:`lenet_helpers.player`).
 
 Every function returns a matplotlib ``Figure``. In a notebook, a figure that is
 the last expression of a cell is shown once (as a PNG); elsewhere, use
@@ -14,8 +15,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
-from html import escape as html_escape
 
 import matplotlib
 import matplotlib.figure
@@ -24,7 +23,8 @@ import numpy as np
 import torch
 
 from ._validate import check_int, check_pair, check_tensor
-from .language import Message, _, _described, _known, _use_cjk_font, computed, html_both, text, using
+from .language import Message, _, computed, in_any_language, set_alt, use_cjk_font, using
+from .player import Animation
 
 __all__ = [
     "Figure",
@@ -33,10 +33,8 @@ __all__ = [
     "plot_error_per_pass",
     "show_kernels",
     "show_feature_maps",
-    "confusion_matrix",
     "plot_confusion_matrix",
     "plot_c3_table",
-    "Animation",
     "animate_correlation",
     "draw_architecture",
     "show_rbf_codes",
@@ -111,7 +109,7 @@ def show_images(images, labels=None, predictions=None, *, ncols: int = 10, cmap:
         wrong = [f"{t}→{g}" for t, g in pairs if t != g]
         alt = _("{n} digits, each titled with its label and the prediction (label→prediction): {pairs}; "
                 "{wrong} wrong, in red").format(n=n, pairs=_listed(f"{t}→{g}" for t, g in pairs), wrong=len(wrong))
-    return _described(fig, alt)
+    return set_alt(fig, alt)
 
 
 def _listed(values, most: int = 30) -> str:
@@ -203,7 +201,7 @@ def plot_history(history, *, evaluated_on: str = "test", train_error_after_epoch
         alt = _("Loss and error (%) per epoch on the training set; after epoch {epoch}, training error {train} "
                 "(measured during the epoch)").format(epoch=_column(last, "epoch"),
                                                       train=f"{100 * _column(last, 'train_error'):.2f}%")
-    return _described(fig, alt)
+    return set_alt(fig, alt)
 
 
 # What plot_history's legend calls the held-out set (its evaluated_on); another name is written as given.
@@ -297,8 +295,8 @@ def plot_error_per_pass(runs, *, paper=None, title: str | None = None, train: st
     if "test_error_pct" in paper:
         alt = alt + _("; the paper's test error: {error}").format(error=f"{paper['test_error_pct']}%")
     if title:
-        alt = _("{title}. {description}").format(title=_known(title), description=alt)
-    return _described(fig, alt)
+        alt = _("{title}. {description}").format(title=in_any_language(title), description=alt)
+    return set_alt(fig, alt)
 
 
 def show_kernels(weight, *, size: float = 0.8) -> Figure:
@@ -331,7 +329,7 @@ def show_kernels(weight, *, size: float = 0.8) -> Figure:
     else:
         alt = _("{n} kernels of {size} as small images, {rows} rows of {cols}: red positive, blue negative, white zero")
         alt = alt.format(n=cout * cin, size=f"{w.shape[2]}×{w.shape[3]}", rows=cout, cols=cin)
-    return _described(fig, alt)
+    return set_alt(fig, alt)
 
 
 def show_feature_maps(maps, *, ncols: int = 8, size: float = 1.0, title: str | None = None) -> Figure:
@@ -372,33 +370,8 @@ def show_feature_maps(maps, *, ncols: int = 8, size: float = 1.0, title: str | N
         alt = alt.format(n=len(m), size=f"{m.shape[1]}×{m.shape[2]}", low=f"{m.min():.3g}", high=f"{m.max():.3g}")
     if title:
         fig.suptitle(title)
-        alt = _("{title}: {description}").format(title=_known(title), description=alt)
-    return _described(fig, alt)
-
-
-def confusion_matrix(y_true, y_pred, num_classes: int = 10) -> torch.Tensor:
-    """Counts of (true class, predicted class) pairs: entry [i, j] = images of class i predicted as j.
-
-    Shapes:
-        y_true, y_pred: N class indices -> num_classes×num_classes int64.
-
-    Example:
-        >>> confusion_matrix(torch.tensor([0, 1, 1]), torch.tensor([0, 1, 0]), num_classes=2)
-        tensor([[1, 0],
-                [1, 1]])
-    """
-    t = check_tensor(y_true, "y_true", ndim=1, layout="N class indices")
-    p = check_tensor(y_pred, "y_pred", ndim=1, layout="N class indices")
-    k = check_int(num_classes, "num_classes", minimum=1)
-    if len(t) != len(p):
-        raise ValueError(f"y_true and y_pred must have the same length, got {len(t)} and {len(p)}")
-    for name, v in (("y_true", t), ("y_pred", p)):
-        if v.is_floating_point():
-            raise TypeError(f"{name} must hold integer class indices, got dtype {v.dtype}")
-        if len(v) and (v.min() < 0 or v.max() >= k):
-            raise ValueError(f"{name} must hold classes 0..{k - 1}, got values from {int(v.min())} to {int(v.max())}")
-    t, p = t.long().cpu(), p.long().cpu()
-    return torch.bincount(t * k + p, minlength=k * k).reshape(k, k)
+        alt = _("{title}: {description}").format(title=in_any_language(title), description=alt)
+    return set_alt(fig, alt)
 
 
 def plot_confusion_matrix(matrix, *, class_names=None) -> Figure:
@@ -435,7 +408,7 @@ def plot_confusion_matrix(matrix, *, class_names=None) -> Figure:
         i, j = np.unravel_index(off_diagonal.argmax(), off_diagonal.shape)
         alt = alt + _("; the most frequent mistake: {true} taken for {predicted}, {count} times").format(
             true=names[i], predicted=names[j], count=int(off_diagonal[i, j]))
-    return _described(fig, alt)
+    return set_alt(fig, alt)
 
 
 def plot_c3_table(table=None) -> Figure:
@@ -481,119 +454,7 @@ def plot_c3_table(table=None) -> Figure:
             "map; inputs per C3 map: {counts}").format(rows=rows, cols=cols, counts=_listed(int(n) for n in t.sum(axis=0)))
     if table is None:
         alt = _("Table I of the paper. ") + alt
-    return _described(fig, alt)
-
-
-# The player is matplotlib's ``to_jshtml``. Its buttons are Font Awesome icons loaded from a CDN; here they are drawn
-# as inline SVG instead (no network, no font needed), each with a text label, and the frame, the slider and the loop
-# mode get labels too. Every word the reader sees or hears is a message in _PLAYER_TEXT, said in the package's language.
-_PLAYER_TEXT = {
-    "slower": _("Decrease speed"),
-    "first_frame": _("First frame"),
-    "previous_frame": _("Previous frame"),
-    "reverse_animation": _("Play backwards"),
-    "pause_animation": _("Pause"),
-    "play_animation": _("Play"),
-    "next_frame": _("Next frame"),
-    "last_frame": _("Last frame"),
-    "faster": _("Increase speed"),
-    "slider": _("Frame"),
-    "loop_mode": _("Repetition mode"),
-    "once": _("Once"),
-    "loop": _("Loop"),
-    "reflect": _("Reflect"),
-    "animation": _("Animation, {frames} frames"),
-}
-
-# The icons, 16×16, filled with the button's text colour: (matplotlib's method the button calls, SVG path).
-_PLAYER_ICONS = {
-    "slower": "M3 7h10v2H3z",
-    "first_frame": "M2 3h2v10H2zM9 3v10L4 8zM15 3v10l-5-5z",
-    "previous_frame": "M3 3h2v10H3zM13 3v10L6 8z",
-    "reverse_animation": "M12 3v10L4 8z",
-    "pause_animation": "M4 3h3v10H4zM9 3h3v10H9z",
-    "play_animation": "M4 3v10l8-5z",
-    "next_frame": "M3 3v10l7-5zM11 3h2v10h-2z",
-    "last_frame": "M1 3v10l5-5zM7 3v10l5-5zM12 3h2v10h-2z",
-    "faster": "M7 3h2v4h4v2H9v4H7V9H3V7h4z",
-}
-
-# The book's dark theme (pydata-sphinx-theme) shows HTML outputs on a light panel: the player's native controls (slider,
-# radio buttons) are drawn for a light background there.
-_PLAYER_STYLE = '<style>html[data-theme="dark"] .cell_output .animation { color-scheme: light; }</style>\n'
-
-_BUTTON = re.compile(r'<button\b[^>]*onclick="(anim\w+)\.(\w+)\(\)"[^>]*>\s*<i class="fa[^"]*"></i>\s*</button>')
-
-
-def _self_contained(html: str, alt, language: str | None = None) -> str:
-    """matplotlib's player, offline and labelled: no Font Awesome stylesheet (a CDN request), buttons drawn as inline
-    SVG with a text label each, ``alt`` on the frame's image, labels on the slider and on the loop-mode radio buttons;
-    its words in ``language`` (default: the package's)."""
-
-    def say(key):
-        return html_escape(text(_PLAYER_TEXT[key], language))
-
-    def icon_button(match: re.Match) -> str:
-        player, method = match.group(1), match.group(2)
-        if method not in _PLAYER_ICONS:
-            return match.group(0)
-        label = say(method)
-        return (f'<button type="button" title="{label}" aria-label="{label}" onclick="{player}.{method}()">'
-                f'<svg class="anim-icon" viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">'
-                f'<path fill="currentColor" d="{_PLAYER_ICONS[method]}"/></svg></button>')
-
-    html = _PLAYER_STYLE + re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html)
-    html = _BUTTON.sub(icon_button, html)
-    alt_text = html_escape(text(alt, language))
-    html = re.sub(r'<img id="(_anim_img\w*)">', lambda m: f'<img id="{m.group(1)}" alt="{alt_text}">', html)
-    html = re.sub(r'(<input id="_anim_slider\w*" type="range")', lambda m: f'{m.group(1)} aria-label="{say("slider")}"',
-                  html)
-    label = say("loop_mode")
-    html = html.replace('<form title="Repetition mode" aria-label="Repetition mode"',
-                        f'<form title="{label}" aria-label="{label}"')
-    for value in ("once", "loop", "reflect"):
-        html = re.sub(rf'(<label for="_anim_radio\d_\w*">){value.capitalize()}</label>',
-                      lambda m: f"{m.group(1)}{say(value)}</label>", html)
-    return html
-
-
-class Animation:
-    """An animation that displays as an HTML player (matplotlib's ``to_jshtml``): frames are embedded
-    PNGs and the player is plain JavaScript, so it plays on the static website without a kernel.
-
-    ``frames`` is the number of frames; ``alt`` the text that stands for the picture (screen readers read it);
-    ``html`` the player; ``save(path)`` writes a standalone page. In the book build, an animation made by
-    :func:`animate_correlation` holds a player in each language, and the page shows its own.
-    """
-
-    def __init__(self, html: str, frames: int, alt=None):
-        alt = _PLAYER_TEXT["animation"].format(frames=frames) if alt is None else alt
-        self.alt = text(alt)
-        self.html = _self_contained(html, alt)
-        self.frames = frames
-
-    @classmethod
-    def _in_every_language(cls, player, frames: int, alt: Message) -> "Animation":
-        """An animation whose player ``player(language)`` (matplotlib's HTML) is drawn in each language the page
-        may need: the package's own, or, in the book build, all of them."""
-        animation = cls.__new__(cls)
-        animation.frames, animation.alt = frames, text(alt)
-        animation.html = html_both(lambda language: _self_contained(player(language), alt, language))
-        return animation
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-    def __repr__(self) -> str:
-        return f"<Animation: {self.frames} frames; display it in a notebook, or .save('page.html')>"
-
-    def save(self, path) -> None:
-        """Write the player as a standalone HTML page."""
-        from .language import LANGUAGES, get_language
-
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(f"<!DOCTYPE html><html lang='{LANGUAGES[get_language()]}'><head><meta charset='utf-8'>"
-                    f"<title>{html_escape(self.alt)}</title></head><body>{self.html}</body></html>")
+    return set_alt(fig, alt)
 
 
 def animate_correlation(X, K, padding=0, stride=1, dilation=1, *, interval: int = 700) -> Animation:
@@ -636,7 +497,7 @@ def animate_correlation(X, K, padding=0, stride=1, dilation=1, *, interval: int 
             return _correlation_player(Xp, k, y, (ph, pw), (sh, sw), (dh, dw), interval)
 
     alt = _correlation_alt(Xt.shape, k.shape, (H, W), (sh, sw), (dh, dw), y, _fmt)
-    return Animation._in_every_language(player, oh * ow, alt)
+    return Animation.in_each_language(player, oh * ow, alt)
 
 
 def _fmt(v) -> str:
@@ -651,7 +512,7 @@ def _correlation_player(Xp, k, y, padding, stride, dilation, interval) -> str:
     from .language import get_language
 
     if get_language() != "en":
-        _use_cjk_font()
+        use_cjk_font()
     (ph, pw), (sh, sw), (dh, dw) = padding, stride, dilation
     H, W = Xp.shape
     oh, ow = y.shape
@@ -865,18 +726,17 @@ def draw_architecture(model, input_size=None, *, title: str | None = None) -> Fi
     alt = _("The network as a row of blocks, from the input on the left to the output on the right, each block "
             "drawn by the shape of its output: {shapes}").format(shapes=shapes)
     if title:
-        alt = _("{title}. {description}").format(title=_known(title), description=alt)
-    return _described(fig, alt)
+        alt = _("{title}. {description}").format(title=in_any_language(title), description=alt)
+    return set_alt(fig, alt)
 
 
 def _called_layers(model, size):
     """(name, layer) of each top-level layer call of ``model`` on one input of ``size``, in order."""
-    from .models import _run_with_hooks
-    from .modules import device_of, evaluating
+    from .models import layer_calls
+    from .modules import evaluating
 
-    x = torch.zeros(1, *size, device=device_of(model))
     with evaluating(model), torch.no_grad():
-        return [(name, module) for name, module, _out in _run_with_hooks(model, x)]
+        return [(name, module) for name, module, _out in layer_calls(model, torch.zeros(1, *size))]
 
 
 def show_rbf_codes(codes=None, *, shape=(12, 7), size: float = 0.7) -> Figure:
@@ -915,4 +775,4 @@ def show_rbf_codes(codes=None, *, shape=(12, 7), size: float = 0.7) -> Figure:
         ax.set_yticks([])
     alt = _("{n} codes as {h}×{w} bitmaps, one per class from 0 to {last}: +1 dark, −1 light").format(
         n=c.shape[0], h=h, w=w, last=c.shape[0] - 1)
-    return _described(fig, alt)
+    return set_alt(fig, alt)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ._validate import check_choice, check_pair, check_tensor, is_pair
-from .conv import _output_length, check_window_fits
+from ._window import check_window_fits, output_length
 
 __all__ = ["pool2d", "pool_output_size"]
 
@@ -51,7 +51,7 @@ def pool_output_size(n, pool_size, stride=None, padding=0):
     out = []
     for i, dim in enumerate(("height", "width") if pairs else ("", "")):
         check_window_fits(n_pair[i], k[i], p[i], kernel="pool_size", image="input", dim=dim)
-        out.append(_output_length(n_pair[i], k[i], p[i], s[i], 1))
+        out.append(output_length(n_pair[i], k[i], p[i], s[i], 1))
     return tuple(out) if pairs else out[0]
 
 
@@ -93,8 +93,8 @@ def pool2d(X, pool_size, mode="max", stride=None, padding=0) -> torch.Tensor:
         X = X.to(torch.get_default_dtype())
     fill = float("-inf") if mode == "max" else 0.0  # max never picks padding; the mean counts it as 0
     Xp = F.pad(X, (pw, pw, ph, ph), value=fill)
-    out_h = _output_length(X.shape[0], kh, ph, sh, 1)
-    out_w = _output_length(X.shape[1], kw, pw, sw, 1)
+    out_h = output_length(X.shape[0], kh, ph, sh, 1)
+    out_w = output_length(X.shape[1], kw, pw, sw, 1)
     Y = torch.zeros(out_h, out_w, dtype=X.dtype, device=X.device)
     for i in range(out_h):
         for j in range(out_w):

@@ -81,7 +81,7 @@ import torch.nn.functional as F
 
 from ._validate import check_choice, check_int, check_module, check_positive, check_tensor
 from .layers import SQUASH_A, SQUASH_S, EuclideanRBF, PartialConv2d, Squash, Subsampling
-from .modules import _device_of
+from . import _unchecked
 
 __all__ = [
     "PAPER_MU",
@@ -422,7 +422,7 @@ def gauss_newton_diagonal(
     weighted = [i for i, (_, m) in enumerate(layers) if isinstance(m, _WEIGHTED)]
     lowest = weighted[0] if weighted else len(layers)
 
-    dev = _device_of(model)  # checked at the entry
+    dev = _unchecked.device_of(model)  # checked at the entry
     dtype = next((p.dtype for _, p in named), images.dtype)
     images = images.to(dev, dtype)
     labels = labels.to(dev)

@@ -29,35 +29,91 @@ def jupyter_book(*args, book=ROOT):
     return common.jupyter_book("--builder", "html", *args, book=book, capture=True, timeout=3600)
 
 
-@pytest.fixture(scope="session")
-def book(tmp_path_factory, worker_id):
-    """Build the book from scratch (empty execution cache), both editions, into a temporary folder; shared by
-    the build tests (test_book.py) and the browser tests (test_site.py, test_editions.py). Returns (_build
-    folder, build log).
+# The book's build, run in the background by one process: it writes the build's return code and log into ``record``
+# when it ends, whatever happens, so that every test process waiting for the book gets an answer.
+BUILD_AND_RECORD = """
+import json, os, subprocess, sys
+root, out, record = sys.argv[1:4]
+command = [sys.executable, os.path.join(root, "tools", "editions.py"), "build", "--path-output", out, "--cache-from", root]
+try:
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=3600)
+    built = {"returncode": result.returncode, "log": result.stdout + result.stderr}
+except BaseException as error:
+    built = {"returncode": 1, "log": f"the build did not finish: {error!r}"}
+with open(record + ".part", "w") as f:
+    json.dump(built, f)
+os.replace(record + ".part", record)
+"""
 
-    Under pytest-xdist (make test runs two workers) the workers share one build: the first that needs it builds
-    it, holding a lock; the other waits for it, then both run the book's tests.
+
+def needs_the_book(item) -> bool:
+    """Whether a collected test uses the built book (the ``book`` fixture, itself or through ``site``, ``opened``, …)."""
+    return "book" in getattr(item, "fixturenames", ())
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The tests that need the built book run last, the others in their order before them: under pytest-xdist
+    (make test, two workers, which take the tests in this order) both workers run the other tests while the book
+    is built in the background (:func:`book_build`), and only then wait for it."""
+    items.sort(key=needs_the_book)
+
+
+def _book_paths(tmp_path_factory, worker_id):
+    """(the folder shared by the test processes, the build's output folder, its record, its lock)."""
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent  # the folder above each worker's own
+    return shared, shared / "book", shared / "book.json", shared / "book.lock"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def book_build(request, tmp_path_factory, worker_id):
+    """Start the book's build as the tests start, in the background, when any test of this run needs it (once for
+    all the test processes: the first to get here starts it). It takes make book's execution cache when that
+    cache's execution key is still valid (tools/editions.py), else it executes every notebook, as on a fresh clone.
+    At the end of the session, a build still running is waited for (another process may need it), or stopped if
+    the run was interrupted."""
+    from filelock import FileLock  # (installed with torch)
+
+    process = None
+    if not os.environ.get("LENET_REUSE_BUILD") and any(needs_the_book(item) for item in request.session.items):
+        shared, out, record, lock = _book_paths(tmp_path_factory, worker_id)
+        with FileLock(str(lock)):
+            started = shared / "book.started"
+            if not started.exists():
+                started.touch()
+                out.mkdir(exist_ok=True)
+                process = subprocess.Popen([sys.executable, "-c", BUILD_AND_RECORD, str(ROOT), str(out), str(record)],
+                                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield
+    if process is not None and process.poll() is None:
+        if request.session.shouldstop or request.session.shouldfail:
+            process.terminate()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory, worker_id, book_build):
+    """The book, built strictly (warnings are errors), both editions, into a temporary folder: shared by the
+    build tests (test_book.py) and the browser tests (test_site.py, test_editions.py). Returns (_build folder,
+    build log). The build started in the background as the tests started (:func:`book_build`); this waits for it.
 
     While working on the browser tests only, LENET_REUSE_BUILD=/path/to/out uses the site already built
     with `python tools/editions.py build --path-output /path/to/out` as it is (the build tests then have no log).
     """
-    from filelock import FileLock  # (installed with torch)
+    import time
 
     reuse = os.environ.get("LENET_REUSE_BUILD")
     if reuse:
         return Path(reuse) / "_build", ""
-    shared = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
-        shared = shared.parent  # the folder above each worker's own
-    out, record = shared / "book", shared / "book.json"
-    with FileLock(str(shared / "book.lock")):
-        if not record.exists():
-            out.mkdir(exist_ok=True)
-            # Both editions, as make book builds them: English in _build/html, Chinese in _build/html/zh-cn.
-            command = [sys.executable, str(ROOT / "tools" / "editions.py"), "build", "--path-output", str(out)]
-            result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
-            record.write_text(json.dumps({"returncode": result.returncode, "log": result.stdout + result.stderr}))
-        built = json.loads(record.read_text())
+    shared, out, record, _lock = _book_paths(tmp_path_factory, worker_id)
+    assert (shared / "book.started").exists(), "the book's build was not started (conftest.book_build)"
+    deadline = time.monotonic() + 3600
+    while not record.exists():
+        assert time.monotonic() < deadline, "the book's build took more than an hour"
+        time.sleep(1)
+    built = json.loads(record.read_text())
     assert built["returncode"] == 0, f"the book build failed (warnings are errors):\n{built['log'][-8000:]}"
     return out / "_build", built["log"]
 

@@ -211,7 +211,27 @@ def test_relative_error():
     (lambda: backprop.relative_error(torch.zeros(2), torch.zeros(3)), ValueError, "reference must have the shape"),
     (lambda: backprop.gradient_check(torch.sum, torch.zeros(2), torch.zeros(2), tolerance=-1), ValueError, "tolerance"),
     (lambda: backprop.gradient_check(torch.sum, torch.zeros(2), torch.zeros(3)), ValueError, "gradient must have the shape"),
+    (lambda: backprop.gradient_check("sum", torch.zeros(2), torch.zeros(2)), TypeError, "f must be a function"),
+    (lambda: backprop.gradient_check(torch.sum, torch.zeros(2), torch.zeros(2), eps=0), ValueError, "eps must be a positive"),
 ])
 def test_bad_arguments_are_clear_errors(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_arguments_are_checked_once_at_the_public_entry(monkeypatch):
+    """lenet5_gradients checks its images and targets; the backward passes it chains trust it (they are the public
+    functions' bodies, without their checks). gradient_check checks x and gradient once."""
+    calls = []
+    real = backprop.check_tensor
+
+    def counting(x, name, **kw):
+        calls.append(name)
+        return real(x, name, **kw)
+
+    monkeypatch.setattr(backprop, "check_tensor", counting)
+    backprop.lenet5_gradients(models.LeNet5(), torch.zeros(2, 1, 32, 32), torch.tensor([3, 5]))
+    assert calls == ["images", "target"]
+    calls.clear()
+    backprop.gradient_check(lambda t: (t ** 2).sum(), torch.ones(3), 2 * torch.ones(3))
+    assert calls == ["x", "gradient"]

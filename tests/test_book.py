@@ -1,4 +1,3 @@
-import os
 """The book: its configuration, its notebooks, and a strict build of the whole site.
 
 The build test is what proves, in CI, that every notebook executes without error and that the site
@@ -56,13 +55,20 @@ def notebook_id(path: Path) -> str:
     return path.stem
 
 
-def test_toc_and_chapters_agree():
+def test_toc_intro_and_chapters_agree():
+    """Every chapter is in _toc.yml once, and the intro's table of chapters links it (a Markdown link whose target is
+    the notebook; that the link resolves on the built site is test_site.py's link check)."""
     entries = toc_entries()
     sources = [source_of(e) for e in entries]
     assert len(set(entries)) == len(entries), "a page is listed twice in _toc.yml"
     listed = {p for p in sources if p.suffix == ".ipynb"}
     assert set(NOTEBOOKS) <= listed, f"notebooks missing from _toc.yml: {sorted(set(NOTEBOOKS) - listed)}"
     assert NOTEBOOKS, "the book has no chapter notebooks"
+    intro = (ROOT / "intro.md").read_text()
+    linked = {target.split("#")[0] for target in re.findall(r"\]\(([^)\s]+)\)", intro)}
+    for path in NOTEBOOKS:
+        assert f"chapters/{path.name}" in linked, f"intro.md's chapter table does not link {path.name}"
+    assert "as they are published" not in intro
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
@@ -205,19 +211,12 @@ def test_every_lesson_has_self_checked_exercises(path):
 
 
 @pytest.mark.book
-def test_every_page_is_built(book):
-    build, _ = book
-    html = build / "html"
-    assert (html / "index.html").exists()
-    for entry in toc_entries():
-        assert (html / f"{entry}.html").exists(), f"{entry}.html was not built"
-
-
-@pytest.mark.book
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
 def test_every_notebook_was_executed_without_errors(book, path):
     build, log = book
-    assert f"{path}: Executed notebook" in log, f"{path.name} was not executed"
+    # executed in this build, or in make book's under the same execution key (tools/editions.py: execution_key)
+    assert f"{path}: Executed notebook" in log or (TAKEN in log and f"{path}: Using cached notebook" in log), \
+        f"{path.name} was not executed"
     executed = nbformat.read(build / "jupyter_execute" / "chapters" / path.name, as_version=4)
     for cell in executed.cells:
         if cell.cell_type != "code" or not cell.source.strip():
@@ -231,16 +230,6 @@ def test_every_notebook_was_executed_without_errors(book, path):
             text = data.get("text/plain", "")
             if text.startswith("<Figure size") or text.startswith("<matplotlib."):
                 assert "image/png" in data or "image/svg+xml" in data, f"{path.name}: a figure was printed as text"
-
-
-@pytest.mark.book
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
-def test_chapter_pages_open_in_colab(book, path):
-    build, _ = book
-    page = (build / "html" / "chapters" / f"{path.stem}.html").read_text()
-    url, branch = CONFIG["repository"]["url"], CONFIG["repository"]["branch"]
-    repo = url.removeprefix("https://github.com/")
-    assert f"https://colab.research.google.com/github/{repo}/blob/{branch}/chapters/{path.name}" in page
 
 
 @pytest.mark.book
@@ -283,17 +272,77 @@ def test_explorers_are_saved_into_the_page_for_the_static_site(book, path):
     assert len(page.encode()) < 2_000_000, f"{path.name}: {len(page.encode()):,} bytes is not a light page"
 
 
+#: What tools/editions.py build says when it starts from make book's execution cache.
+TAKEN = ": taken\n"
+
+
 @pytest.mark.book
-def test_a_rebuild_takes_outputs_from_the_cache(book, tmp_path):
-    build, _ = book
-    # In a copy, with the build's execution cache: the other test worker is reading the built site meanwhile.
-    shutil.copytree(build / ".jupyter_cache", tmp_path / "_build" / ".jupyter_cache")
-    result = jupyter_book("--path-output", tmp_path, "--all")  # read every page
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-4000:]
-    assert "Executing notebook" not in log
+def test_a_rebuild_takes_outputs_from_the_cache(book):
+    """The Chinese edition is a second build of the same notebooks, with the first one's execution cache: it executes
+    nothing, every notebook's outputs come from the cache (as a rebuild of make book with nothing changed does)."""
+    _, log = book
+    english, chinese = log.split("\n--- the zh_CN edition:", 1)
+    assert "Executing notebook" not in chinese
     for path in NOTEBOOKS:
-        assert f"{path}: Using cached notebook" in log
+        assert f"{path}: Using cached notebook" in chinese, f"{path.name} was not taken from the cache"
+
+
+def test_the_execution_key_covers_what_the_outputs_depend_on(tmp_path):
+    """make test takes make book's execution cache only under the same key: it changes with any file of the package,
+    the extensions, MNIST, the pins and the package's metadata (not with a chapter's text: jupyter-cache keys each
+    notebook on its code), and a build under another key starts from an empty cache."""
+    import editions
+
+    for name in ("lenet_helpers/conv.py", "_ext/x.py", "data/MNIST/raw/t10k-labels-idx1-ubyte.gz", "requirements.txt",
+                 "pyproject.toml", "chapters/01_convolution.ipynb", "README.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("1")
+    key = editions.execution_key(tmp_path)
+    assert editions.execution_key(tmp_path) == key
+    for name, counts in (("lenet_helpers/conv.py", True), ("_ext/x.py", True), ("requirements.txt", True),
+                         ("data/MNIST/raw/t10k-labels-idx1-ubyte.gz", True), ("pyproject.toml", True),
+                         ("lenet_helpers/new_module.py", True), ("chapters/01_convolution.ipynb", False),
+                         ("README.md", False)):
+        (tmp_path / name).write_text("2")
+        assert (editions.execution_key(tmp_path) != key) == counts, name
+        key = editions.execution_key(tmp_path)
+
+    build = tmp_path / "out" / "_build"
+    (build / ".jupyter_cache").mkdir(parents=True)
+    (build / ".doctrees").mkdir()
+    assert not editions.prepare_cache(build, "a") and not (build / ".jupyter_cache").exists()
+    assert not (build / ".doctrees").exists() and (build / editions.KEY_FILE).read_text() == "a"
+    (build / ".jupyter_cache").mkdir()
+    assert editions.prepare_cache(build, "a") and (build / ".jupyter_cache").exists()
+    assert not editions.prepare_cache(build, "b") and not (build / ".jupyter_cache").exists()
+
+
+def test_make_test_takes_make_books_cache_only_under_the_same_key(tmp_path):
+    import editions
+
+    source, target = tmp_path / "checkout", tmp_path / "test" / "_build"
+    (source / "_build" / ".jupyter_cache").mkdir(parents=True)
+    (source / "_build" / ".jupyter_cache" / "global.db").write_text("outputs")
+    assert not editions.take_cache(source, target, "now")  # no key: not taken
+    (source / "_build" / editions.KEY_FILE).write_text("before")
+    assert not editions.take_cache(source, target, "now") and not (target / ".jupyter_cache").exists()  # another key
+    (source / "_build" / editions.KEY_FILE).write_text("now")
+    assert editions.take_cache(source, target, "now")
+    assert (target / ".jupyter_cache" / "global.db").read_text() == "outputs"
+    assert editions.prepare_cache(target, "now")  # and the build keeps it
+
+
+def test_the_books_tests_run_last():
+    """conftest orders the tests that need the built book after the others, so that both xdist workers run the
+    others while the book is built in the background."""
+    from types import SimpleNamespace
+
+    from conftest import pytest_collection_modifyitems
+
+    items = [SimpleNamespace(name=name, fixturenames=fixtures) for name, fixtures in
+             (("a", ["site", "book"]), ("b", []), ("c", ["tmp_path"]), ("d", ["book"]), ("e", []))]
+    pytest_collection_modifyitems(items)
+    assert [item.name for item in items] == ["b", "c", "e", "a", "d"]
 
 
 @pytest.mark.book
@@ -306,6 +355,7 @@ def test_a_cell_that_raises_fails_the_build(tmp_path):
     shutil.copytree(ROOT / "_ext", tmp_path / "_ext")
     (tmp_path / "assets").symlink_to(ROOT / "assets")  # the site's npm files, installed by make
     (tmp_path / "data").symlink_to(ROOT / "data")  # the digits the in-browser trainer's pack is made from
+    (tmp_path / "locales").symlink_to(ROOT / "locales")  # the editions' definition, read by _ext/site_editions.py
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# Broken"), nbformat.v4.new_code_cell("1 / 0")]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -447,10 +497,3 @@ def test_every_lesson_opens_with_objectives_and_ends_with_a_summary(path):
     bullets = [line for line in objectives.group(1).splitlines() if line.startswith("- ")]
     assert 3 <= len(bullets) <= 5, f"{path.name}: {len(bullets)} objectives, 3–5 expected"
     assert re.search(r"^## Summary\s*$", text, re.M), f"{path.name}: no '## Summary' section"
-
-
-def test_the_intro_links_every_chapter():
-    intro = (ROOT / "intro.md").read_text()
-    for path in NOTEBOOKS:
-        assert f"(chapters/{path.name})" in intro, f"intro.md's chapter table does not link {path.name}"
-    assert "as they are published" not in intro

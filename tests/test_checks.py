@@ -15,6 +15,7 @@ import torch
 
 from lenet_helpers import checks, conv, counting, models
 from lenet_helpers.checks import _core
+from lenet_helpers.checks.answers import _answers
 from lenet_helpers.language import set_language, using
 
 from test_checks_backprop import RIGHT as RIGHT_BP, WRONG as WRONG_BP  # noqa: E402
@@ -189,7 +190,7 @@ def test_every_check_has_hints_in_steps_that_never_give_the_whole_solution():
 
 
 def test_no_failure_message_gives_the_answer_to_a_numeric_question():
-    answers = checks._answers()
+    answers = _answers()
     for question, value in answers.items():
         shown = {str(value), f"{value:,}"} if isinstance(value, int) else {f"{value:.4g}", f"{value:.3g}"}
         for wrong in (value + 1, -1, 0.5, "x"):
@@ -221,7 +222,7 @@ def test_answers_are_the_courses_own_numbers():
     assert all(sizes)
     wrong = checks.answer("c3_parameters", 2416)  # C3 as if fully connected
     assert not wrong.passed and "Table I" in wrong.message
-    assert set(checks._answers()) == set(checks.QUESTIONS)
+    assert set(_answers()) == set(checks.QUESTIONS)
     assert checks.answer("c3_parameters", None).message.startswith("… c3_parameters: not done yet")
 
 

@@ -59,7 +59,7 @@ NO_TENSORS = {
     "results.results_path", "results.devices", "results.bench_results", "results.experiment_path",
     "results.experiment_results",
     "inside.receptive_field", "inside.trained_record",
-    "plots.Figure", "plots.Animation", "plots.plot_history", "plots.plot_error_per_pass",  # tables of numbers
+    "plots.Figure", "plots.plot_history", "plots.plot_error_per_pass",  # tables of numbers
     "widgets.ConvExplorer", "widgets.PoolExplorer", "widgets.grid_values",  # small integer grids, in the browser
     # the in-browser trainer: the browser trains; its digits are packed from the files, and PyTorch's speed beside
     # it is measured on the same CPU
@@ -159,7 +159,7 @@ def run_backprop(dev):
 
 
 @on_device("models.LeNet5", "models.LeNet5Modern", "models.LeNetD2L", "models.LeNetVariant", "models.lenet_variant",
-           "models.MLP", "models.trace_shapes", "models.layer_outputs", "models.describe", "modules.describe",
+           "models.MLP", "models.trace_shapes", "models.layer_calls", "models.layer_outputs", "models.describe", "modules.describe",
            "modules.layer_words", "modules.device_of", "modules.evaluating")
 def run_models(dev):
     variants = [models.lenet_variant(a, p, batch_norm=True, dropout=0.5)
@@ -174,6 +174,7 @@ def run_models(dev):
         loss = model.loss(output, Y[:2].to(dev))
         loss.backward()
         assert_on(dev, output, loss, model.predict(x), *models.layer_outputs(model, x).values())
+        assert_on(dev, *(out for _name, _layer, out in models.layer_calls(model, x)))
         assert len(models.trace_shapes(model, model.input_size)) == len(model.trace())
         assert [models.describe(m) for m in model.children()] == [modules.describe(m) for m in model.children()]
         assert all(modules.layer_words(m) for m in model.children())
@@ -296,7 +297,7 @@ def run_fast_sdlm(dev):
 # ---------------------------------------------------------------------------
 
 
-@on_device("plots.show_images", "plots.show_kernels", "plots.show_feature_maps", "plots.confusion_matrix",
+@on_device("plots.show_images", "plots.show_kernels", "plots.show_feature_maps", "evaluation.confusion_matrix",
            "plots.plot_confusion_matrix", "plots.plot_c3_table", "plots.animate_correlation",
            "plots.draw_architecture", "plots.show_rbf_codes")
 def run_plots(dev):
@@ -306,7 +307,7 @@ def run_plots(dev):
         plots.show_images(x[:4], y[:4], model.predict(x[:4]))
         plots.show_kernels(model.C1.conv.weight)
         plots.show_feature_maps(model.activations(x[:1])["C1"][0])
-        plots.plot_confusion_matrix(plots.confusion_matrix(y, model.predict(x)))
+        plots.plot_confusion_matrix(evaluation.confusion_matrix(y, model.predict(x)))
         plots.plot_c3_table(layers.C3_TABLE.to(dev))
         plots.animate_correlation(x[0, 0, :5, :5], model.C1.conv.weight[0, 0, :3, :3].detach())
         plots.draw_architecture(model)

@@ -298,13 +298,40 @@ def test_each_edition_carries_only_its_own_language_of_the_outputs(site, entry):
         assert f'data-lenet-lang="{other}">' not in text, f"{here}: carries the {other} outputs too"
 
 
-def test_a_page_keeps_the_blocks_of_its_language_whole():
+def site_extension():
+    """_ext/site_editions.py, the Sphinx extension of the editions."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("sphinx_editions", ROOT / "_ext" / "editions.py")  # the extension
+    spec = importlib.util.spec_from_file_location("site_editions", ROOT / "_ext" / "site_editions.py")
     extension = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(extension)
-    only_language = extension.only_language
+    return extension
+
+
+def test_the_editions_are_defined_once():
+    """locales/editions.yml defines the editions; the tools and the Sphinx extension read it, and the package's own
+    list (lenet_helpers.language.LANGUAGES, shipped without the file) names the same languages with the same tags."""
+    from types import SimpleNamespace
+
+    from lenet_helpers.language import LANGUAGES
+
+    extension = site_extension()
+    assert extension.EDITIONS == editions.EDITIONS
+    assert {language: e["tag"] for language, e in editions.EDITIONS.items()} == LANGUAGES
+    assert [language for language, e in editions.EDITIONS.items() if not e["path"]] == ["en"]  # the site's root
+    assert set(editions.TRANSLATED) == set(editions.EDITIONS) - {"en"} == set(editions.NOTEBOOKS)
+    for language in editions.TRANSLATED:
+        app = SimpleNamespace(config=SimpleNamespace(language=language))
+        assert extension.edition_of(app) == language and extension.to_site_root(language) == "../"
+        switch = extension.switch_html(app, "chapters/01_convolution")
+        assert 'href="../../chapters/01_convolution.html" hreflang="en"' in switch
+    english = SimpleNamespace(config=SimpleNamespace(language=None))
+    assert extension.edition_of(english) == "en"
+    assert 'href="zh-cn/intro.html" hreflang="zh-CN" lang="zh-CN">中文版</a>' in extension.switch_html(english, "intro")
+
+
+def test_a_page_keeps_the_blocks_of_its_language_whole():
+    only_language = site_extension().only_language
     en = '<div lang="en" data-lenet-lang="en">\n<p>3 <em>errors</em></p>\n<div class="x"><div>in</div></div>\n</div>'
     zh = '<div lang="zh-CN" data-lenet-lang="zh_CN"><p>3 个错误</p><div>里</div></div>'
     body = f"<p>before</p>{en}{zh}<div>after</div>"

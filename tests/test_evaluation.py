@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from lenet_helpers import data, evaluation, models, plots, train
+from lenet_helpers import data, evaluation, models, train
 
 
 
@@ -37,7 +37,7 @@ def test_predictions_accept_a_dataset_and_feed_the_confusion_matrix():
     subset = torch.utils.data.Subset(test_set, range(50))
     predicted, labels = evaluation.predictions(models.LeNet5(), subset, batch_size=20)
     assert labels.tolist() == test_set.targets[:50].tolist()
-    matrix = plots.confusion_matrix(labels, predicted)
+    matrix = evaluation.confusion_matrix(labels, predicted)
     assert matrix.sum() == 50 and torch.equal(matrix.sum(dim=1), torch.bincount(labels, minlength=10))
 
 
@@ -55,6 +55,30 @@ def test_predictions_accept_a_dataset_and_feed_the_confusion_matrix():
 def test_predictions_reject_bad_input(call, error, words):
     with pytest.raises(error, match=words):
         call()
+
+
+def test_confusion_matrix_counts_each_true_and_predicted_pair():
+    y_true = torch.tensor([0, 0, 1, 2, 2, 2])
+    y_pred = torch.tensor([0, 1, 1, 2, 2, 0])
+    cm = evaluation.confusion_matrix(y_true, y_pred, num_classes=3)
+    assert cm.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
+    assert cm.sum() == len(y_true) and cm.trace() == 4
+
+
+@pytest.mark.parametrize(
+    "call, error, words",
+    [
+        (lambda: evaluation.confusion_matrix(torch.tensor([0, 1]), torch.tensor([0])), ValueError, ["same length"]),
+        (lambda: evaluation.confusion_matrix(torch.tensor([0, 10]), torch.tensor([0, 1])), ValueError,
+         ["y_true", "0..9"]),
+        (lambda: evaluation.confusion_matrix(torch.tensor([0.0]), torch.tensor([0])), TypeError, ["y_true", "integer"]),
+    ],
+)
+def test_confusion_matrix_rejects_bad_input(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    for word in words:
+        assert word in str(info.value)
 
 
 def test_class_scores_are_each_models_decision_rule():

@@ -125,6 +125,50 @@ def test_robustness_averages_over_directions(lenet):
         inside.robustness(lenet, x, y, "blur", [1])
     with pytest.raises(ValueError, match="one label per image"):
         inside.robustness(lenet, x, y[:2], "noise", [0.1])
+    with pytest.raises(TypeError, match="strengths must be a list of numbers"):
+        inside.robustness(lenet, x, y, "shift", 2)
+    with pytest.raises(TypeError, match="strengths must be a list of numbers"):
+        inside.robustness(lenet, x, y, "rotation", ["10"])
+    with pytest.raises(ValueError, match="strengths must be > 0 for 'scale'"):
+        inside.robustness(lenet, x, y, "scale", [1.0, 0])
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        inside.robustness("lenet", x, y, "shift", [1])
+
+
+def test_bad_arguments_are_named(lenet):
+    x = torch.zeros(4, 1, 32, 32)
+    with pytest.raises(TypeError, match="fill must be a number"):
+        inside.occlusion_map(lenet, x[0], 3, fill="black")
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        inside.occlusion_map(None, x[0], 3)
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        inside.margins(lenet.state_dict(), x)
+    with pytest.raises(ValueError, match="images must be a 4-D tensor"):
+        inside.margins(lenet, x[0])
+    with pytest.raises(ValueError, match="device must be a torch.device"):
+        inside.load_trained("LeNet5", device="gpu0")
+
+
+def test_a_model_is_checked_once_per_call(monkeypatch, lenet):
+    """The public entry checks the model; the receptive fields, outputs and scores inside it trust it."""
+    from lenet_helpers import _validate, evaluation
+
+    calls = []
+    real = _validate.check_module
+
+    def counting(model, name="model"):
+        calls.append(name)
+        return real(model, name)
+
+    for module in (inside, models, evaluation):
+        monkeypatch.setattr(module, "check_module", counting)
+    x, y = torch.zeros(9, 1, 32, 32), torch.zeros(9, dtype=torch.long)
+    for call in (lambda: inside.top_patches(lenet, "C3", x), lambda: inside.margins(lenet, x),
+                 lambda: inside.occlusion_map(lenet, x[0], 3), lambda: inside.receptive_fields(lenet),
+                 lambda: inside.robustness(lenet, x, y, "noise", [0.1, 0.2])):
+        calls.clear()
+        call()
+        assert calls == ["model"]
 
 
 def test_load_trained_names_the_command_when_the_weights_are_missing(monkeypatch, tmp_path):

@@ -117,7 +117,7 @@ def test_a_figure_is_drawn_in_both_languages_with_alt_texts(both):
 
 
 def test_chinese_figures_have_a_font_with_chinese_glyphs():
-    name = language._use_cjk_font()
+    name = language.use_cjk_font()
     assert name in language._CJK_FONTS
     assert name in matplotlib.rcParams["font.family"]
 
@@ -182,13 +182,13 @@ def test_a_missing_chinese_font_is_named_with_what_to_install(monkeypatch):
     monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
     monkeypatch.setattr(language, "_any_cjk_font", lambda manager: None)
     with pytest.raises(RuntimeError, match="fonts-noto-cjk"):
-        language._use_cjk_font()
+        language.use_cjk_font()
 
 
 def test_a_figure_title_made_with_tr_is_known_in_both_languages(both):
     title = tr(en="Error per epoch", zh="每个迭代周期的错误率")
-    assert language._known(title).render("zh_CN") == "每个迭代周期的错误率"
-    assert language._known("never drawn") == "never drawn"
+    assert language.in_any_language(title).render("zh_CN") == "每个迭代周期的错误率"
+    assert language.in_any_language("never drawn") == "never drawn"
 
 
 def test_on_the_website_a_phrase_quoted_in_a_sentence_is_said_in_the_pages_language(both):

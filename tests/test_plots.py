@@ -42,14 +42,6 @@ def test_wrong_predictions_are_red():
     assert fig.axes[1].title.get_color() == "tab:red"
 
 
-def test_confusion_matrix():
-    y_true = torch.tensor([0, 0, 1, 2, 2, 2])
-    y_pred = torch.tensor([0, 1, 1, 2, 2, 0])
-    cm = plots.confusion_matrix(y_true, y_pred, num_classes=3)
-    assert cm.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
-    assert cm.sum() == len(y_true) and cm.trace() == 4
-
-
 def test_plot_history_names_the_held_out_set_and_draws_the_training_error_after_each_epoch():
     history = [EpochStats(e, 1 / e, 0.1 / e, 1.2 / e, 0.12 / e, float(e)) for e in (1, 2, 3)]
     fig = plots.plot_history(history, evaluated_on="validation", train_error_after_epoch=[0.05, 0.03, 0.02])
@@ -128,9 +120,6 @@ def test_plot_error_per_pass_rejects_bad_runs(runs, words):
         (lambda: plots.plot_history([{"epoch": 1, "loss": 0.5}]), ValueError, ["history", "train_loss"]),
         (lambda: plots.show_kernels(torch.randn(5, 5)), ValueError, ["weight", "Cout×Cin×kh×kw"]),
         (lambda: plots.show_feature_maps(torch.rand(2, 6, 5, 5)), ValueError, ["maps", "one image"]),
-        (lambda: plots.confusion_matrix(torch.tensor([0, 1]), torch.tensor([0])), ValueError, ["same length"]),
-        (lambda: plots.confusion_matrix(torch.tensor([0, 10]), torch.tensor([0, 1])), ValueError, ["y_true", "0..9"]),
-        (lambda: plots.confusion_matrix(torch.tensor([0.0]), torch.tensor([0])), TypeError, ["y_true", "integer"]),
         (lambda: plots.plot_confusion_matrix(torch.zeros(3, 4)), ValueError, ["matrix", "square"]),
         (lambda: plots.plot_confusion_matrix(torch.zeros(3, 3), class_names=["a"]), ValueError, ["class_names"]),
         (lambda: plots.plot_c3_table(torch.ones(6)), ValueError, ["table", "2-D"]),
@@ -153,76 +142,15 @@ def test_animate_correlation_has_one_frame_per_output_cell_and_plays_without_a_k
     assert "frames" in repr(anim)
 
 
-def test_the_player_needs_no_font_and_every_control_has_a_label():
-    """Buttons drawn as inline SVG (no icon font, no symbols a font may lack), each with a text label; the image
-    has alternative text that says what the animation shows; the slider and the loop-mode radio buttons have labels."""
-    from html.parser import HTMLParser
-
+def test_animate_correlation_says_what_it_shows():
+    """The player is lenet_helpers.player's (tests/test_player.py); its image's alt text says what the correlation
+    animation shows, down to the output's values."""
     anim = plots.animate_correlation(torch.arange(25.0).reshape(5, 5), torch.ones(3, 3), padding=1, stride=2)
-
-    class Player(HTMLParser):
-        def __init__(self):
-            super().__init__()
-            self.buttons, self.images, self.inputs, self.labels, self.open_button = [], [], [], {}, None
-            self.label_for = None
-
-        def handle_starttag(self, tag, attrs):
-            attrs = dict(attrs)
-            if tag == "button":
-                self.open_button = {"attrs": attrs, "svg": 0, "text": ""}
-                self.buttons.append(self.open_button)
-            elif tag == "svg" and self.open_button is not None:
-                self.open_button["svg"] += 1
-                assert attrs.get("aria-hidden") == "true"
-            elif tag == "img":
-                self.images.append(attrs)
-            elif tag == "input":
-                self.inputs.append(attrs)
-            elif tag == "label":
-                self.label_for = attrs.get("for")
-
-        def handle_endtag(self, tag):
-            if tag == "button":
-                self.open_button = None
-            elif tag == "label":
-                self.label_for = None
-
-        def handle_data(self, data):
-            if self.open_button is not None:
-                self.open_button["text"] += data.strip()
-            if self.label_for:
-                self.labels[self.label_for] = self.labels.get(self.label_for, "") + data.strip()
-
-    player = Player()
-    player.feed(anim.html)
-    assert len(player.buttons) == len(plots._PLAYER_ICONS) == 9
-    for button in player.buttons:
-        label = button["attrs"].get("aria-label")
-        assert label and button["attrs"].get("title") == label, button
-        assert button["svg"] == 1 and button["text"] == "", f"{label}: drawn as SVG, with no text symbol"
-    assert [b["attrs"]["aria-label"] for b in player.buttons] == [
-        plots._PLAYER_TEXT[m] for m in plots._PLAYER_ICONS]
-    for symbol in "⏮⏸⏭◀▶◁▷−":
-        assert symbol not in anim.html
-    [image] = player.images
-    assert image["alt"] == anim.alt
+    assert f'alt="{anim.alt}"' in anim.html
     assert "3×3 kernel" in anim.alt and "5×5 input" in anim.alt and "padded with zeros to 7×7" in anim.alt
     assert "12, 27, 24; 63, 108, 81; 72, 117, 84" in anim.alt  # the output, as torch computes it:
     expected = torch.nn.functional.conv2d(torch.arange(25.0).view(1, 1, 5, 5), torch.ones(1, 1, 3, 3), padding=1, stride=2)
     assert expected.flatten().int().tolist() == [12, 27, 24, 63, 108, 81, 72, 117, 84]
-    assert 'html[data-theme="dark"] .cell_output .animation { color-scheme: light; }' in anim.html  # on the light panel
-    [slider] = [i for i in player.inputs if i.get("type") == "range"]
-    assert slider.get("aria-label") == plots._PLAYER_TEXT["slider"]
-    radios = [i for i in player.inputs if i.get("type") == "radio"]
-    assert [player.labels[r["id"]] for r in radios] == ["Once", "Loop", "Reflect"]
-
-
-def test_animation_alt_defaults_to_a_description_and_is_escaped(tmp_path):
-    html = '<div class="animation">\n  <img id="_anim_img0">\n</div>'
-    assert 'alt="Animation, 3 frames"' in plots.Animation(html, 3).html
-    assert 'alt="a &lt; b &amp; &quot;c&quot;"' in plots.Animation(html, 3, alt='a < b & "c"').html
-    plots.Animation(html, 3, alt="x").save(tmp_path / "page.html")
-    assert "<title>x</title>" in (tmp_path / "page.html").read_text()
 
 
 def test_animate_correlation_rejects_bad_input():
@@ -280,7 +208,7 @@ def test_every_figure_says_what_it_shows_in_both_languages():
         (plots.show_rbf_codes(), "10 codes as 12×7 bitmaps", "10 个编码画成 12×7 的位图"),
     ]
     for fig, english, chinese in cases:
-        alt_en, alt_zh = language._alt(fig, "en"), language._alt(fig, "zh_CN")
+        alt_en, alt_zh = language.alt_text(fig, "en"), language.alt_text(fig, "zh_CN")
         assert english in alt_en, alt_en
         assert chinese in alt_zh, alt_zh
 

@@ -247,6 +247,9 @@ def test_internal_links_and_references_resolve(site):
 
     pages = [html / page_path(e) for e in PAGES] + [html / "search.html", html / "genindex.html"]
     pages += [html / "zh-cn" / page_path(e) for e in PAGES]  # the Chinese edition (tests/test_editions.py)
+    assert (html / "index.html").exists()
+    missing = [str(page.relative_to(html)) for page in pages if not page.exists()]
+    assert not missing, f"pages of _toc.yml that were not built: {missing}"
     broken = []
     for page in pages:
         for link in parse(page).links:

@@ -1,6 +1,6 @@
 """The course's two editions, English and Chinese (中文版), built from the same notebooks.
 
-    python tools/editions.py build [--path-output DIR]   both editions, strictly (make book, make test)
+    python tools/editions.py build [--path-output DIR] [--cache-from DIR]   both editions, strictly (make book, make test)
     python tools/editions.py update                      the catalogs after an English edit (make translations)
     python tools/editions.py status                      what is untranslated or fuzzy, per catalog
     python tools/editions.py notebooks                   the Chinese notebooks, chapters/zh_CN (make translations)
@@ -34,7 +34,7 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, jupyter_book, notebook_text, read_notebook  # noqa: E402
+from common import ROOT, checkout_files, jupyter_book, notebook_text, read_notebook  # noqa: E402
 LOCALES = ROOT / "locales"
 GLOSSARY = ROOT / "locales" / "glossary.yml"
 # The package's own messages (lenet_helpers.language): what its code writes for people, one catalog per language.
@@ -44,10 +44,13 @@ PACKAGE = ROOT / "lenet_helpers"
 def package_catalog(language: str = "zh_CN") -> Path:
     return PACKAGE / "locales" / language / "LC_MESSAGES" / "lenet_helpers.po"
 
-# The editions beside the English one: Sphinx's language code -> the sub-path of the site, and the site's title.
-EDITIONS = {"zh_CN": {"path": "zh-cn", "title": "从零实现 LeNet-5", "search": "zh", "words": {
-    "togglebutton_hint": "点击显示", "togglebutton_hint_hide": "点击隐藏",
-    "nb_code_prompt_show": "显示代码", "nb_code_prompt_hide": "隐藏代码"}}}
+# The editions (locales/editions.yml, which the Sphinx extension _ext/site_editions.py reads too): Sphinx's language
+# code -> the edition's sub-path of the site, its title, its search language, its notebooks, ...
+EDITIONS = yaml.safe_load((LOCALES / "editions.yml").read_text(encoding="utf-8"))
+# The editions built after the English one, into sub-paths of its site.
+TRANSLATED = {language: edition for language, edition in EDITIONS.items() if edition["path"]}
+# Where each edition's notebooks are, relative to the course: the English ones are the chapters themselves.
+NOTEBOOKS = {language: edition["notebooks"] for language, edition in TRANSLATED.items()}
 
 
 def edition_config(build: Path, **changes) -> Path:
@@ -73,18 +76,19 @@ def edition_config(build: Path, **changes) -> Path:
 def translated(language: str, cache: Path, words: Path | None = None) -> dict:
     """The changes to _config.yml that make the ``language`` edition, with outputs from the execution ``cache``;
     its search splits Chinese into words with jieba, the course's terms (the dictionary ``words``) kept whole."""
-    search = {"sphinx.config.html_search_language": EDITIONS[language]["search"]} if "search" in EDITIONS[language] else {}
+    edition = TRANSLATED[language]
+    search = {"sphinx.config.html_search_language": edition["search"]} if "search" in edition else {}
     if search and words is not None:
         search["sphinx.config.html_search_options"] = {"dict": str(words)}
     return {
-        "title": EDITIONS[language]["title"],
+        "title": edition["title"],
         "execute.cache": str(cache),
         "sphinx.config.language": language,
         "sphinx.config.locale_dirs": [str(LOCALES)],
         "sphinx.config.gettext_compact": False,
         **search,
         # Words that extensions write themselves (sphinx-togglebutton, myst-nb), not in any catalog
-        **{f"sphinx.config.{key}": value for key, value in EDITIONS[language].get("words", {}).items()},
+        **{f"sphinx.config.{key}": value for key, value in edition.get("config", {}).items()},
     }
 
 
@@ -99,11 +103,72 @@ def search_words(path: Path) -> Path:
     return path
 
 
-def build(path_output: Path | None = None) -> int:
-    """Build the English site into <path_output>/_build/html and every other edition into a sub-path of it.
+# What a notebook's outputs depend on besides its own code cells (which jupyter-cache keys each notebook on): the
+# package, the Sphinx extensions, MNIST, the pinned versions and the package's metadata, as the checkout has them.
+EXECUTION_INPUTS = ("lenet_helpers", "_ext", "data", "requirements.txt", "pyproject.toml")
+# Beside the execution cache: the key its outputs were made under (execution_key).
+KEY_FILE = ".jupyter_cache.key"
+
+
+def execution_key(root: Path = ROOT) -> str:
+    """A key that changes whenever the notebooks' outputs may: the contents of the checkout's files (tracked, or new
+    and not ignored) under EXECUTION_INPUTS, Python's version and PyTorch's."""
+    import hashlib
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    digest = hashlib.sha256()
+    for path in checkout_files(root):
+        name = path.relative_to(root).as_posix()
+        if name.split("/", 1)[0] in EXECUTION_INPUTS:
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    try:
+        torch = version("torch")
+    except PackageNotFoundError:
+        torch = "none"
+    digest.update(f"python {platform.python_implementation()} {platform.python_version()}; torch {torch}".encode())
+    return digest.hexdigest()
+
+
+def prepare_cache(build_dir: Path, key: str) -> bool:
+    """Keep ``build_dir``'s execution cache (``.jupyter_cache``) only if it was made under ``key``; otherwise remove it
+    with Sphinx's saved state, so that every notebook runs again, and record ``key`` for the new one. Returns whether
+    the cache was kept."""
+    stamp = build_dir / KEY_FILE
+    if stamp.exists() and stamp.read_text() == key:
+        return True
+    for stale in (".jupyter_cache", ".doctrees", ".editions"):
+        shutil.rmtree(build_dir / stale, ignore_errors=True)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(key)
+    return False
+
+
+def take_cache(source: Path, build_dir: Path, key: str) -> bool:
+    """Copy ``source``'s execution cache (``source/_build/.jupyter_cache``, make book's) into ``build_dir`` if it was
+    made under ``key`` (the checkout's :func:`execution_key` as it is now); else leave ``build_dir`` without one.
+    Returns whether it was copied."""
+    cache, stamp = source / "_build" / ".jupyter_cache", source / "_build" / KEY_FILE
+    if not (cache.is_dir() and stamp.exists() and stamp.read_text() == key):
+        return False
+    shutil.copytree(cache, build_dir / ".jupyter_cache", dirs_exist_ok=True)
+    (build_dir / KEY_FILE).write_text(key)
+    return True
+
+
+def build(path_output: Path | None = None, cache_from: Path | None = None) -> int:
+    """Build the English site into <path_output>/_build/html and every other edition into a sub-path of it, with the
+    execution cache of <path_output>/_build if it was made under the same :func:`execution_key`.
     Prints how long each edition took ("edition en: 123.4 s"; benchmarks/bench.py reads it)."""
     out = (path_output or ROOT).resolve()
     html = out / "_build" / "html"
+    key = execution_key()
+    if cache_from is not None and cache_from.resolve() != out:
+        taken = take_cache(cache_from.resolve(), out / "_build", key)
+        print(f"execution cache of {cache_from}: {'taken' if taken else 'not valid here (or none)'}", flush=True)
+    # Outputs cached under another key (the package, MNIST or a version changed since) are not used.
+    kept = prepare_cache(out / "_build", key)
+    print(f"execution cache: {'kept (same execution key)' if kept else 'new (every notebook runs)'}", flush=True)
     # Every notebook runs once, for both editions: its outputs carry both languages (lenet_helpers.language), and
     # each edition's pages show their own.
     os.environ["LENET_BILINGUAL"] = "1"
@@ -112,7 +177,7 @@ def build(path_output: Path | None = None) -> int:
     if result.returncode:
         return result.returncode
     print(f"edition en: {time.perf_counter() - start:.1f} s", flush=True)
-    for language, edition in EDITIONS.items():
+    for language, edition in TRANSLATED.items():
         start = time.perf_counter()
         where = out / "_build" / ".editions" / language
         words = search_words(where / "search-words.txt")
@@ -343,9 +408,6 @@ def update(language: str = "zh_CN") -> int:
 # The Chinese notebooks (chapters/zh_CN/): what a learner opens on Colab from a Chinese page
 # ---------------------------------------------------------------------------
 
-# Where each edition's notebooks are, relative to the course: the English ones are the chapters themselves.
-NOTEBOOKS = {"zh_CN": "chapters/zh_CN"}
-
 # The lines a Chinese notebook's set-up cell adds to the English one: the package speaks Chinese; on Colab, which has
 # no Chinese font, matplotlib gets one first (Debian's fonts-noto-cjk) so that the figures can draw their words.
 LANGUAGE_LINES = {"zh_CN": """
@@ -506,8 +568,11 @@ def notebooks(language: str = "zh_CN", check: bool = False) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("build", help="build both editions strictly").add_argument(
-        "--path-output", type=Path, help="build into DIR/_build instead of the course's _build")
+    build_parser = commands.add_parser("build", help="build both editions strictly")
+    build_parser.add_argument("--path-output", type=Path, help="build into DIR/_build instead of the course's _build")
+    build_parser.add_argument("--cache-from", type=Path, metavar="DIR",
+                              help="start from DIR/_build's execution cache when its execution key is valid (make test "
+                                   "takes make book's)")
     commands.add_parser("update", help="update the catalogs from the English text (make translations)")
     commands.add_parser("status", help="list what is untranslated, fuzzy or wrong").add_argument(
         "catalogs", nargs="*", type=Path, help="only these .po files")
@@ -515,7 +580,7 @@ def main(argv: list[str] | None = None) -> int:
                                           "the catalogs (make translations does it too)")
     args = parser.parse_args(argv)
     if args.command == "build":
-        return build(args.path_output)
+        return build(args.path_output, args.cache_from)
     if args.command == "notebooks":
         return write_notebooks()
     return update() if args.command == "update" else status(paths=args.catalogs)

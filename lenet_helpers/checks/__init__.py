@@ -25,7 +25,6 @@ from __future__ import annotations
 from . import answers, backprop, capstone, conv, counting, inside, lenet5, modern, pool, training
 from ._core import CheckResult, hint
 from .answers import *  # noqa: F401,F403
-from .answers import _answers  # noqa: F401  (the tests compare it with QUESTIONS)
 from .backprop import *  # noqa: F401,F403
 from .capstone import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403

@@ -54,7 +54,7 @@ from ._core import (
     _section,
     _short,
 )
-from .training import _paper_mistakes
+from ._preprocessing import paper_mistakes
 
 __all__ = ["lenet5_shapes", "lenet5_parameters", "lenet5_behaviour", "paper_inputs", "train_step", "rbf_test_error",
            "fit", "lenet5_target"]
@@ -557,7 +557,7 @@ def paper_inputs(fn) -> CheckResult:
     def reference(images):
         return low + (high - low) * F.pad(images, (2, 2, 2, 2), value=0.0)
 
-    mistakes = _paper_mistakes(_DATA) + [
+    mistakes = paper_mistakes(_DATA) + [
         Mistake(_("drops the channel dimension: LeNet-5 reads N×1×32×32 batches"), _DATA,
                 lambda images: reference(images)[:, 0]),
     ]

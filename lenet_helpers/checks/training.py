@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 from ..language import Message, _
 from . import _core
+from ._preprocessing import pad, paper_mistakes
 from ._core import (
     CheckResult,
     Mistake,
@@ -62,9 +63,6 @@ _LOOP = _section(5, _("The loop, from scratch"))
 _PASSES = _section(5, _("Choosing the number of passes"))
 _WRONG = _section(5, _("Where it goes wrong"))
 
-_STANDARD = _("uses MNIST's mean/std standardisation, (x − 0.1307) / 0.3081, the tutorials' choice: the paper maps "
-              "the background to −0.1 and the ink to 1.175")
-
 _hints("paper_normalization",
        _("two steps: pad each 28×28 digit with 2 pixels of background on every side (32×32), then map the background "
          "(0) to −0.1 and the ink (1) to 1.175."),
@@ -72,28 +70,6 @@ _hints("paper_normalization",
          "background; the straight line through (0, −0.1) and (1, 1.175) is x ↦ −0.1 + 1.275·x."),
        _("F.pad(images, (2, 2, 2, 2)) pads the last two dimensions with 0; then −0.1 + 1.275 * padded. Keep the "
          "float32 dtype."))
-
-
-def _pad(images):
-    return F.pad(images, (2, 2, 2, 2), value=0.0)
-
-
-def _paper_mistakes(section):
-    from .. import data as _data
-
-    low, high = _data.PAPER_BACKGROUND, _data.PAPER_FOREGROUND
-    return [
-        Mistake(_("pads with 0 after scaling: the padding is background, −0.1 once scaled (pad first, then scale)"),
-                section, lambda images: _pad(low + (high - low) * images)),
-        Mistake(_STANDARD, section, lambda images: (_pad(images) - _data.MNIST_MEAN) / _data.MNIST_STD),
-        Mistake(_STANDARD, section, lambda images: _pad((images - _data.MNIST_MEAN) / _data.MNIST_STD)),
-        Mistake(_("maps x to −0.1 + 1.175·x, which sends the ink to 1.075: the scale is 1.175 − (−0.1) = 1.275"),
-                section, lambda images: low + high * _pad(images)),
-        Mistake(_("forgets the padding: LeNet-5 reads 32×32 images, the 28×28 digit with 2 pixels of background on "
-                  "every side"), section, lambda images: low + (high - low) * images),
-        Mistake(_("pads 4 pixels on one side of each dimension: pad 2 on every side, so that the digit stays centred"),
-                section, lambda images: low + (high - low) * F.pad(images, (0, 4, 0, 4))),
-    ]
 
 
 def paper_normalization(fn) -> CheckResult:
@@ -120,10 +96,10 @@ def paper_normalization(fn) -> CheckResult:
     cases = [{"images": x} for x in cases]
 
     def reference(images):
-        return low + (high - low) * _pad(images)
+        return low + (high - low) * pad(images)
 
     return _run("paper_normalization", fn, cases, reference, _compare_tensor,
-                _paper_mistakes(_PREPROCESSING))
+                paper_mistakes(_PREPROCESSING))
 
 
 _hints("error_rate",

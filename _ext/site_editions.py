@@ -1,9 +1,10 @@
 """The English and Chinese editions of the site (built by tools/editions.py): a link on every page to the same page
-in the other edition, the glossary's table (locales/glossary.yml) for the glossary page, and on a Chinese page a
-header in Chinese whose Colab button and .ipynb download give the Chinese notebook (chapters/zh_CN/).
+in the other edition, and on a Chinese page a header in Chinese whose Colab button and .ipynb download give the
+Chinese notebook (chapters/zh_CN/).
 
-The English edition is the site's root; the Chinese one lives under ``zh-cn/``. Which edition a build makes is
-Sphinx's ``language`` (``zh_CN`` for the Chinese one).
+The editions are defined in locales/editions.yml (tools/editions.py reads it too). The English edition is the site's
+root; each other one lives under its ``path`` (``zh-cn/``). Which edition a build makes is Sphinx's ``language``
+(``zh_CN`` for the Chinese one).
 """
 
 from __future__ import annotations
@@ -17,42 +18,38 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
-from sphinx.util.docutils import SphinxDirective
 
 ROOT = Path(__file__).resolve().parent.parent
-GLOSSARY = ROOT / "locales" / "glossary.yml"
 STATIC = Path(__file__).resolve().parent / "static"
 
-# language -> (sub-path of the site, the language's tag, the link's text in that language)
-EDITIONS = {"en": ("", "en", "English"), "zh_CN": ("zh-cn/", "zh-CN", "中文版")}
-# Each edition's notebooks (tools/editions.py writes them): its pages' Colab button and .ipynb download open them.
-NOTEBOOKS = {"zh_CN": "chapters/zh_CN"}
-# The header's words that the theme's own catalog leaves in English (or says another way), in each edition.
-CHROME = {"zh_CN": {
-    "Repository": "仓库", "Source repository": "源代码仓库", "Source repositories": "源代码仓库",
-    "Open issue": "提交问题", "Open an issue": "提交问题", "Print to PDF": "打印为 PDF", "列印成 PDF": "打印为 PDF",
-    "Launch on Colab": "在 Colab 中打开", "Download this page": "下载本页", "Download notebook file": "下载笔记本文件",
-    "Download source file": "下载源文件", "Fullscreen mode": "全屏模式", "Search this book...": "搜索本书……",
-    "Launch interactive content": "运行交互式内容",
-    "Toggle primary sidebar": "显示或隐藏左侧导航栏", "Toggle secondary sidebar": "显示或隐藏本页目录",
-    "Color mode": "颜色模式",
-}}
+#: language -> its edition: ``path`` (sub-path of the site), ``tag``, ``name`` (the link's text), ``switch`` (the
+#: links' label), and for the other editions their ``notebooks`` and the ``header`` words the theme leaves in English.
+EDITIONS = yaml.safe_load((ROOT / "locales" / "editions.yml").read_text(encoding="utf-8"))
 
 
 def edition_of(app: Sphinx) -> str:
-    return "zh_CN" if (app.config.language or "en").startswith("zh") else "en"
+    """The edition a build makes: its Sphinx ``language`` (``zh_CN``), or English for any language without one."""
+    language = app.config.language or "en"
+    return language if language in EDITIONS else "en"
+
+
+def to_site_root(language: str) -> str:
+    """From the root of ``language``'s edition to the site's root: "" for English, "../" for ``zh-cn/``."""
+    path = EDITIONS[language]["path"].strip("/")
+    return "../" * (path.count("/") + 1) if path else ""
 
 
 def switch_html(app: Sphinx, pagename: str) -> str:
     """The links from ``pagename`` to the same page in every other edition."""
     here = edition_of(app)
-    up = "../" * (pagename.count("/") + (1 if EDITIONS[here][0] else 0))  # from this page to the site's root
+    up = "../" * pagename.count("/") + to_site_root(here)  # from this page to the site's root
     links = []
-    for language, (path, tag, name) in EDITIONS.items():
+    for language, edition in EDITIONS.items():
         if language != here:
-            href = f"{up}{path}{pagename}.html"
-            links.append(f'<a href="{escape(href)}" hreflang="{tag}" lang="{tag}">{escape(name)}</a>')
-    label = "其他语言版本" if here == "zh_CN" else "Other editions"
+            path, tag = edition["path"].strip("/"), edition["tag"]
+            href = f"{up}{path + '/' if path else ''}{pagename}.html"
+            links.append(f'<a href="{escape(href)}" hreflang="{tag}" lang="{tag}">{escape(edition["name"])}</a>')
+    label = escape(EDITIONS[here]["switch"])
     return f'<nav class="edition-switch" aria-label="{label}">{" · ".join(links)}</nav>\n'
 
 
@@ -102,7 +99,7 @@ def only_language(body: str, language: str) -> str:
 
 def edition_notebook(language: str, pagename: str) -> str | None:
     """The path (in the repository) of the ``language`` notebook of the chapter ``pagename``, if it has one."""
-    folder = NOTEBOOKS.get(language)
+    folder = EDITIONS.get(language, {}).get("notebooks")
     if folder is None or not pagename.startswith("chapters/") or pagename.count("/") != 1:
         return None
     path = f"{folder}/{pagename.split('/', 1)[1]}.ipynb"
@@ -121,7 +118,7 @@ def edition_header(app: Sphinx, pagename, templatename, context, doctree) -> Non
     language = edition_of(app)
     if language == "en" or app.builder.format != "html":
         return
-    words = CHROME.get(language, {})
+    words = EDITIONS[language].get("header", {})
     said = context.get("gettext") or app.builder.templates.environment.globals.get("gettext")
     if callable(said):  # the templates' own words, {{ _('Color mode') }} (jinja's _ calls gettext): these, else the theme's
         from jinja2 import pass_context
@@ -155,40 +152,6 @@ def edition_downloads(app: Sphinx, exception) -> None:
         target = Path(app.outdir) / "_sources" / f"{docname}.ipynb"
         if notebook and target.exists():
             shutil.copyfile(ROOT / notebook, target)
-
-
-class CourseGlossary(SphinxDirective):
-    """``{course-glossary}``: the table of locales/glossary.yml (English, 中文, notes). Its cells are not messages to
-    translate: the table is the same in both editions."""
-
-    def run(self):
-        self.env.note_dependency(str(GLOSSARY))
-        terms = yaml.safe_load(GLOSSARY.read_text(encoding="utf-8"))["terms"]
-        table = nodes.table(classes=["course-glossary"])
-        group = nodes.tgroup(cols=3)
-        table += group
-        for width in (30, 25, 45):
-            group += nodes.colspec(colwidth=width)
-
-        def row(cells):
-            r = nodes.row()
-            for i, text in enumerate(cells):
-                entry = nodes.entry()
-                # no source: Sphinx does not extract it as a message. The English column is marked as English
-                # (docutils writes the class language-en as lang="en"): screen readers say it in English.
-                entry += nodes.paragraph(text=text, classes=["language-en"] if i == 0 else [])
-                r += entry
-            return r
-
-        head = nodes.thead()
-        head += row(["English", "中文", "说明"])
-        body = nodes.tbody()
-        for term in sorted(terms, key=lambda t: t["english"].lower()):
-            english = ", ".join([term["english"], *term.get("also", [])])
-            body += row([english, "、".join(term["chinese"]), term.get("note", "")])
-        group += head
-        group += body
-        return [table]
 
 
 class TranslatableExerciseTitles(SphinxTransform):
@@ -289,7 +252,6 @@ def setup(app: Sphinx) -> dict:
     app.connect("html-page-context", add_switch)
     app.connect("html-page-context", edition_header, priority=900)
     app.connect("build-finished", edition_downloads)
-    app.add_directive("course-glossary", CourseGlossary)
     app.add_transform(TranslatableExerciseTitles)
     app.add_transform(KeepHeadingAnchors)
     app.add_transform(TranslateToctreeCaptions)
