@@ -14,6 +14,7 @@ One module per idea, in the order the course teaches them:
 * :mod:`~lenet_helpers.train`     a training loop for CPU and GPU, and the evaluation it reports
 * :mod:`~lenet_helpers.evaluation` how well a model classifies: its error rate, every prediction, the confusion matrix
 * :mod:`~lenet_helpers.experiments` controlled comparisons: several set-ups, the same data, several seeds
+* :mod:`~lenet_helpers.inside`    inside a trained network: receptive fields, top patches, margins, occlusion, robustness
 * :mod:`~lenet_helpers.sdlm`      the paper's optimiser: stochastic diagonal Levenberg–Marquardt
 * :mod:`~lenet_helpers.fast_sdlm` the same, one pattern at a time as the paper ran it, fast enough for its 20 passes
 * :mod:`~lenet_helpers.results`   the figures `make bench` measured, shipped with the package
@@ -41,6 +42,7 @@ from . import (
     experiments,
     export,
     fast_sdlm,
+    inside,
     layers,
     models,
     modules,
@@ -59,5 +61,5 @@ from .language import get_language, set_language
 __version__ = "0.2.0"
 
 __all__ = ["conv", "pool", "counting", "tracing", "layers", "models", "backprop", "modules", "data", "train", "evaluation",
-           "experiments", "sdlm", "fast_sdlm", "results", "plots", "player", "export", "widgets", "checks", "language", "set_language",
+           "experiments", "inside", "sdlm", "fast_sdlm", "results", "plots", "player", "export", "widgets", "checks", "language", "set_language",
            "get_language", "__version__"]
