@@ -14,6 +14,27 @@ settings.register_profile("course", max_examples=60, deadline=None)
 settings.load_profile("course")
 
 
+@pytest.fixture
+def module_checks(monkeypatch):
+    """``watch(*modules)`` counts the checks of a model (``_validate.check_module``) made through ``modules``: it
+    returns the list the argument names are appended to, one per check."""
+    from lenet_helpers import _validate
+
+    real = _validate.check_module
+    calls = []
+
+    def counting(model, name="model"):
+        calls.append(name)
+        return real(model, name)
+
+    def watch(*modules):
+        for module in modules:
+            monkeypatch.setattr(module, "check_module", counting)
+        return calls
+
+    return watch
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     """The course checkout."""

@@ -149,19 +149,11 @@ def test_bad_arguments_are_named(lenet):
         inside.load_trained("LeNet5", device="gpu0")
 
 
-def test_a_model_is_checked_once_per_call(monkeypatch, lenet):
+def test_a_model_is_checked_once_per_call(module_checks, lenet):
     """The public entry checks the model; the receptive fields, outputs and scores inside it trust it."""
-    from lenet_helpers import _validate, evaluation
+    from lenet_helpers import evaluation
 
-    calls = []
-    real = _validate.check_module
-
-    def counting(model, name="model"):
-        calls.append(name)
-        return real(model, name)
-
-    for module in (inside, models, evaluation):
-        monkeypatch.setattr(module, "check_module", counting)
+    calls = module_checks(inside, models, evaluation)
     x, y = torch.zeros(9, 1, 32, 32), torch.zeros(9, dtype=torch.long)
     for call in (lambda: inside.top_patches(lenet, "C3", x), lambda: inside.margins(lenet, x),
                  lambda: inside.occlusion_map(lenet, x[0], 3), lambda: inside.receptive_fields(lenet),

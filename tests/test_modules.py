@@ -122,19 +122,11 @@ PUBLIC_MODULES = {"conv", "pool", "counting", "tracing", "layers", "models", "ba
                   "widgets", "language", "checks", "answers", "capstone", "lenet5", "modern", "training"}
 
 
-def test_a_model_is_checked_once_per_call(monkeypatch):
+def test_a_model_is_checked_once_per_call(module_checks):
     """train.evaluate(model) checks the model at its entry; device_of and evaluating inside it do not check again."""
     from lenet_helpers import _validate, evaluation, models, train
 
-    calls = []
-    real = _validate.check_module
-
-    def counting(model, name="model"):
-        calls.append(name)
-        return real(model, name)
-
-    for module in (_validate, evaluation, modules):
-        monkeypatch.setattr(module, "check_module", counting)
+    calls = module_checks(_validate, evaluation, modules)
     x, y = torch.zeros(3, 1, 32, 32), torch.zeros(3, dtype=torch.long)
     train.evaluate(models.LeNet5(), (x, y))
     assert calls == ["model"]
