@@ -60,6 +60,8 @@ def written(root, tmp_path_factory):
         return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(*train), batch_size=batch_size, shuffle=True)
 
     out = tmp_path_factory.mktemp("bench") / "bench-cpu.json"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a few digits: a second thread only waits, and beside the other test process, a lot
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(bench, "standard_splits", lambda dev: (train, validation))
         patch.setattr(bench, "reference_loader", loader)
@@ -71,7 +73,10 @@ def written(root, tmp_path_factory):
         patch.setattr(bench, "log", lambda *args: None)
         patch.setattr(sys, "argv", ["bench.py", "--only", "loops", "--device", "cpu", "--seeds", *"01234",
                                     "--output", str(out)])
-        bench.main()
+        try:
+            bench.main()
+        finally:
+            torch.set_num_threads(threads)
     return out.read_text()
 
 
