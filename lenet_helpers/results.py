@@ -83,7 +83,7 @@ def bench_results(device="cpu") -> dict:
 
     Returns:
         The parsed JSON: the machine (``device_name``, ``torch``, ``date``, …), the course
-        and reference loops (``modern_time_to_99_s``, ``speedup``, …) and the faithful
+        and reference loops (``modern_time_to_target_s``, ``speedup``, …) and the faithful
         LeNet-5's runs (``faithful_sdlm``, ``faithful_modern``, …).
 
     Raises:
