@@ -145,3 +145,28 @@ def test_the_backprop_page_trains_with_the_settings_the_benchmark_chose(root):
     page = json.loads((root / "chapters" / "backprop_by_hand.ipynb").read_text())
     source = "\n".join("".join(cell["source"]) for cell in page["cells"])
     assert f"LR, BATCH, SCHEDULE = {chosen['lr']}, {chosen['batch_size']}, {chosen['schedule']!r}" in source
+
+
+def test_the_backprop_page_schedules_its_rate_as_the_benchmark_did(root):
+    """The page's rate() (its own code, for the learner to read) gives the rate the benchmark's rate() gave, step by
+    step, for every schedule the benchmark tried: the page trains as the runs it quotes trained."""
+    import ast
+    import sys
+
+    sys.path.insert(0, str(root / "benchmarks"))
+    import backprop_epoch
+
+    page = json.loads((root / "chapters" / "backprop_by_hand.ipynb").read_text())
+    source = next("".join(cell["source"]) for cell in page["cells"] if "def rate(" in "".join(cell["source"]))
+    tree = ast.parse(source)
+    keep = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "rate"
+            or isinstance(node, ast.Assign) and "SCHEDULE" in ast.unparse(node.targets[0])]  # rate()'s defaults
+    namespace = {}
+    exec(compile(ast.Module(body=keep, type_ignores=[]), "backprop page", "exec"), namespace)
+    schedules = {schedule for _, _, schedule in backprop_epoch.CANDIDATES} | {"constant"}
+    assert {"linear", "late-linear"} <= schedules
+    for schedule in sorted(schedules):
+        for steps in (10, 1719):
+            for step in (0, 1, steps // 2 - 1, steps // 2, steps // 2 + 1, steps - 1):
+                assert namespace["rate"](step, steps, 0.01, schedule) == pytest.approx(
+                    backprop_epoch.rate(0.01, schedule, step, steps), rel=1e-12), (schedule, step, steps)
