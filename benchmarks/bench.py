@@ -308,8 +308,9 @@ def sdlm_records(path: Path = sdlm_experiments.RESULTS) -> dict:
     causes = {c["name"] for c in sdlm_experiments.CAUSES}
     _, chosen = sdlm_experiments.selection_plan(path)
     return {"selection": [r for r in rows if r["name"] in selection], "chosen": chosen,
-            "selection_rule": "stage 1: every candidate with seed 0; stage 2: the three with the lowest validation error "
-                              "after pass 20, with seeds 1 and 2; chosen: the lowest median of the three seeds",
+            "selection_rule": f"stage 1: every candidate with seed 0; stage 2: the {sdlm_experiments.FINALISTS} with the "
+                              "lowest validation error after pass 20, with seeds 1 and 2; chosen: the lowest median of "
+                              "the three seeds",
             "causes": [r for r in rows if r["name"] in causes],
             "cause_plan": [{"name": c["name"], "why": c["why"]} for c in sdlm_experiments.CAUSES]}
 

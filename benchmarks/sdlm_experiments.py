@@ -11,9 +11,10 @@ measured once, by ``make bench`` (``benchmarks/bench.py --only sdlm``), for the 
 Two protocols, each a list of runs fixed in advance (a run already in the results file is not run again):
 
 * ``--selection``: the candidates for the departures from the paper, seed 0, 20 passes each (the
-  literal recipe included); then the three with the lowest validation error after pass 20 with seeds
-  1 and 2. The chosen configuration is the one with the lowest median validation error of the three
-  seeds.
+  literal recipe included); then the FINALISTS (two) with the lowest validation error after pass 20 with
+  seeds 1 and 2. The chosen configuration is the one with the lowest median validation error of the three
+  seeds. (The plan had three finalists; on this shared 2-core machine a run of 20 passes takes about 20
+  minutes, and the number became two before stage 1 had ended, so before any stage-1 ranking was known.)
 * ``--causes``: why the paper's η must be scaled down. With EBLearn's initialisation and the paper's
   own schedule (η × 1), each run changes one thing in how h is estimated or used (``CAUSES``), on the
   same seeds as η × 1 and η × 0.3: does any of them recover the validation error of η × 0.3?
@@ -62,7 +63,8 @@ SELECTION = [
     {"name": "eblearn-eta0.3", "eta_scale": 0.3},
     {"name": "eblearn-eta0.2", "eta_scale": 0.2},
 ]
-SELECTION_SEEDS = (1, 2)  # stage 2: the three best of stage 1 again, with these seeds
+SELECTION_SEEDS = (1, 2)  # stage 2: the FINALISTS best of stage 1 again, with these seeds
+FINALISTS = 2
 
 #: --causes: η × 1 (the paper's schedule) with one change in the curvature, against η × 1 and η × 0.3
 CAUSES = [
@@ -239,7 +241,7 @@ def final_validation(path: Path, name: str) -> dict:
 def selection_plan(path: Path = RESULTS) -> tuple:
     """(the runs of --selection, in order, as far as the record allows planning them; the chosen name or None).
 
-    Stage 1: every SELECTION candidate with seed 0. Stage 2, once stage 1 is recorded: the three candidates
+    Stage 1: every SELECTION candidate with seed 0. Stage 2, once stage 1 is recorded: the FINALISTS candidates
     with the lowest validation error after the last pass, with SELECTION_SEEDS. The choice, once stage 2 is
     recorded: the lowest median validation error over seeds 0, 1, 2 (the literal recipe is not a candidate:
     it is the paper, measured)."""
@@ -248,7 +250,7 @@ def selection_plan(path: Path = RESULTS) -> tuple:
     if any(v is None for v in stage1.values()):
         return plan, None
     candidates = [c for c in SELECTION if c["name"] != "literal"]  # the literal recipe is the paper, not a candidate
-    best = sorted(candidates, key=lambda c: stage1[c["name"]])[:3]
+    best = sorted(candidates, key=lambda c: stage1[c["name"]])[:FINALISTS]
     plan += [c | {"seed": seed} for c in best for seed in SELECTION_SEEDS]
     finals = {c["name"]: final_validation(path, c["name"]) for c in best}
     if any(set(v) != {0, *SELECTION_SEEDS} for v in finals.values()):
