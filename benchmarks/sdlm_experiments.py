@@ -69,7 +69,7 @@ FINALISTS = 2
 #: --causes: η × 1 (the paper's schedule) with one change in the curvature, against η × 1 and η × 0.3
 CAUSES = [
     {"name": "eblearn", "why": "the paper's schedule, η × 1"},
-    {"name": "eblearn-eta0.3", "eta_scale": 0.3, "why": "the chosen departure, η × 0.3"},
+    {"name": "eblearn-eta0.3", "eta_scale": 0.3, "why": "η × 0.3, the scale an earlier exploration chose (the selection chose its own)"},
     {"name": "cause-h-summed", "curvature_reduction": "sum",
      "why": "h summed over its 500 patterns instead of averaged (500 times larger)"},
     {"name": "cause-ml-curvature", "curvature_loss": "ml",
