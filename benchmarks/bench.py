@@ -300,20 +300,21 @@ def sdlm_departures(config: dict) -> list:
 
 
 def sdlm_records(path: Path = sdlm_experiments.RESULTS) -> dict:
-    """The SDLM runs that chose the settings and looked for the cause of η × 0.3 (benchmarks/sdlm-experiments.jsonl),
+    """The SDLM runs that chose the settings and looked for the cause of η × 0.2 (benchmarks/sdlm-experiments.jsonl),
     as the chapter reads them: validation errors only."""
     keep = ("name", "seed", "init", "eta_scale", "hold_after", "mu", "j", "curvature_scale", "curvature_loss",
             "curvature_reduction", "rbf_curvature", "passes", "validation_error_per_pass", "train_error_running_per_pass",
             "step_range_per_pass", "cpu_seconds", "failure")
-    rows = [{k: r.get(k) for k in keep} for r in sdlm_experiments.records(path)]
-    selection = {c["name"] for c in sdlm_experiments.SELECTION}
-    causes = {c["name"] for c in sdlm_experiments.CAUSES}
-    _, chosen = sdlm_experiments.selection_plan(path)
-    return {"selection": [r for r in rows if r["name"] in selection], "chosen": chosen,
+    raw = sdlm_experiments.records(path)
+    plan, chosen = sdlm_experiments.selection_plan(path)
+    causes = sdlm_experiments.causes_plan()
+    return {"selection": [{k: r.get(k) for k in keep} for r in raw if any(sdlm_experiments._same(r, c) for c in plan)],
+            "chosen": chosen,
             "selection_rule": f"stage 1: every candidate with seed 0; stage 2: the {sdlm_experiments.FINALISTS} with the "
                               "lowest validation error after pass 20, with seeds 1 and 2; chosen: the lowest median of "
                               "the three seeds",
-            "causes": [r for r in rows if r["name"] in causes],
+            "causes": [{k: r.get(k) for k in keep} for r in raw if any(sdlm_experiments.covers(r, c) for c in causes)],
+            "cause_passes": sdlm_experiments.CAUSE_PASSES,
             "cause_plan": [{"name": c["name"], "why": c["why"]} for c in sdlm_experiments.CAUSES]}
 
 
