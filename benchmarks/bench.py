@@ -314,7 +314,7 @@ def sdlm_records(path: Path = sdlm_experiments.RESULTS) -> dict:
                               "lowest validation error after pass 20, with seeds 1 and 2; chosen: the lowest median of "
                               "the three seeds",
             "causes": [{k: r.get(k) for k in keep} for r in raw if any(sdlm_experiments.covers(r, c) for c in causes)],
-            "cause_passes": sdlm_experiments.CAUSE_PASSES,
+            "cause_passes": sdlm_experiments.CAUSE_PASSES, "cause_seeds": list(sdlm_experiments.CAUSE_SEEDS),
             "cause_plan": [{"name": c["name"], "why": c["why"]} for c in sdlm_experiments.CAUSES]}
 
 
