@@ -18,7 +18,8 @@ import reading
 from conftest import ROOT
 from test_book import CONFIG, source_of, toc_entries
 from test_site import (COLAB, DRAW_PAGES, SCREENSHOTS, SERIOUS, TRAIN_PAGES, axe_with_solutions_opened, check_drawing,
-                       described, page_path, settle, trainer_ready, wait_for_status, wait_for_tab_stops)
+                       click_all, described, page_path, settle, to_front, trainer_ready, wait_for_status,
+                       wait_for_tab_stops)
 
 sys.path.insert(0, str(ROOT / "tools"))
 import editions  # noqa: E402
@@ -239,6 +240,9 @@ class _OpenedZh(dict):
         settle(page.page)
         self[entry] = page
         return page
+
+    def __getitem__(self, entry):
+        return to_front(super().__getitem__(entry))
 
 
 @pytest.fixture(scope="session")
@@ -463,14 +467,12 @@ ENGLISH_SHARE_REPORTS = ROOT / "_build" / "english-share"
 def visible_text(page) -> list[dict]:
     """The pieces of text a reader of ``page`` sees (reading.VISIBLE_TEXT), its hidden solutions opened."""
     toggles = page.locator(".solution.dropdown.toggle-hidden button.toggle-button").element_handles()
-    for toggle in toggles:
-        toggle.click()
+    click_all(page, toggles)
     wait_for_tab_stops(page)
     try:
         return page.evaluate(reading.VISIBLE_TEXT)
     finally:
-        for toggle in toggles:
-            toggle.click()
+        click_all(page, toggles)
 
 
 @pytest.mark.book

@@ -58,6 +58,17 @@ class _Opened(dict):
         self[entry] = page
         return page
 
+    def __getitem__(self, entry):
+        return to_front(super().__getitem__(entry))
+
+
+def to_front(page):
+    """``page`` (a browser.Page), made its window's front tab. The pages kept open all draw frames otherwise, and every
+    click waits for frames: with the book's 13 Chinese pages open, opening chapter 5's hidden solutions took 16.5 s
+    instead of 2.7 s in front (measured on a 2-core host, one run)."""
+    page.page.bring_to_front()
+    return page
+
 
 @pytest.fixture(scope="session")
 def opened(site, chromium):
@@ -433,13 +444,17 @@ def axe_with_solutions_opened(page) -> list[dict]:
     """axe-core's violations on ``page`` (browser.axe), its hidden solutions opened so that they are checked too,
     then closed again, as the other tests expect them."""
     toggles = page.locator(".solution.dropdown.toggle-hidden button.toggle-button").element_handles()
-    for toggle in toggles:
-        toggle.click()
+    click_all(page, toggles)
     wait_for_tab_stops(page)
     violations = browser.axe(page)
-    for toggle in toggles:
-        toggle.click()
+    click_all(page, toggles)
     return violations
+
+
+def click_all(page, elements) -> None:
+    """Click ``elements`` from the page's own script, at once: the toggles of the hidden solutions, opened so that
+    other checks see what they hide (test_hidden_solutions_open_when_clicked clicks them as a reader does)."""
+    page.evaluate("elements => elements.forEach((e) => e.click())", elements)
 
 
 def described(violation: dict) -> str:
