@@ -210,6 +210,16 @@ def test_every_lesson_has_self_checked_exercises(path):
 # ---------------------------------------------------------------------------
 
 
+def executed_notebook(build: Path, source: Path):
+    """The notebook with the outputs the site was built from, out of the build's execution cache: where the build
+    took make book's cache, its jupyter_execute/ copies hold no outputs, and the cache holds those of make book's
+    execution."""
+    from jupyter_cache import get_cache
+
+    _, notebook = get_cache(build / ".jupyter_cache").merge_match_into_notebook(nbformat.read(source, as_version=4))
+    return notebook
+
+
 @pytest.mark.book
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=notebook_id)
 def test_every_notebook_was_executed_without_errors(book, path):
@@ -217,7 +227,7 @@ def test_every_notebook_was_executed_without_errors(book, path):
     # executed in this build, or in make book's under the same execution key (tools/editions.py: execution_key)
     assert f"{path}: Executed notebook" in log or (TAKEN in log and f"{path}: Using cached notebook" in log), \
         f"{path.name} was not executed"
-    executed = nbformat.read(build / "jupyter_execute" / "chapters" / path.name, as_version=4)
+    executed = executed_notebook(build, path)
     for cell in executed.cells:
         if cell.cell_type != "code" or not cell.source.strip():
             continue
@@ -240,7 +250,7 @@ def test_solutions_are_hidden_on_the_page_and_their_self_checks_pass(book, path)
     exercises = page.count('class="exercise admonition"')
     assert exercises >= 5
     assert page.count('class="solution dropdown admonition"') >= exercises
-    executed = nbformat.read(build / "jupyter_execute" / "chapters" / path.name, as_version=4)
+    executed = executed_notebook(build, path)
     inside, checked = False, 0
     for cell in executed.cells:
         if cell.cell_type == "markdown":

@@ -22,7 +22,7 @@ import torch
 
 import browser
 from conftest import ROOT
-from test_book import CONFIG, source_of, toc_entries
+from test_book import CONFIG, executed_notebook, source_of, toc_entries
 
 pytestmark = pytest.mark.book
 
@@ -146,14 +146,6 @@ def test_outputs_are_all_there_images_load_and_nothing_failed(opened, site, entr
         expected = sum(1 for c in executed.cells if c.cell_type == "code" and c.outputs)
         shown = page.locator(".cell_output").count()
         assert shown == expected, f"{entry}: {expected} cells have outputs, the page shows {shown}"
-
-
-def executed_notebook(build: Path, source: Path):
-    """The notebook with the outputs the site was built from, out of the build's execution cache."""
-    from jupyter_cache import get_cache
-
-    _, notebook = get_cache(build / ".jupyter_cache").merge_match_into_notebook(nbformat.read(source, as_version=4))
-    return notebook
 
 
 def explorer_state(explorer) -> dict:
