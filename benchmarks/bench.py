@@ -308,7 +308,7 @@ def sdlm_records(path: Path = sdlm_experiments.RESULTS) -> dict:
     raw = sdlm_experiments.records(path)
     plan, chosen = sdlm_experiments.selection_plan(path)
     causes = sdlm_experiments.causes_plan()
-    return {"selection": [{k: r.get(k) for k in keep} for r in raw if any(sdlm_experiments._same(r, c) for c in plan)],
+    return {"selection": [{k: r.get(k) for k in keep} for r in raw if any(sdlm_experiments.same_run(r, c) for c in plan)],
             "chosen": chosen,
             "selection_rule": f"stage 1: every candidate with seed 0; stage 2: the {sdlm_experiments.FINALISTS} with the "
                               "lowest validation error after pass 20, with seeds 1 and 2; chosen: the lowest median of "

@@ -190,18 +190,20 @@ def records(path: Path = RESULTS) -> list:
     return [DEFAULTS | r for r in rows if "validation_error_per_pass" in r]
 
 
-def _same(record: dict, config: dict) -> bool:
-    """Whether ``record`` is a run of ``config`` (its name, seed and every setting)."""
+def same_run(record: dict, config: dict, *, more_passes: bool = False) -> bool:
+    """Whether ``record`` is a run of ``config`` (its name, seed and every setting). With ``more_passes``, a run of
+    more passes counts too, if it did not fail: the schedule of a pass does not depend on the passes after it, so
+    the first passes of a longer run are the shorter run."""
     wanted = DEFAULTS | {k: v for k, v in config.items() if k != "why"}
-    return all(record.get(k) == v for k, v in wanted.items())
+    if not more_passes:
+        return all(record.get(k) == v for k, v in wanted.items())
+    return (all(record.get(k) == v for k, v in wanted.items() if k != "passes")
+            and len(record["validation_error_per_pass"]) >= wanted["passes"] and not record.get("failure"))
 
 
 def covers(record: dict, config: dict) -> bool:
-    """Whether ``record`` holds ``config``'s run: the same run, or the same with more passes (the schedule of a pass
-    does not depend on the passes after it, so the first passes of a longer run are the shorter run)."""
-    wanted = DEFAULTS | {k: v for k, v in config.items() if k != "why"}
-    return (all(record.get(k) == v for k, v in wanted.items() if k != "passes")
-            and len(record["validation_error_per_pass"]) >= wanted["passes"] and not record.get("failure"))
+    """Whether ``record`` holds ``config``'s run, or a longer run of it (:func:`same_run` with ``more_passes``)."""
+    return same_run(record, config, more_passes=True)
 
 
 def recorded(config: dict, path: Path = RESULTS) -> bool:
@@ -338,7 +340,7 @@ def main() -> None:
               "percent. CPU minutes on a shared 2-core machine, one thread.\n")
         print(table(path))
         plan, chosen = selection_plan(path)
-        print(f"\nselection: {sum(any(_same(r, c) for r in records(path)) for c in plan)} of {len(plan)} planned runs "
+        print(f"\nselection: {sum(any(same_run(r, c) for r in records(path)) for c in plan)} of {len(plan)} planned runs "
               f"recorded; chosen: {chosen or 'not yet'}")
         return
     torch.set_num_threads(args.threads)
@@ -346,7 +348,7 @@ def main() -> None:
     if args.selection:
         while True:  # stage 2 is planned once stage 1 is recorded
             plan, chosen = selection_plan(path)
-            if all(any(_same(r, c) for r in records(path)) for c in plan):
+            if all(any(same_run(r, c) for r in records(path)) for c in plan):
                 break
             run_plan(plan, path, device)
         print(f"chosen: {chosen}")
