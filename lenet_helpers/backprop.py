@@ -31,13 +31,12 @@ Example:
 
 from __future__ import annotations
 
-import numbers
 from typing import Callable, Dict, NamedTuple
 
 import torch
 import torch.nn.functional as F
 
-from ._validate import check_int, check_tensor, shape_of
+from ._validate import check_int, check_positive, check_tensor, shape_of
 from .layers import SQUASH_A, SQUASH_S
 
 __all__ = [
@@ -85,14 +84,8 @@ def _check_targets(target, rows: int, classes: int) -> torch.Tensor:
     return target.long()
 
 
-def _check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
-
-
 def _check_j(j) -> float:
-    return _check_positive(j, "j")
+    return check_positive(j, "j")
 
 
 def _check_function(f) -> None:
@@ -502,7 +495,7 @@ def numerical_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tenso
     """
     _check_function(f)
     x = _real(x, "x", range(0, 9), "any shape")
-    return _numerical_gradient(f, x, _check_positive(eps, "eps"))
+    return _numerical_gradient(f, x, check_positive(eps, "eps"))
 
 
 def _numerical_gradient(f, x, eps):
@@ -572,8 +565,8 @@ def gradient_check(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, g
     x = _real(x, "x", range(0, 9), "any shape")
     gradient = _real(gradient, "gradient", range(0, 9), "the shape of x")
     _same_shape(x, gradient, "x", "gradient")
-    eps = _check_positive(eps, "eps")
-    tolerance = _check_positive(tolerance, "tolerance")
+    eps = check_positive(eps, "eps")
+    tolerance = check_positive(tolerance, "tolerance")
     numeric = _numerical_gradient(f, x.detach().double(), eps)
     error = _relative_error(gradient.detach().double(), numeric)
     return GradientCheck(error, float(tolerance), error < tolerance)

@@ -23,13 +23,12 @@ Example:
 
 from __future__ import annotations
 
-import numbers
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ._validate import check_int, check_tensor, shape_of
+from ._validate import check_int, check_positive, check_tensor, shape_of
 
 __all__ = [
     "SQUASH_A",
@@ -437,8 +436,7 @@ def map_loss(penalties: torch.Tensor, target: torch.Tensor, j: float = 0.1) -> t
         raise ValueError(f"target must have one label per row of penalties: {target.shape[0]} labels, {penalties.shape[0]} rows")
     if target.is_floating_point():
         raise TypeError(f"target must hold integer class indices, got dtype {target.dtype}")
-    if isinstance(j, bool) or not isinstance(j, numbers.Real) or not j > 0:
-        raise ValueError(f"j must be a positive number, got {j!r}")
+    j = check_positive(j, "j")
     correct = penalties.gather(1, target.long().unsqueeze(1)).squeeze(1)
     rubbish = torch.full_like(penalties[:, :1], -float(j))
     competition = torch.logsumexp(torch.cat([-penalties, rubbish], dim=1), dim=1)

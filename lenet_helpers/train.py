@@ -21,7 +21,7 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from ._table import Table
-from ._validate import check_device, check_int, check_module
+from ._validate import check_device, check_int, check_module, check_positive
 from .data import batch_source
 from .evaluation import Evaluation, class_scores, count_errors, evaluate, loss_function
 
@@ -141,8 +141,7 @@ def train(
     dev = check_device(device) if device is not None else _best_device()
     model.to(dev)
     if optimizer is None:
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-            raise ValueError(f"lr must be a positive number, got {lr!r}")
+        lr = check_positive(lr, "lr")
         # fused: one kernel updates every weight (PyTorch has one for CPUs and CUDA GPUs); the same updates
         optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=dev.type in ("cpu", "cuda"))
     elif not isinstance(optimizer, torch.optim.Optimizer):

@@ -32,7 +32,7 @@ import traitlets
 from . import export, models
 from .export import export_model, model_input
 from .modules import device_of, evaluating
-from ._validate import check_choice, check_int, check_tensor
+from ._validate import check_choice, check_int, check_positive, check_tensor
 from .conv import conv_output_size
 from .pool import pool2d, pool_output_size
 
@@ -466,8 +466,7 @@ def pytorch_speed(network: str = "LeNet5Modern", batch_size: int | None = None, 
 
     choice = TRAINABLE[check_choice(network, "network", tuple(TRAINABLE))]
     batch_size = check_int(choice["batch"] if batch_size is None else batch_size, "batch_size", minimum=1)
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not seconds > 0:
-        raise ValueError(f"seconds must be a positive number, got {seconds!r}")
+    seconds = check_positive(seconds, "seconds")
     if threads is not None:
         previous = torch.get_num_threads()
         torch.set_num_threads(check_int(threads, "threads", minimum=1))

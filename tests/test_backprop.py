@@ -203,16 +203,18 @@ def test_relative_error():
     (lambda: backprop.rbf_backward(torch.zeros(2, 84), torch.zeros(10, 84), torch.zeros(2, 9)), ValueError, "do not fit"),
     (lambda: backprop.map_loss_backward(torch.zeros(2, 10), torch.tensor([1.0, 2.0])), TypeError, "integer class indices"),
     (lambda: backprop.map_loss_backward(torch.zeros(2, 10), torch.tensor([1])), ValueError, "one label per row"),
-    (lambda: backprop.map_loss_backward(torch.zeros(2, 10), torch.tensor([1, 2]), j=0), ValueError, "j must be a positive"),
+    (lambda: backprop.map_loss_backward(torch.zeros(2, 10), torch.tensor([1, 2]), j=0), ValueError, "j must be a finite positive"),
     (lambda: backprop.lenet5_gradients(models.LeNet5Modern(), torch.zeros(1, 1, 32, 32), torch.tensor([1])), TypeError, "faithful LeNet-5"),
     (lambda: backprop.lenet5_gradients(models.LeNet5(), torch.zeros(1, 1, 28, 28), torch.tensor([1])), ValueError, "N×1×32×32"),
     (lambda: backprop.numerical_gradient(3, torch.zeros(2)), TypeError, "f must be a function"),
-    (lambda: backprop.numerical_gradient(torch.sum, torch.zeros(2), eps=0), ValueError, "eps must be a positive"),
+    (lambda: backprop.numerical_gradient(torch.sum, torch.zeros(2), eps=0), ValueError, "eps must be a finite positive"),
+    (lambda: backprop.numerical_gradient(torch.sum, torch.zeros(2), eps=float("inf")), ValueError, "eps must be a finite positive"),
+    (lambda: backprop.map_loss_backward(torch.zeros(2, 10), torch.tensor([1, 2]), j=float("nan")), ValueError, "j must be a finite positive"),
     (lambda: backprop.relative_error(torch.zeros(2), torch.zeros(3)), ValueError, "reference must have the shape"),
     (lambda: backprop.gradient_check(torch.sum, torch.zeros(2), torch.zeros(2), tolerance=-1), ValueError, "tolerance"),
     (lambda: backprop.gradient_check(torch.sum, torch.zeros(2), torch.zeros(3)), ValueError, "gradient must have the shape"),
     (lambda: backprop.gradient_check("sum", torch.zeros(2), torch.zeros(2)), TypeError, "f must be a function"),
-    (lambda: backprop.gradient_check(torch.sum, torch.zeros(2), torch.zeros(2), eps=0), ValueError, "eps must be a positive"),
+    (lambda: backprop.gradient_check(torch.sum, torch.zeros(2), torch.zeros(2), eps=0), ValueError, "eps must be a finite positive"),
 ])
 def test_bad_arguments_are_clear_errors(call, error, words):
     with pytest.raises(error, match=words):

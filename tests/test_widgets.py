@@ -353,7 +353,7 @@ def test_the_trainer_receives_its_networks_and_the_compared_ones():
     (lambda: widgets.TrainInBrowser(compare=[models.LeNet5()]), "compare must be a non-empty dict"),
     (lambda: widgets.TrainInBrowser(compare={"x": torch.nn.Sequential(torch.nn.Flatten())}), r"compare\['x'\] has no weights"),
     (lambda: widgets.pytorch_speed("LeNet5Modern", 0), "batch_size must be a positive integer"),
-    (lambda: widgets.pytorch_speed("LeNet5Modern", seconds=0), "seconds must be a positive number"),
+    (lambda: widgets.pytorch_speed("LeNet5Modern", seconds=0), "seconds must be a finite positive number"),
 ])
 def test_the_trainer_says_what_is_wrong(make, match):
     with pytest.raises((TypeError, ValueError), match=match):
