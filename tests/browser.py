@@ -96,16 +96,18 @@ def browser():
             instance.close()
 
 
-def axe(page, tags=WCAG_TAGS) -> list[dict]:
-    """The axe-core violations on a Playwright page, for the rules tagged ``tags``: a list of
-    {"id", "impact", "help", "nodes": [{"target", "summary"}]}. axe is injected from assets/node_modules (it is a
-    test tool: the site does not ship it)."""
+def axe(page, tags=WCAG_TAGS, *, context=None, rules=None) -> list[dict]:
+    """The axe-core violations on a Playwright page, for the rules tagged ``tags`` (or the rules named in ``rules``),
+    in the whole page or in ``context`` (axe's {"include": ..., "exclude": ...}): a list of {"id", "impact", "help",
+    "nodes": [{"target", "summary"}]}. axe is injected from assets/node_modules (it is a test tool: the site does not
+    ship it)."""
     if not AXE.exists():
         raise FileNotFoundError(f"axe-core is not installed ({AXE}): run `npm ci --prefix assets` (make book does)")
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.add_script_tag(path=str(AXE))
-    return page.evaluate("""async (tags) => {
-        const result = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+    run_only = {"type": "rule", "values": list(rules)} if rules else {"type": "tag", "values": list(tags)}
+    return page.evaluate("""async ([context, runOnly]) => {
+        const result = await axe.run(context || document, {runOnly, resultTypes: ["violations"]});
         return result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
             nodes: v.nodes.map((n) => ({target: n.target.join(" "), summary: n.failureSummary}))}));
-    }""", list(tags))
+    }""", [context, run_only])

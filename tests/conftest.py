@@ -9,6 +9,16 @@ from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Each test process gets its share of the CPU's threads, and so do the processes it starts (the notebooks of the book's
+# build, the tools run by the tests): OMP_NUM_THREADS, which PyTorch reads, set before anything imports torch. With
+# PyTorch's default, one thread per core in every process, the two test workers and the book's build wait on each
+# other's threads: on a 2-core host, a check of 24 two-step runs of LeNet-5 (checks.capstone.train_step) took 10-25 s
+# in make test against 0.3 s with one thread (measured with pytest --durations, one run each).
+# A value the reader set is kept; pytest-xdist's workers inherit the controller's environment, hence the marker.
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if "OMP_NUM_THREADS" not in os.environ or os.environ.get("LENET_TEST_THREADS") == os.environ["OMP_NUM_THREADS"]:
+    os.environ["OMP_NUM_THREADS"] = os.environ["LENET_TEST_THREADS"] = str(max(1, (os.cpu_count() or 2) // WORKERS))
+
 # The from-scratch code is plain Python loops: keep examples small, and never fail on timing.
 settings.register_profile("course", max_examples=60, deadline=None)
 settings.load_profile("course")

@@ -18,8 +18,8 @@ import reading
 from conftest import ROOT
 from test_book import CONFIG, TAKEN, source_of, toc_entries
 from test_site import (COLAB, DRAW_PAGES, SCREENSHOTS, SERIOUS, TRAIN_PAGES, axe_with_solutions_opened, check_drawing,
-                       click_all, described, page_path, settle, to_front, trainer_ready, wait_for_status,
-                       wait_for_tab_stops)
+                       click_all, code_colour_pages, described, page_path, settle, to_front, trainer_ready,
+                       wait_for_status, wait_for_tab_stops)
 
 sys.path.insert(0, str(ROOT / "tools"))
 import editions  # noqa: E402
@@ -433,9 +433,10 @@ def test_screenshots_of_chinese_chapters_on_a_desktop_and_a_phone(site, chromium
 
 @pytest.mark.book
 @pytest.mark.parametrize("entry", PAGES)
-def test_chinese_pages_have_no_serious_accessibility_violations(opened_zh, entry):
-    """axe-core (WCAG 2.0 and 2.1, A and AA) on the Chinese pages, light theme, hidden solutions opened."""
-    violations = axe_with_solutions_opened(opened_zh[entry].page)
+def test_chinese_pages_have_no_serious_accessibility_violations(opened_zh, code_colour_pages, entry):
+    """axe-core (WCAG 2.0 and 2.1, A and AA) on the Chinese pages, light theme, hidden solutions opened (the colours
+    of the code listings on test_site.code_colour_pages)."""
+    violations = axe_with_solutions_opened(opened_zh[entry].page, code=entry in code_colour_pages)
     serious = [described(v) for v in violations if v["impact"] in SERIOUS]
     assert not serious, f"{EDITION}/{entry}:\n" + "\n".join(serious)
 

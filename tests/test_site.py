@@ -2,9 +2,9 @@
 
 These tests use the strict build of the whole book (the session fixture ``book`` in conftest.py), serve
 it on localhost and block every other request. A page added to _toc.yml is tested without editing this
-file. A full-page screenshot of every page, in the light and in the dark theme, is saved under _build/screenshots/
-for reviewers, with the widgets of chapters 1, 2 and 5 on their own; axe-core's findings on every page, in both
-themes, are saved under _build/axe/.
+file. A screenshot of every page, in the light and in the dark theme, is saved under _build/screenshots/ for
+reviewers (its first screen; the whole page with LENET_SCREENSHOTS=full), with every widget on its own; axe-core's
+findings on every page, in both themes, are saved under _build/axe/.
 """
 
 import json
@@ -26,6 +26,11 @@ from test_book import CONFIG, executed_notebook, source_of, toc_entries
 
 pytestmark = pytest.mark.book
 
+# A whole-page screenshot of a chapter (30,000 to 48,000 pixels tall) takes 3.5-5.3 s on a 2-core host, against
+# 0.1 s for its first screen (chapter 5, measured alone, one run each); every page in both themes made them about 150 s
+# of make test. Nothing is asserted on them: they are for reviewers, who ask for them with LENET_SCREENSHOTS=full.
+FULL_PAGE = os.environ.get("LENET_SCREENSHOTS") == "full"
+
 PAGES = toc_entries()
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 AXE_REPORTS = ROOT / "_build" / "axe"
@@ -40,7 +45,7 @@ TOC_ROOT = PAGES[0]
 
 
 class _Opened(dict):
-    """Pages opened on first use, then kept: {entry: browser.Page}. Each is screenshotted once loaded."""
+    """Pages opened on first use, then kept: {entry: browser.Page}. Each is screenshotted once loaded (FULL_PAGE)."""
 
     def __init__(self, context, base, suffix=""):
         super().__init__()
@@ -54,7 +59,7 @@ class _Opened(dict):
         page = browser.Page(self.context, self.base)
         page.page.goto(self.base + page_path(entry), wait_until="load")
         settle(page.page)
-        page.page.screenshot(path=str(self.screenshot_path(entry)), full_page=True)
+        page.page.screenshot(path=str(self.screenshot_path(entry)), full_page=FULL_PAGE)
         self[entry] = page
         return page
 
@@ -432,13 +437,55 @@ def wait_for_tab_stops(page, timeout: int = 5000) -> None:
         pass
 
 
-def axe_with_solutions_opened(page) -> list[dict]:
+# The code listings' colours. A listing is a <pre> of spans, one per token, coloured by the token's class (Pygments:
+# k a keyword, mi a number, ...) on the listings' one background: three quarters of a chapter's elements (16,814 of
+# 21,381 in chapter 5), which made axe's run on it 2-3 times longer. Every page's listings are checked for what can
+# differ from one listing to another (a <pre> that scrolls must take the focus); the colour of each token class, the
+# same on every page, is checked in full on the fewest pages whose listings use every token class of the book
+# (code_colour_pages), in each theme and each edition. A new token class anywhere adds its page to them.
+CODE = ".highlight"
+CODE_RULES = ("scrollable-region-focusable",)  # the WCAG A/AA rules that apply inside a listing, besides the colours
+
+
+def code_token_classes(html: str) -> set[str]:
+    """The token classes (Pygments) of the spans in the code listings of a built page."""
+    listings = re.findall(r'<div class="highlight"><pre>(.*?)</pre>', html, re.S)
+    return {name for listing in listings for name in re.findall(r'<span class="([^"]+)"', listing)}
+
+
+def covering_pages(classes: dict[str, set[str]]) -> list[str]:
+    """The fewest pages (greedily) whose token classes, together, are every page's: {page: classes} -> pages."""
+    left, chosen = set().union(*classes.values()), []
+    while left:
+        best = max(classes, key=lambda entry: len(classes[entry] & left))
+        chosen.append(best)
+        left -= classes[best]
+    return chosen
+
+
+@pytest.fixture(scope="session")
+def code_colour_pages(site) -> list[str]:
+    """The pages on which axe checks the colours of the code listings (CODE), in either edition: the fewest that show
+    every token class of both."""
+    import editions  # (tools/, on the path: conftest.py)
+
+    _, html, _ = site
+    return covering_pages({entry: set().union(*(code_token_classes((html / edition["path"] / page_path(entry)).read_text(
+        encoding="utf-8")) for edition in editions.EDITIONS.values())) for entry in PAGES})
+
+
+def axe_with_solutions_opened(page, code: bool = True) -> list[dict]:
     """axe-core's violations on ``page`` (browser.axe), its hidden solutions opened so that they are checked too,
-    then closed again, as the other tests expect them."""
+    then closed again, as the other tests expect them. With ``code=False``, the code listings (CODE) are checked for
+    CODE_RULES only: their colours are checked on the pages of ``code_colour_pages``."""
     toggles = page.locator(".solution.dropdown.toggle-hidden button.toggle-button").element_handles()
     click_all(page, toggles)
     wait_for_tab_stops(page)
-    violations = browser.axe(page)
+    if code or not page.locator(CODE).count():
+        violations = browser.axe(page)
+    else:
+        violations = browser.axe(page, context={"exclude": [[CODE]]})
+        violations += browser.axe(page, context={"include": [[CODE]]}, rules=CODE_RULES)
     click_all(page, toggles)
     return violations
 
@@ -455,16 +502,26 @@ def described(violation: dict) -> str:
             + "\n    ".join(f"{n['target']}: {n['summary']}" for n in violation["nodes"][:6]))
 
 
+def test_the_code_colours_are_checked_on_pages_that_show_every_token_class():
+    pages = {"a": {"k", "n"}, "b": {"k", "n", "mi"}, "c": {"mh"}, "d": set()}
+    chosen = covering_pages(pages)
+    assert sorted(chosen) == ["b", "c"] and set().union(*(pages[p] for p in chosen)) == set().union(*pages.values())
+    listing = '<div class="highlight"><pre><span></span><span class="kn">import</span> <span class="nn">torch</span></pre>'
+    assert code_token_classes(listing + '<p><span class="x">prose</span></p>') == {"kn", "nn"}
+
+
 def themed(request, theme: str) -> _Opened:
+    """The pages opened in ``theme``. A test that calls this names ``site`` too, so that it is known to need the
+    built book (conftest.needs_the_book: it runs after the tests that do not, while the book is built)."""
     return request.getfixturevalue("opened" if theme == "light" else "opened_dark")
 
 
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("entry", PAGES)
-def test_no_serious_accessibility_violations(request, entry, theme):
+def test_no_serious_accessibility_violations(request, site, code_colour_pages, entry, theme):
     page = themed(request, theme)[entry]
     assert page.page.evaluate("() => document.documentElement.dataset.theme") == theme
-    violations = axe_with_solutions_opened(page.page)
+    violations = axe_with_solutions_opened(page.page, code=entry in code_colour_pages)
     report = AXE_REPORTS / theme / f"{entry.replace('/', '__')}.json"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(violations, indent=1, ensure_ascii=False))
@@ -533,7 +590,7 @@ def check_explorer_contrast(explorer, where: str) -> None:
 
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("entry", WIDGET_PAGES)
-def test_widgets_are_readable_in_both_themes(request, entry, theme):
+def test_widgets_are_readable_in_both_themes(request, site, entry, theme):
     """The numbers and captions in the explorers' pictures keep 4.5:1; the pad and the maps are inverted in the
     dark theme. Screenshots of each widget (the pad with a test digit) and of the whole page, in this theme."""
     pages = themed(request, theme)
@@ -555,7 +612,8 @@ def test_widgets_are_readable_in_both_themes(request, entry, theme):
         widget.scroll_into_view_if_needed()
         widget.screenshot(path=str(SCREENSHOTS / f"{slug(entry)}-widget-{i}-{theme}.png"))
     page.set_viewport_size(viewport)
-    page.screenshot(path=str(pages.screenshot_path(entry)), full_page=True)
+    if FULL_PAGE:  # the whole page again, its pad showing a test digit
+        page.screenshot(path=str(pages.screenshot_path(entry)), full_page=True)
     assert pages[entry].problems() == []
 
 
