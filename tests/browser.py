@@ -56,12 +56,19 @@ def serve(directory: Path):
         server.server_close()
 
 
+# How long Playwright waits for a page to load, settle or answer before a test fails (its own default is 30 s). A
+# chapter is 20,000 elements and more; with both test workers and their browsers on a 2-core host, a dark-theme page
+# of chapter 4 once took over 30 s (make bench, 6 December 2026).
+TIMEOUT_MS = 120_000
+
+
 class Page:
     """A Playwright page with everything that went wrong on it recorded."""
 
     def __init__(self, context, base: str):
         self.base = base
         self.page = context.new_page()
+        self.page.set_default_timeout(TIMEOUT_MS)
         self.errors: list[str] = []
         self.blocked: list[str] = []
         self.failed: list[str] = []

@@ -62,15 +62,19 @@ def jupyter_book(*args, book=ROOT):
 
 # The book's build, run in the background by one process: it writes the build's return code and log into ``record``
 # when it ends, whatever happens, so that every test process waiting for the book gets an answer. It runs beside the
-# test processes, so its notebooks get half the CPU's threads (OMP_NUM_THREADS, which PyTorch reads): on a 2-core
-# machine, PyTorch's default of 2 threads next to the tests made chapter 5's training about 5 times slower than 1 thread
-# (measured with the machine busy: 60 steps of LeNet5 at batch 128, 12.4 s against 2.3 s).
+# test processes, so its notebooks get their share of the CPU's threads (OMP_NUM_THREADS, which PyTorch reads, unless
+# the reader set it): on a 2-core machine, PyTorch's default of 2 threads next to the tests made chapter 5's training
+# about 5 times slower than 1 thread (measured with the machine busy: 60 steps of LeNet5 at batch 128, 12.4 s
+# against 2.3 s).
 BUILD_AND_RECORD = """
 import json, os, subprocess, sys
 root, out, record = sys.argv[1:4]
 command = [sys.executable, os.path.join(root, "tools", "editions.py"), "build", "--path-output", out, "--cache-from", root]
-threads = str(max(1, (os.cpu_count() or 2) // 2))
-env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", threads))
+workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+threads = os.environ["OMP_NUM_THREADS"]
+if threads == os.environ.get("LENET_TEST_THREADS"):  # set by conftest.py, not by the reader
+    threads = str(max(1, (os.cpu_count() or 2) // (workers + 1)))
+env = dict(os.environ, OMP_NUM_THREADS=threads)
 try:
     result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=3600, env=env)
     built = {"returncode": result.returncode, "log": result.stdout + result.stderr}
