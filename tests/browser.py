@@ -13,6 +13,7 @@ import http.server
 import os
 import shutil
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -76,7 +77,20 @@ class Page:
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
         self.page.on("response", lambda r: self.failed.append(f"{r.url} (HTTP {r.status})") if r.status >= 400 else None)
+        self.loading: dict[object, str] = {}  # the requests that have started and not ended: {request: url}
+        self.last_request = time.monotonic()  # when a request last started or ended
+        self.page.on("request", self._started)
+        self.page.on("requestfinished", self._ended)
+        self.page.on("requestfailed", self._ended)
         self.page.route("**/*", self._route)
+
+    def _started(self, request):
+        self.loading[request] = request.url
+        self.last_request = time.monotonic()
+
+    def _ended(self, request):
+        self.loading.pop(request, None)
+        self.last_request = time.monotonic()
 
     def _route(self, route):
         url = route.request.url
@@ -85,6 +99,23 @@ class Page:
         else:
             self.blocked.append(url)
             route.abort()
+
+    def wait_until_quiet(self, quiet_s: float = 0.5, timeout_s: float = 30) -> list[str]:
+        """Wait until no request of the page has been loading for ``quiet_s`` seconds, or ``timeout_s`` at most;
+        return the URLs still loading then (an empty list when the page went quiet).
+
+        This replaces Playwright's wait_for_load_state("networkidle"), which does the same from its own bookkeeping,
+        has no bound of its own but the test's timeout, and says only "Timeout exceeded": on CI it once waited 120 s on
+        a Chinese chapter that every other run opens in 1-2 s, and failed the test with nothing to tell why (issue 24's
+        CI run, 6 December 2026). A page's requests all go to the local server, which answers at once, so one still
+        loading after 30 s is the browser's bookkeeping, not the site: settle() reports it as a warning, and the explicit
+        waits (MathJax, widgets, fonts, images) decide that the page is ready."""
+        deadline = time.monotonic() + timeout_s
+        while self.loading or time.monotonic() - self.last_request < quiet_s:
+            if time.monotonic() > deadline:
+                return sorted(self.loading.values()) or ["(none now, but requests kept starting)"]
+            self.page.wait_for_timeout(100)
+        return []
 
     def problems(self) -> list[str]:
         return [*self.errors, *(f"blocked: {u}" for u in self.blocked), *(f"failed: {u}" for u in self.failed)]

@@ -237,7 +237,7 @@ class _OpenedZh(dict):
     def __missing__(self, entry):
         page = browser.Page(self.context, self.base)
         page.page.goto(f"{self.base}{EDITION}/{page_path(entry)}", wait_until="load")
-        settle(page.page)
+        settle(page)
         self[entry] = page
         return page
 
@@ -425,7 +425,7 @@ def test_screenshots_of_chinese_chapters_on_a_desktop_and_a_phone(site, chromium
     try:
         phone = browser.Page(context, base)
         phone.page.goto(f"{base}{EDITION}/{page_path(entry)}", wait_until="load")
-        settle(phone.page)
+        settle(phone)
         shot(phone, "phone")
     finally:
         context.close()

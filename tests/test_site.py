@@ -12,6 +12,7 @@ import math
 import os
 import re
 import time
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
@@ -58,7 +59,7 @@ class _Opened(dict):
     def __missing__(self, entry):
         page = browser.Page(self.context, self.base)
         page.page.goto(self.base + page_path(entry), wait_until="load")
-        settle(page.page)
+        settle(page)
         page.page.screenshot(path=str(self.screenshot_path(entry)), full_page=FULL_PAGE)
         self[entry] = page
         return page
@@ -97,16 +98,23 @@ def opened_dark(site, chromium):
     context.close()
 
 
-def settle(page) -> None:
-    """Wait for MathJax to typeset and for every embedded widget to render."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_function("() => !window.MathJax || !window.MathJax.startup || window.MathJax.startup.promise")
-    page.evaluate("() => window.MathJax && window.MathJax.startup ? window.MathJax.startup.promise : null")
-    views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+def settle(page: browser.Page) -> None:
+    """Wait until the page is as a reader sees it: MathJax has typeset, every embedded widget has rendered, the fonts and
+    images have loaded, and no request has been loading for half a second (at most 30 s of that last wait: see
+    browser.Page.wait_until_quiet)."""
+    still = page.wait_until_quiet()
+    if still:
+        warnings.warn(f"{page.page.url}: requests still loading after 30 s, as far as the browser tells: {still}")
+    tab = page.page
+    tab.wait_for_function("() => !window.MathJax || !window.MathJax.startup || window.MathJax.startup.promise")
+    tab.evaluate("() => window.MathJax && window.MathJax.startup ? window.MathJax.startup.promise : null")
+    views = tab.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
     if views:
-        page.wait_for_function(
+        tab.wait_for_function(
             "n => document.querySelectorAll('.widget-subarea > *').length >= n", arg=views, timeout=30000)
-    page.wait_for_timeout(200)
+    tab.evaluate("() => document.fonts.ready.then(() => null)")
+    tab.wait_for_function("() => [...document.images].every(image => image.complete)")
+    tab.wait_for_timeout(200)
 
 
 def article_text(page) -> str:
@@ -397,7 +405,7 @@ def test_the_pad_works_with_touch_on_a_phone(site, chromium, entry):
     try:
         page = browser.Page(context, base)
         page.page.goto(base + page_path(entry), wait_until="load")
-        settle(page.page)
+        settle(page)
         root = page.page.locator(".lenet-draw")
         root.scroll_into_view_if_needed()
         box = root.locator("canvas.lenet-draw-pad").bounding_box()
@@ -634,7 +642,7 @@ def test_widgets_switch_with_the_theme_button(site, chromium, entry):
     try:
         page = browser.Page(context, base)
         page.page.goto(base + page_path(entry), wait_until="load")
-        settle(page.page)
+        settle(page)
         assert theme_of(page.page) == "light"
         light = widget_colours(page.page)
         for _ in range(3):  # the button cycles through auto, dark and light
