@@ -117,6 +117,22 @@ def settle(page: browser.Page) -> None:
     tab.wait_for_timeout(200)
 
 
+def test_a_request_that_never_ends_is_named_once_the_wait_is_over(chromium):
+    """settle()'s network wait is bounded and says what is still loading (Playwright's networkidle did neither)."""
+    context = chromium.new_context()
+    try:
+        page = browser.Page(context, "http://127.0.0.1:9/")
+        held = []
+        page.page.route("**/held.png", lambda route: held.append(route))  # registered last, so it comes first; it never answers
+        page.page.set_content('<img src="http://127.0.0.1:9/held.png" alt="">', wait_until="domcontentloaded")
+        start = time.monotonic()
+        assert page.wait_until_quiet(timeout_s=1) == ["http://127.0.0.1:9/held.png"]
+        assert time.monotonic() - start < 10
+        assert held, "the request never reached the route"
+    finally:
+        context.close()
+
+
 def article_text(page) -> str:
     """The visible text of the page's article, without code listings."""
     return page.evaluate("""() => {
