@@ -494,8 +494,14 @@ def code_colour_pages(site) -> list[str]:
     import editions  # (tools/, on the path: conftest.py)
 
     _, html, _ = site
-    return covering_pages({entry: set().union(*(code_token_classes((html / edition["path"] / page_path(entry)).read_text(
-        encoding="utf-8")) for edition in editions.EDITIONS.values())) for entry in PAGES})
+    classes = {entry: set().union(*(code_token_classes((html / edition["path"] / page_path(entry)).read_text(
+        encoding="utf-8")) for edition in editions.EDITIONS.values())) for entry in PAGES}
+    # Read from Sphinx's listing markup: if that markup changed, no class would be found, no page chosen, and the
+    # listings' colours would go unchecked without a failure. Every chapter's code has keywords, names and integers.
+    found = set().union(*classes.values())
+    assert {"k", "n", "mi"} <= found, (f"the code listings' Pygments classes were not found (found: {sorted(found)}): "
+                                       "has the markup code_token_classes reads changed?")
+    return covering_pages(classes)
 
 
 def axe_with_solutions_opened(page, code: bool = True) -> list[dict]:
