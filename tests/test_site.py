@@ -124,7 +124,8 @@ def test_a_request_that_never_ends_is_named_once_the_wait_is_over(chromium):
         page = browser.Page(context, "http://127.0.0.1:9/")
         held = []
         page.page.route("**/held.png", lambda route: held.append(route))  # registered last, so it comes first; it never answers
-        page.page.set_content('<img src="http://127.0.0.1:9/held.png" alt="">', wait_until="domcontentloaded")
+        with page.page.expect_request("**/held.png"):  # (else, on a busy host, the wait may start before it does)
+            page.page.set_content('<img src="http://127.0.0.1:9/held.png" alt="">', wait_until="domcontentloaded")
         start = time.monotonic()
         assert page.wait_until_quiet(timeout_s=1) == ["http://127.0.0.1:9/held.png"]
         assert time.monotonic() - start < 10
