@@ -62,6 +62,9 @@ def serve(directory: Path):
 # of chapter 4 once took over 30 s (make bench, 6 December 2026).
 TIMEOUT_MS = 120_000
 
+# How long Page.wait_until_quiet waits, at most, for the page's requests to end.
+QUIET_TIMEOUT_S = 30
+
 
 class Page:
     """A Playwright page with everything that went wrong on it recorded."""
@@ -100,7 +103,7 @@ class Page:
             self.blocked.append(url)
             route.abort()
 
-    def wait_until_quiet(self, quiet_s: float = 0.5, timeout_s: float = 30) -> list[str]:
+    def wait_until_quiet(self, quiet_s: float = 0.5, timeout_s: float = QUIET_TIMEOUT_S) -> list[str]:
         """Wait until no request of the page has been loading for ``quiet_s`` seconds, or ``timeout_s`` at most;
         return the URLs still loading then (an empty list when the page went quiet).
 
@@ -108,7 +111,7 @@ class Page:
         has no bound of its own but the test's timeout, and says only "Timeout exceeded": on CI it once waited 120 s on
         a Chinese chapter that every other run opens in 1-2 s, and failed the test with nothing to tell why (issue 24's
         CI run, 6 December 2026). A page's requests all go to the local server, which answers at once, so one still
-        loading after 30 s is the browser's bookkeeping, not the site: settle() reports it as a warning, and the explicit
+        loading after QUIET_TIMEOUT_S is the browser's bookkeeping, not the site: settle() reports it as a warning, and the explicit
         waits (MathJax, widgets, fonts, images) decide that the page is ready."""
         deadline = time.monotonic() + timeout_s
         while self.loading or time.monotonic() - self.last_request < quiet_s:

@@ -5,6 +5,8 @@ builds with no Sphinx warnings (-W). It builds into a temporary folder, with an 
 so stale outputs can never hide a broken notebook. Skip it while iterating: pytest -m "not book".
 """
 
+import datetime
+import json
 import re
 import shutil
 import subprocess
@@ -149,6 +151,19 @@ def test_repository_url_is_written_in_one_form():
                     stale.append(f"{name}: {match.group(0)}")
     assert not stale, (f"_config.yml says the course is {configured.url} (site {configured.pages_url}), but these "
                        "name another place. Run `make relocate REPOSITORY=<the right address>`:\n" + "\n".join(stale))
+
+
+def test_the_readmes_timings_are_the_bench_record():
+    """The README's times for make book and make test are the committed record's (make bench --only book writes
+    lenet_helpers/results/bench-cpu.json; the README follows it), in seconds and in whole minutes."""
+    record = json.loads((ROOT / "lenet_helpers" / "results" / "bench-cpu.json").read_text())
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    book, after, fresh = record["fresh_clone_book_s"], record["make_test_after_book_s"], record["make_test_s"]
+    assert (f"`make book` takes about {round(book / 60)} minutes from a fresh clone, and `make test` about "
+            f"{round(after / 60)} more right after it, or {round(fresh / 60)} on a fresh clone") in readme
+    assert (f"{record['cpu']}, {datetime.date.fromisoformat(record['date'][:10]):%-d %B %Y}: {book:.0f} s, then "
+            f"{after:.0f} s, and {fresh:.0f} s, with the notebooks executing in "
+            f"{record['book_execution_s']['total']:.0f} s in the same run") in readme
 
 
 def test_readme_shows_the_two_commands_first():

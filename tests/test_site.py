@@ -99,12 +99,13 @@ def opened_dark(site, chromium):
 
 
 def settle(page: browser.Page) -> None:
-    """Wait until the page is as a reader sees it: MathJax has typeset, every embedded widget has rendered, the fonts and
-    images have loaded, and no request has been loading for half a second (at most 30 s of that last wait: see
-    browser.Page.wait_until_quiet)."""
+    """Wait until the page is as a reader sees it: MathJax has typeset, every embedded widget has rendered, the fonts
+    and images have loaded, and no request has been loading for half a second (at most browser.QUIET_TIMEOUT_S of that
+    last wait: see browser.Page.wait_until_quiet)."""
     still = page.wait_until_quiet()
     if still:
-        warnings.warn(f"{page.page.url}: requests still loading after 30 s, as far as the browser tells: {still}")
+        warnings.warn(f"{page.page.url}: requests still loading after {browser.QUIET_TIMEOUT_S} s, as far as the "
+                      f"browser tells: {still}")
     tab = page.page
     tab.wait_for_function("() => !window.MathJax || !window.MathJax.startup || window.MathJax.startup.promise")
     tab.evaluate("() => window.MathJax && window.MathJax.startup ? window.MathJax.startup.promise : null")
@@ -123,7 +124,8 @@ def test_a_request_that_never_ends_is_named_once_the_wait_is_over(chromium):
     try:
         page = browser.Page(context, "http://127.0.0.1:9/")
         held = []
-        page.page.route("**/held.png", lambda route: held.append(route))  # registered last, so it comes first; it never answers
+        # Registered last, so it comes before browser.Page's own route; it never answers.
+        page.page.route("**/held.png", lambda route: held.append(route))
         with page.page.expect_request("**/held.png"):  # (else, on a busy host, the wait may start before it does)
             page.page.set_content('<img src="http://127.0.0.1:9/held.png" alt="">', wait_until="domcontentloaded")
         start = time.monotonic()
